@@ -1,0 +1,41 @@
+"""Cell-therapy sample LIMS: every unit from collection to injection, on a custody ledger."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config import config_for
+
+
+def create_app(config_name: str | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="static",
+    )
+    config_class = config_for(config_name)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    config_class.finalise(app.config)
+
+    from .extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        from . import sqlite
+
+        sqlite.configure(db.engine)
+
+    from . import api, errors, web
+    from .cli import register_cli
+
+    web.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)
+    register_cli(app)
+    return app

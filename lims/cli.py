@@ -1,0 +1,74 @@
+"""``flask --app wsgi`` commands: users, demo data, the ledger."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask
+
+from .domain.roles import Role
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.group()
+    def users() -> None:
+        """Manage user accounts."""
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+    @click.option("--name", "full_name", help="Printed name (defaults to the username).")
+    @click.option("--email")
+    @click.password_option(prompt="Password", help="Asked for when not given.")
+    def create_user(
+        username: str, role: str, full_name: str | None, email: str | None, password: str
+    ) -> None:
+        """Create USERNAME with ROLE; the password is asked for."""
+        from .services import accounts
+        from .services.errors import ServiceError
+
+        try:
+            user = accounts.create_user(username, role, password, full_name=full_name, email=email)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"created {user.username} ({user.role})")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load demo users, patients and units (only into an empty database)."""
+        from .seed import seed_demo as run
+
+        created = run()
+        click.echo("demo data loaded" if created else "database is not empty; nothing seeded")
+
+    @app.cli.group()
+    def ledger() -> None:
+        """Check the custody ledger."""
+
+    @ledger.command("verify")
+    @click.option("--receipt", type=click.File(), help="A head receipt (JSON) kept outside.")
+    def verify(receipt) -> None:
+        """Recompute the hash chain; exit non-zero naming the first bad entry."""
+        from .services import ledger as ledger_service
+
+        result = ledger_service.verify()
+        problem = str(result.first_break) if result.first_break else None
+        if problem is None and receipt is not None:
+            try:
+                payload = json.load(receipt)
+            except ValueError:
+                payload = {}
+            problem = ledger_service.check_receipt(payload, result)
+        if problem:
+            click.echo(f"LEDGER BROKEN after {result.checked} good entries — {problem}", err=True)
+            sys.exit(1)
+        click.echo(f"ledger intact: {result.checked} entries verified, head #{result.last_seq}")
+
+    @ledger.command("receipt")
+    def receipt() -> None:
+        """Sign the current head; keep the printed JSON outside the database."""
+        from .services import ledger as ledger_service
+
+        click.echo(json.dumps(ledger_service.issue_receipt()))

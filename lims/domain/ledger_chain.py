@@ -1,0 +1,146 @@
+"""Tamper evidence for the custody ledger (PRODUCT.md §5).
+
+Each entry's hash is HMAC-SHA256, keyed from configuration, over the entry's canonical
+content, which includes its position and the previous entry's hash. Changing, removing,
+inserting or reordering any entry breaks the chain from that entry on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+# The fields that are hashed, in the canonical order. Adding a field is a new chain version.
+HASHED_FIELDS = (
+    "seq",
+    "unit_id",
+    "din",
+    "product_code",
+    "division",
+    "action",
+    "from_status",
+    "to_status",
+    "from_custodian_id",
+    "to_custodian_id",
+    "from_location_id",
+    "to_location_id",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "recorded_at",
+    "data",
+    "reason",
+    "corrects_id",
+    "prev_hash",
+)
+
+
+def utc_iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling for one value: sorted keys, no spaces, ASCII only."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_default
+    )
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not allowed in ledger data")
+
+
+def canonical_content(entry: Mapping[str, Any]) -> bytes:
+    content = {}
+    for name in HASHED_FIELDS:
+        value = entry[name]
+        content[name] = utc_iso(value) if isinstance(value, datetime) else value
+    return canonical_json(content).encode("ascii")
+
+
+def entry_hash(key: bytes, entry: Mapping[str, Any]) -> str:
+    return hmac.new(key, canonical_content(entry), hashlib.sha256).hexdigest()
+
+
+def sign(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int | None
+    entry_id: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"entry #{self.seq} (id {self.entry_id})" if self.seq is not None else "the chain"
+        return f"{where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    checked: int
+    last_seq: int
+    last_hash: str
+    first_break: ChainBreak | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None
+
+
+def verify_chain(
+    key: bytes, entries: Iterable[Mapping[str, Any]], progress: callable | None = None
+) -> VerifyResult:
+    """Recompute the chain in ``seq`` order and name the first entry that does not match.
+
+    ``entries`` must be every entry ordered by ``seq``; each mapping carries the hashed
+    fields plus ``id`` and ``entry_hash``.
+    """
+    expected_seq, prev, checked = 1, GENESIS, 0
+    for entry in entries:
+        seq, entry_id = entry["seq"], entry["id"]
+        if seq != expected_seq:
+            problem = f"expected entry #{expected_seq} next but found #{seq}: " + (
+                "entries are missing"
+                if seq > expected_seq
+                else "entries are duplicated or reordered"
+            )
+            return VerifyResult(checked, expected_seq - 1, prev, ChainBreak(seq, entry_id, problem))
+        if entry["prev_hash"] != prev:
+            return VerifyResult(
+                checked,
+                seq - 1,
+                prev,
+                ChainBreak(
+                    seq,
+                    entry_id,
+                    "does not link to the entry before it (an entry was removed, inserted or reordered)",
+                ),
+            )
+        if not hmac.compare_digest(entry_hash(key, entry), entry["entry_hash"]):
+            return VerifyResult(
+                checked,
+                seq - 1,
+                prev,
+                ChainBreak(
+                    seq, entry_id, "content does not match its hash (the entry was altered)"
+                ),
+            )
+        prev, expected_seq, checked = entry["entry_hash"], seq + 1, checked + 1
+        if progress is not None:
+            progress(checked)
+    return VerifyResult(checked, expected_seq - 1, prev, None)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+LOCATION_KINDS = (
+    "site",
+    "room",
+    "freezer",
+    "incubator",
+    "refrigerator",
+    "bench",
+    "rack",
+    "box",
+    "position",
+)
+
+
+class Location(db.Model):
+    """A place that holds units: site → room → freezer/incubator → rack → box → position."""
+
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+
+    parent: Mapped[Location | None] = relationship(remote_side=[id])
+
+    @property
+    def path(self) -> str:
+        parts, node = [], self
+        while node is not None:
+            parts.append(node.name)
+            node = node.parent
+        return " › ".join(reversed(parts))

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..domain import identifiers
+from ..domain.catalogue import UnitType, unit_type
+from ..domain.lifecycle import Status
+from ..extensions import db
+from .location import Location
+from .patient import Patient
+from .types import UTCDateTime, utcnow
+from .user import User
+
+
+class Unit(db.Model):
+    """A container of material: a source sample or a product derived from one.
+
+    All units of one collection share the DIN; product code and division tell them apart.
+    """
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("din", "product_code", "division", name="uq_units_identity"),
+        Index("ix_units_status_updated", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    din: Mapped[str] = mapped_column(String(13), index=True)
+    check_character: Mapped[str] = mapped_column(String(1))
+    product_code: Mapped[str] = mapped_column(String(8))
+    division: Mapped[str] = mapped_column(String(2), default="00")
+    unit_type: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    custodian_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    volume_ml: Mapped[float] = mapped_column(Numeric(10, 2, asdecimal=False))
+    cell_count: Mapped[int | None] = mapped_column(BigInteger)
+    collection_site: Mapped[str | None] = mapped_column(String(120))
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deviation: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    patient: Mapped[Patient] = relationship()
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.id")
+    custodian: Mapped[User | None] = relationship(foreign_keys=[custodian_id])
+    collected_by: Mapped[User | None] = relationship(foreign_keys=[collected_by_id])
+    location: Mapped[Location | None] = relationship()
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def kind(self) -> UnitType:
+        return unit_type(self.unit_type)
+
+    @property
+    def barcode_data(self) -> str:
+        return identifiers.barcode_data(self.din)
+
+    @property
+    def eye_readable(self) -> str:
+        return identifiers.eye_readable(self.din)
+
+    @property
+    def label(self) -> str:
+        """Identifier, product code and division: unique for the unit."""
+        return f"{self.din}{self.check_character} {self.product_code} {self.division}"
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.label} {self.status}>"
+
+
+class IdentifierSequence(db.Model):
+    """The next DIN sequence number per facility and year (PRODUCT.md §2)."""
+
+    __tablename__ = "identifier_sequences"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""The only code that changes state. Each public function is one transaction."""

@@ -1,0 +1,75 @@
+"""User accounts and API tokens."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..domain.roles import Role
+from ..extensions import db
+from ..models import ApiToken, User
+from ..models.types import utcnow
+from .db import transaction
+from .errors import Conflict, Invalid
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 10
+
+
+def create_user(
+    username: str,
+    role: str,
+    password: str,
+    *,
+    full_name: str | None = None,
+    email: str | None = None,
+) -> User:
+    username = username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise Invalid("a username is 2-64 characters: lower-case letters, digits, . _ -")
+    if role not in {r.value for r in Role}:
+        raise Invalid(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}")
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"a password has at least {MIN_PASSWORD} characters")
+    with transaction():
+        if db.session.scalar(select(User).where(User.username == username)):
+            raise Conflict(f"user {username} already exists")
+        user = User(username=username, role=role, full_name=full_name or username, email=email)
+        user.set_password(password)
+        db.session.add(user)
+    return user
+
+
+def authenticate(username: object, password: object) -> User | None:
+    if not isinstance(username, str) or not isinstance(password, str) or len(username) > 64:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["API_TOKEN_HOURS"]
+    with transaction():
+        record = ApiToken(
+            token_hash=ApiToken.digest(token),
+            user_id=user.id,
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+        db.session.add(record)
+    return token, record
+
+
+def user_for_token(token: str) -> User | None:
+    record = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == ApiToken.digest(token))
+    )
+    if record is None or record.expires_at <= utcnow() or not record.user.active:
+        return None
+    return record.user

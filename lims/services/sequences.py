@@ -1,0 +1,23 @@
+"""Sequence numbers that never repeat, even when two registrations race."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..extensions import db
+from ..models import IdentifierSequence
+
+
+def next_value(scope: str, year: int) -> int:
+    """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock)."""
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdentifierSequence)
+    session.execute(insert.values(scope=scope, year=year, last_value=0).on_conflict_do_nothing())
+    return session.execute(
+        update(IdentifierSequence)
+        .where(IdentifierSequence.scope == scope, IdentifierSequence.year == year)
+        .values(last_value=IdentifierSequence.last_value + 1)
+        .returning(IdentifierSequence.last_value)
+    ).scalar_one()

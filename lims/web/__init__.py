@@ -1,0 +1,59 @@
+"""Browser blueprints, one per area: parse → call a service → render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, session
+from flask_login import current_user
+
+from ..domain.lifecycle import Status
+from ..extensions import login_manager
+from ..models.types import utcnow
+from ..timefmt import local_time, time_left
+
+
+def init_app(app: Flask) -> None:
+    from .auth.routes import bp as auth_bp
+    from .main.routes import bp as main_bp
+    from .units.routes import bp as units_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(units_bp)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from ..extensions import db
+        from ..models import User
+
+        try:
+            return db.session.get(User, int(user_id))
+        except (TypeError, ValueError):
+            return None
+
+    @app.before_request
+    def idle_timeout() -> None:
+        # A permanent session expires PERMANENT_SESSION_LIFETIME after the last request.
+        session.permanent = True
+
+    @app.template_filter("localtime")
+    def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return local_time(value, fmt)
+
+    @app.template_filter("timeleft")
+    def _timeleft(value: datetime | None) -> str:
+        return time_left(value, utcnow())
+
+    @app.context_processor
+    def _globals() -> dict:
+        return {
+            "Status": Status,
+            "current_user": current_user,
+            "site_zone": app.config["TIMEZONE"],
+            "facility_name": app.config["FACILITY_NAME"],
+        }

@@ -1,0 +1,267 @@
+"""Fixtures: an app per backend (SQLite always, PostgreSQL when configured), a client,
+users per role, and helpers that read like the lab's actions.
+
+Backends: SQLite runs always. PostgreSQL runs when LIMS_TEST_DATABASE_URL is set and
+Redis tests when LIMS_TEST_REDIS_URL is set; with LIMS_REQUIRE_SERVICES=1 a missing or
+unreachable service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from lims import create_app
+from lims.extensions import db
+from lims.models import User
+from lims.services import accounts, units
+
+PG_URL = os.environ.get("LIMS_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("LIMS_TEST_REDIS_URL")
+REQUIRE = os.environ.get("LIMS_REQUIRE_SERVICES") == "1"
+PASSWORD = "test-pass-1234"
+ROLES = ("technician", "clinician", "qa", "admin")
+USERNAMES = {"technician": "tech", "clinician": "doctor", "qa": "qa", "admin": "admin"}
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _missing(service: str, why: str):
+    if REQUIRE:
+        pytest.fail(f"{service} is required (LIMS_REQUIRE_SERVICES=1) but {why}")
+    pytest.skip(f"{service} not available: {why}")
+
+
+def _migrate(url: str, instance: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", str(path.parent))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    if not PG_URL:
+        _missing("PostgreSQL", "LIMS_TEST_DATABASE_URL is not set")
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    except sa.exc.OperationalError as exc:
+        _missing("PostgreSQL", f"cannot connect: {exc.orig}")
+    finally:
+        engine.dispose()
+    _migrate(PG_URL, "")
+    return PG_URL
+
+
+def _pg_reset(url: str) -> None:
+    """Empty every table between tests. As the owner, the test bypasses the ledger triggers
+    (session_replication_role) — the application never can."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        tables = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ]
+        conn.exec_driver_sql("SET session_replication_role = replica")
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql("SET session_replication_role = origin")
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, request, tmp_path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "lims.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    _pg_reset(url)
+    return url
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Override in a test module to change configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_config, tmp_path) -> Iterator:
+    app = create_app(
+        "testing", SQLALCHEMY_DATABASE_URI=database_url, FACILITY_CODE="T0001", **app_config
+    )
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def users(app) -> dict[str, User]:
+    """One user per role, keyed by role name (plus ``technician2`` for two-person checks)."""
+    made = {
+        role: accounts.create_user(
+            USERNAMES[role], role, PASSWORD, full_name=f"Test {role.title()}"
+        )
+        for role in ROLES
+    }
+    made["technician2"] = accounts.create_user(
+        "tech2", "technician", PASSWORD, full_name="Second Technician"
+    )
+    return made
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        _missing("Redis", "LIMS_TEST_REDIS_URL is not set")
+    import redis
+
+    conn = redis.Redis.from_url(REDIS_URL)
+    try:
+        conn.flushdb()
+    except redis.exceptions.ConnectionError as exc:
+        _missing("Redis", f"cannot connect: {exc}")
+    finally:
+        conn.close()
+    return REDIS_URL
+
+
+# ---------------------------------------------------------------------------- lab helpers
+
+SOURCES = {
+    "ADIPOSE": {"collection_site": "abdomen", "volume_ml": 250, "receipt_c": 4.0, "product": "SVF"},
+    "MARROW": {
+        "collection_site": "posterior iliac crest",
+        "volume_ml": 60,
+        "receipt_c": 20.0,
+        "product": "BM-MNC",
+    },
+    "BLOOD": {
+        "collection_site": "antecubital vein",
+        "volume_ml": 60,
+        "receipt_c": 21.0,
+        "product": "PRP",
+    },
+}
+
+
+def registration(
+    kind: str = "ADIPOSE",
+    *,
+    mrn: str = "MRN-1",
+    name: str = "Pat Example",
+    hours_ago: float = 1,
+    **overrides,
+) -> dict[str, Any]:
+    data = {
+        "patient": {"mrn": mrn, "name": name, "birth_date": "1980-05-17"},
+        "type": kind,
+        "collection_site": SOURCES[kind]["collection_site"],
+        "volume_ml": SOURCES[kind]["volume_ml"],
+        "collected_at": (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(),
+    }
+    data.update(overrides)
+    return data
+
+
+def receipt(kind: str = "ADIPOSE", **overrides) -> dict[str, Any]:
+    data = {
+        "temperature_c": SOURCES[kind]["receipt_c"],
+        "container_intact": True,
+        "label_matches": True,
+        "volume_ml": SOURCES[kind]["volume_ml"],
+    }
+    data.update(overrides)
+    return data
+
+
+ACTION_DATA = {
+    "dispatch": lambda kind: {"courier": "Courier A", "transport_condition": "cool box"},
+    "receive": lambda kind: receipt(kind),
+    "start_processing": lambda kind: {"protocol": "standard", "equipment": "Centrifuge C-01"},
+    "complete_processing": lambda kind: {
+        "products": [{"type": SOURCES[kind]["product"], "volume_ml": 10, "cell_count": 1_000_000}]
+    },
+    "reject": lambda kind: {"reason": "sample unusable"},
+    "discard": lambda kind: {"reason": "no longer needed"},
+}
+
+
+@pytest.fixture
+def register(users):
+    def _register(kind: str = "ADIPOSE", as_: str = "clinician", **overrides):
+        return units.register(registration(kind, **overrides), users[as_]).unit
+
+    return _register
+
+
+@pytest.fixture
+def act(users):
+    """``act(unit, "receive", as_="technician", **fields)``; default fields per action."""
+
+    def _act(unit, action: str, as_: str = "technician", **fields):
+        data = fields or ACTION_DATA[action](unit.unit_type)
+        return units.perform_action(unit.id, action, data, users[as_])
+
+    return _act
+
+
+@pytest.fixture
+def login(client, users):
+    def _login(role: str):
+        username = USERNAMES.get(role, role)
+        response = client.post("/login", data={"username": username, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def token(client, users):
+    def _token(role: str) -> dict[str, str]:
+        response = client.post(
+            "/api/v1/tokens", json={"username": USERNAMES[role], "password": PASSWORD}
+        )
+        assert response.status_code == 201, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    return _token
