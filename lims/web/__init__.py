@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, session
+from flask import Flask, request, session
 from flask_login import current_user
 
 from ..domain.lifecycle import Status
@@ -31,10 +31,23 @@ def init_app(app: Flask) -> None:
         from ..extensions import db
         from ..models import User
 
+        if request.path.startswith("/api/"):
+            return None  # the API authenticates by bearer token only (no CSRF there)
         try:
             return db.session.get(User, int(user_id))
         except (TypeError, ValueError):
             return None
+
+    @login_manager.request_loader
+    def load_user_from_token(req):
+        if not req.path.startswith("/api/"):
+            return None
+        scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        from ..services.accounts import user_for_token
+
+        return user_for_token(token.strip())
 
     @app.before_request
     def idle_timeout() -> None:
