@@ -52,7 +52,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def idle_timeout() -> None:
         # A permanent session expires PERMANENT_SESSION_LIFETIME after the last request.
-        session.permanent = True
+        if not request.path.startswith("/api/"):
+            session.permanent = True
 
     @app.template_filter("localtime")
     def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
