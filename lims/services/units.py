@@ -211,6 +211,32 @@ EFFECTS: dict[str, Callable[[Unit, Fields, dict, Any], None]] = {
 }
 
 
+def _check_status(action: Action, unit: Unit, actor: User) -> None:
+    role = Role(actor.role)
+    if not action.allows(unit.status, role):
+        starts = ", ".join(s.label for s in sorted(action.statuses_for(role)))
+        raise Conflict(
+            f"cannot {action.label.lower()} a unit that is "
+            f"{Status(unit.status).label}; allowed from: {starts}",
+            code="not_allowed_now",
+        )
+
+
+def check_allowed(unit: Unit, name: str, actor: User) -> Action:
+    """Refuse, exactly as ``perform_action`` would, an action this user may not take now.
+
+    Entrypoints call it before showing an action's form, so a refusal reads the same
+    whether it comes before or after the user fills the form in.
+    """
+    action = ACTIONS.get(name)
+    if action is None or not action.from_statuses:
+        raise NotFound(f"no action {name!r} for units", code="unknown_action")
+    _check_role(action, actor)
+    _check_status(action, unit, actor)
+    _run_guards(action.state_guards, Context(unit, None, Role(actor.role), utcnow()), Conflict)
+    return action
+
+
 def perform_action(
     unit_id: int,
     name: str,
@@ -228,14 +254,7 @@ def perform_action(
         if unit is None:
             raise NotFound(f"no unit with id {unit_id}")
         _check_role(action, actor)
-        role = Role(actor.role)
-        if not action.allows(unit.status, role):
-            starts = ", ".join(s.label for s in sorted(action.statuses_for(role)))
-            raise Conflict(
-                f"cannot {action.label.lower()} a unit that is "
-                f"{Status(unit.status).label}; allowed from: {starts}",
-                code="not_allowed_now",
-            )
+        _check_status(action, unit, actor)
         if expected_version is not None and expected_version != unit.version:
             raise Conflict(
                 f"the unit changed since you loaded it (version {expected_version}, "
@@ -243,6 +262,7 @@ def perform_action(
                 code="stale_version",
             )
         now = utcnow()
+        role = Role(actor.role)
         _run_guards(action.state_guards, Context(unit, None, role, now), Conflict)
         fields = _validate(action, data)
         _run_guards(action.guards, Context(unit, fields, role, now), Invalid)
