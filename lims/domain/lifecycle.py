@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
 
 from .catalogue import CATALOGUE, SOURCE_TYPES, products_of, unit_type
 from .roles import Role
@@ -55,7 +55,9 @@ NON_FINAL = frozenset(Status) - FINAL_STATUSES
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-Volume = Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False)]
+# Numbers and yes/no answers are strict: "250" or true is not a volume, 1 is not "yes".
+# (Forms convert typed text to numbers before calling a service.)
+Volume = Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False, strict=True)]
 
 
 class Fields(BaseModel):
@@ -102,9 +104,9 @@ class DispatchFields(Fields):
 
 
 class ReceiveFields(Fields):
-    temperature_c: Annotated[float, Field(ge=-200, le=60, allow_inf_nan=False)]
-    container_intact: bool
-    label_matches: bool = True
+    temperature_c: Annotated[float, Field(ge=-200, le=60, allow_inf_nan=False, strict=True)]
+    container_intact: StrictBool
+    label_matches: StrictBool = True
     volume_ml: Volume
     deviation_note: Note | None = None
 
@@ -121,7 +123,7 @@ class StartProcessingFields(Fields):
 class ProductFields(Fields):
     type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
     volume_ml: Volume
-    cell_count: Annotated[int, Field(ge=0, le=10**13)] | None = None
+    cell_count: Annotated[int, Field(ge=0, le=10**13, strict=True)] | None = None
 
     @field_validator("type")
     @classmethod
