@@ -110,7 +110,7 @@ def parse_din(text: str) -> ParsedDin:
     Spaces and dashes that people type between groups are ignored. Every failure raises
     :class:`CodeError` saying precisely what is wrong.
     """
-    raw = text.strip()
+    raw = text.strip() if isinstance(text, str) else ""
     if not raw:
         raise CodeError("no code was scanned or typed", code="empty")
     if raw.startswith("="):
@@ -123,11 +123,18 @@ def parse_din(text: str) -> ParsedDin:
             )
         din, flags = body[:DIN_LENGTH].upper(), body[DIN_LENGTH:]
         _validate_din_body(din)
-        if not flags.isdigit():
+        if not (flags.isascii() and flags.isdigit()):
             raise CodeError(f"flag characters {flags!r} must be two digits", code="bad_flags")
         expected = check_character(din)
         value = int(flags)
-        if FLAG_OFFSET <= value <= FLAG_OFFSET + 36 and value - FLAG_OFFSET != _VALUE[expected]:
+        if not FLAG_OFFSET <= value <= FLAG_OFFSET + 36:
+            # Our labels always carry the check value; a code without it cannot be verified.
+            raise CodeError(
+                f"flag characters {flags} carry no check value (expected "
+                f"{FLAG_OFFSET + _VALUE[expected]} for {din}): scan the unit's own label",
+                code="bad_flags",
+            )
+        if value - FLAG_OFFSET != _VALUE[expected]:
             raise CodeError(
                 f"check flags {flags} do not match identifier {din} (expected "
                 f"{FLAG_OFFSET + _VALUE[expected]}): the label may be damaged or misprinted",
@@ -136,10 +143,10 @@ def parse_din(text: str) -> ParsedDin:
         return ParsedDin(din=din, check_character=expected, source="barcode")
     cleaned = re.sub(r"[\s\-]", "", raw).upper()
     if len(cleaned) == DIN_LENGTH:
+        _validate_din_body(cleaned)
         raise CodeError(
             f"identifier {cleaned} is missing its check character (expected "
-            f"{check_character(cleaned) if all(c in _VALUE for c in cleaned) else '?'}); "
-            "type the boxed character too",
+            f"{check_character(cleaned)!r}); type the boxed character too",
             code="missing_check_character",
         )
     if len(cleaned) != DIN_LENGTH + 1:
@@ -169,13 +176,34 @@ def make_wristband(facility: str, sequence: int) -> str:
     return body + check_character(body)
 
 
+WRISTBAND_LENGTH = 13  # P + facility (5) + sequence (6) + check character
+
+
 def parse_wristband(text: str) -> str:
-    cleaned = re.sub(r"[\s\-]", "", text.strip()).upper()
-    if not re.fullmatch(r"P[A-Z0-9]{5}\d{6}[0-9A-Z*]", cleaned):
+    """Validate a scanned or typed wristband code; every failure says precisely what is wrong."""
+    cleaned = re.sub(r"[\s\-]", "", text).upper() if isinstance(text, str) else ""
+    if not cleaned:
+        raise CodeError("no wristband code was scanned or typed", code="empty")
+    if len(cleaned) != WRISTBAND_LENGTH:
         raise CodeError(
-            "a wristband code is P + 5-character facility + 6 digits + check character",
+            f"a wristband code is P + 5-character facility + 6 digits + check character "
+            f"({WRISTBAND_LENGTH} characters); this one has {len(cleaned)}",
+            code="wrong_length",
+        )
+    if cleaned[0] != "P":
+        raise CodeError(
+            f"a wristband code starts with P; this one starts with {cleaned[0]!r}",
             code="wrong_format",
         )
+    for position, ch in enumerate(cleaned, start=1):
+        allowed = _VALUE if position == WRISTBAND_LENGTH else _VALUE.keys() - {"*"}
+        digit_only = 7 <= position <= 12
+        if ch not in allowed or (digit_only and not ch.isdigit()):
+            rule = "0-9" if digit_only else "0-9, A-Z"
+            raise CodeError(
+                f"character {ch!r} at position {position} is not allowed ({rule})",
+                code="bad_character",
+            )
     expected = check_character(cleaned[:-1])
     if cleaned[-1] != expected:
         raise CodeError(

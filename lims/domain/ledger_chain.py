@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -103,7 +103,9 @@ class VerifyResult:
 
 
 def verify_chain(
-    key: bytes, entries: Iterable[Mapping[str, Any]], progress: callable | None = None
+    key: bytes,
+    entries: Iterable[Mapping[str, Any]],
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyResult:
     """Recompute the chain in ``seq`` order and name the first entry that does not match.
 

@@ -44,8 +44,15 @@ class Status(StrEnum):
 
 
 FINAL_STATUSES = frozenset({Status.ADMINISTERED, Status.REJECTED, Status.DISCARDED, Status.EXPIRED})
-PRE_RELEASE = frozenset(
-    {Status.COLLECTED, Status.IN_TRANSIT, Status.RECEIVED, Status.IN_PROCESSING, Status.QUARANTINE}
+PRE_RELEASE = frozenset(  # "collected … quarantine" in PRODUCT.md §4
+    {
+        Status.COLLECTED,
+        Status.IN_TRANSIT,
+        Status.RECEIVED,
+        Status.IN_PROCESSING,
+        Status.PROCESSED,
+        Status.QUARANTINE,
+    }
 )
 AT_RECEIPT = frozenset({Status.COLLECTED, Status.IN_TRANSIT, Status.RECEIVED})
 NON_FINAL = frozenset(Status) - FINAL_STATUSES
@@ -162,6 +169,20 @@ class Context:
 Guard = Callable[[Context], "str | None"]
 
 
+def concerns(field_name: str) -> Callable[[Guard], Guard]:
+    """Name the field a guard checks, so that a refusal can be shown beside that field."""
+
+    def mark(guard: Guard) -> Guard:
+        guard.field = field_name  # type: ignore[attr-defined]
+        return guard
+
+    return mark
+
+
+def guard_field(guard: Guard) -> str | None:
+    return getattr(guard, "field", None)
+
+
 def not_expired(ctx: Context) -> str | None:
     unit = ctx.unit
     if unit is not None and unit.expires_at is not None and ctx.now >= unit.expires_at:
@@ -169,6 +190,7 @@ def not_expired(ctx: Context) -> str | None:
     return None
 
 
+@concerns("products")
 def products_match_source(ctx: Context) -> str | None:
     assert isinstance(ctx.fields, CompleteProcessingFields) and ctx.unit is not None
     allowed = products_of(ctx.unit.unit_type)
@@ -184,6 +206,7 @@ def products_match_source(ctx: Context) -> str | None:
     return None
 
 
+@concerns("collected_at")
 def collected_not_in_future(ctx: Context) -> str | None:
     assert isinstance(ctx.fields, RegisterFields)
     collected = ctx.fields.collected_at
@@ -196,6 +219,7 @@ def collected_not_in_future(ctx: Context) -> str | None:
     return None
 
 
+@concerns("collection_site")
 def collection_site_fits_type(ctx: Context) -> str | None:
     assert isinstance(ctx.fields, RegisterFields)
     sites = unit_type(ctx.fields.type).collection_sites
@@ -231,6 +255,7 @@ def receipt_acceptance(unit: UnitFacts, fields: ReceiveFields, now: datetime) ->
     return Acceptance(tuple(problems))
 
 
+@concerns("deviation_note")
 def receipt_within_acceptance(ctx: Context) -> str | None:
     assert isinstance(ctx.fields, ReceiveFields) and ctx.unit is not None
     acceptance = receipt_acceptance(ctx.unit, ctx.fields, ctx.now)

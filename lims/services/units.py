@@ -29,6 +29,7 @@ from ..domain.lifecycle import (
     RegisterFields,
     Status,
     available_actions,
+    guard_field,
     receipt_acceptance,
 )
 from ..domain.roles import Role
@@ -73,7 +74,12 @@ def _run_guards(guards, ctx: Context, error: type) -> None:
     for guard in guards:
         problem = guard(ctx)
         if problem:
-            raise error(problem, code=f"refused_{guard.__name__}")
+            field_name = guard_field(guard)
+            raise error(
+                problem,
+                code=f"refused_{guard.__name__}",
+                fields={field_name: problem} if field_name else None,
+            )
 
 
 # ---------------------------------------------------------------------------- register
@@ -250,9 +256,7 @@ def perform_action(
         known = ", ".join(n for n, a in ACTIONS.items() if a.from_statuses)
         raise Invalid(f"unknown action {name!r}; known actions: {known}", code="unknown_action")
     with transaction():
-        unit = db.session.get(Unit, unit_id)
-        if unit is None:
-            raise NotFound(f"no unit with id {unit_id}")
+        unit = get_unit(unit_id)
         _check_role(action, actor)
         _check_status(action, unit, actor)
         if expected_version is not None and expected_version != unit.version:
@@ -283,6 +287,8 @@ def perform_action(
             unit.custodian_id = actor.id
         elif action.custody == "none":
             unit.custodian_id = None
+        for product in products:  # whoever completes processing holds what it made
+            product.custodian_id = unit.custodian_id
         unit.updated_at = now
         recorded = fields.model_dump(mode="json", exclude_none=True)
         reason = recorded.pop("reason", None)
@@ -344,7 +350,15 @@ def allowed_actions(unit: Unit, user: User) -> list[Action]:
     return result
 
 
-def get_unit(unit_id: int) -> Unit:
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
+
+
+def get_unit(unit_id: int | str) -> Unit:
+    """The unit with this id; anything that cannot be an id is simply not found (never a 500)."""
+    if isinstance(unit_id, str) and unit_id.isascii() and unit_id.isdigit():
+        unit_id = int(unit_id)
+    if isinstance(unit_id, bool) or not isinstance(unit_id, int) or not 0 < unit_id <= MAX_ID:
+        raise NotFound(f"no unit with id {str(unit_id)[:40]!r}")
     unit = db.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound(f"no unit with id {unit_id}")
