@@ -254,7 +254,11 @@ def perform_action(
     action = ACTIONS.get(name) if isinstance(name, str) else None
     if action is None or not action.from_statuses:
         known = ", ".join(n for n, a in ACTIONS.items() if a.from_statuses)
-        raise Invalid(f"unknown action {name!r}; known actions: {known}", code="unknown_action")
+        raise Invalid(
+            f"unknown action {name!r}; known actions: {known}",
+            code="unknown_action",
+            fields={"action": f"unknown action; known: {known}"},
+        )
     with transaction():
         unit = get_unit(unit_id)
         _check_role(action, actor)
