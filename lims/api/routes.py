@@ -1,8 +1,153 @@
+"""The JSON API routes: read the request, call a service, answer with a schema.
+
+Every rule (who may do what, when, with which data) is the services' and the domain's;
+these views only translate HTTP to service calls and results to JSON.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, g, jsonify, url_for
+from flask_login import current_user
 
-from ..extensions import csrf
+from ..domain.roles import Role
+from ..errors import json_error
+from ..extensions import csrf, limiter
+from ..security import public, roles_required
+from ..services import accounts, ledger, unit_queries, units
+from ..services.errors import Invalid
+from . import openapi
+from .body import json_object, parse, query
+from .schemas import HistoryOut, Response, TokenOut, TokenRequest, UnitPageOut, UnitQuery
+from .serialise import (
+    action_result_out,
+    entry_out,
+    unit_detail_out,
+    unit_out,
+    user_out,
+    verify_out,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+
+# Ids beyond a 32-bit integer name no unit; refusing them in the route keeps them from the
+# database (where they would overflow) and answers 404 like any unknown unit.
+UNIT = "<int(max=2147483647):unit_id>"
+
+
+def _json(model: Response, status: int = 200, **headers: str):
+    response = jsonify(model.model_dump(mode="json"))
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def _failed_sign_in(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _sign_in_limit() -> str:
+    return current_app.config["LOGIN_THROTTLE"]
+
+
+@bp.post("/tokens")
+@public
+@limiter.limit(
+    _sign_in_limit,
+    deduct_when=_failed_sign_in,
+    error_message="too many failed sign-ins; wait a few minutes and try again",
+)
+def create_token():
+    """Exchange a username and password for a bearer token; only failures are throttled."""
+    credentials = parse(TokenRequest, json_object())
+    user = accounts.authenticate(credentials.username, credentials.password)
+    if user is None:
+        g.login_failed = True
+        return json_error(401, "unknown username or wrong password", code="invalid_credentials")
+    token, record = accounts.issue_token(user)
+    return _json(TokenOut(token=token, expires_at=record.expires_at, user=user_out(user)), 201)
+
+
+@bp.get("/units")
+@roles_required()
+def list_units():
+    params = query(UnitQuery)
+    found = unit_queries.search_units(
+        status=params.status,
+        unit_type=params.type,
+        q=params.q,
+        page=params.page,
+        per_page=params.per_page or current_app.config["UNITS_PER_PAGE"],
+    )
+    return _json(
+        UnitPageOut(
+            items=[unit_out(u) for u in found.items],
+            page=found.page,
+            per_page=found.per_page,
+            total=found.total,
+        )
+    )
+
+
+@bp.post("/units")
+@roles_required(Role.CLINICIAN, Role.TECHNICIAN)
+def register_unit():
+    result = units.register(json_object(), current_user)
+    location = url_for("api.get_unit", unit_id=result.unit.id)
+    return _json(unit_detail_out(result.unit, current_user), 201, Location=location)
+
+
+@bp.get(f"/units/{UNIT}")
+@roles_required()
+def get_unit(unit_id: int):
+    return _json(unit_detail_out(units.get_unit(unit_id), current_user))
+
+
+def _expected_version(body: dict) -> int | None:
+    version = body.pop("version", None)
+    if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+        raise Invalid(
+            "version must be the unit's version number (an integer)",
+            code="invalid_fields",
+            fields={"version": "must be an integer"},
+        )
+    return version
+
+
+@bp.post(f"/units/{UNIT}/actions")
+@roles_required()
+def unit_action(unit_id: int):
+    """``{"action": name, "version": n, ...fields}``; the service decides if it is allowed."""
+    body = json_object()
+    name = body.pop("action", None)
+    if not isinstance(name, str):
+        raise Invalid(
+            'name the action to perform, e.g. {"action": "receive", ...}',
+            code="invalid_fields",
+            fields={"action": "required: the name of an action"},
+        )
+    version = _expected_version(body)
+    result = units.perform_action(unit_id, name, body, current_user, expected_version=version)
+    return _json(action_result_out(result, current_user))
+
+
+@bp.get(f"/units/{UNIT}/history")
+@roles_required()
+def unit_history(unit_id: int):
+    unit = units.get_unit(unit_id)
+    entries = ledger.history(units.lineage_ids(unit))
+    return _json(
+        HistoryOut(unit_id=unit.id, identifier=unit.din, entries=[entry_out(e) for e in entries])
+    )
+
+
+@bp.get("/ledger/verify")
+@roles_required(Role.QA)
+def verify_ledger():
+    return _json(verify_out(ledger.verify()))
+
+
+@bp.get("/openapi.json")
+@public
+def openapi_document():
+    return jsonify(openapi.document())

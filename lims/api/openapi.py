@@ -1,0 +1,271 @@
+"""The OpenAPI 3.1 document of the API, generated from the code that does the work.
+
+Request schemas come from the lifecycle's own pydantic models (``lims.domain.lifecycle``),
+one request shape per action, told apart by ``action``; response schemas from
+``lims.api.schemas``, which the views use to build their answers; roles from the
+``roles_required`` decorator of each view. Only the list of operations is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
+
+from flask import current_app
+from pydantic import BaseModel, Field, RootModel, create_model
+from pydantic.json_schema import models_json_schema
+
+from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
+from . import schemas
+
+REF = "#/components/schemas/{model}"
+PREFIX = "/api/v1"
+
+
+def _action_request(name: str) -> type[BaseModel]:
+    """The body of ``POST /units/{id}/actions`` for one action: its fields plus the name."""
+    action = UNIT_ACTIONS[name]
+    roles = ", ".join(sorted(r.value for r in action.roles))
+    starts = ", ".join(sorted(s.value for s in action.from_statuses))
+    to = action.to_status.value if action.to_status else "unchanged"
+    return create_model(
+        f"{name.title().replace('_', '')}Request",
+        __base__=action.fields,
+        __doc__=f"{action.label}. Roles: {roles}. From: {starts}. To: {to}.",
+        action=(Literal[name], ...),
+        version=(
+            int | None,
+            Field(None, description="the unit's version as last seen; a stale one is refused"),
+        ),
+    )
+
+
+def _action_requests() -> type[RootModel]:
+    members = tuple(_action_request(name) for name in UNIT_ACTIONS)
+    body = Annotated[Union[members], Field(discriminator="action")]  # noqa: UP007
+    return create_model("ActionRequest", __base__=RootModel[body])
+
+
+RESPONSE_MODELS = (
+    schemas.TokenOut,
+    schemas.UnitPageOut,
+    schemas.UnitDetailOut,
+    schemas.ActionResultOut,
+    schemas.HistoryOut,
+    schemas.VerifyOut,
+    schemas.ErrorOut,
+)
+
+ERRORS = {
+    400: ("BadRequest", "malformed JSON, or the body is not a JSON object"),
+    401: ("Unauthorized", "no token, an unknown or expired token, or wrong credentials"),
+    403: ("Forbidden", "the caller's role may not do this"),
+    404: ("NotFound", "no such unit"),
+    409: ("Conflict", "not allowed in the unit's current status, or a stale version"),
+    415: ("UnsupportedMediaType", "the body is not sent as application/json"),
+    422: ("Invalid", "invalid data; 'fields' names each wrong field"),
+    429: ("TooManyRequests", "too many failed sign-ins"),
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    endpoint: str
+    summary: str
+    response: str | None  # a schema name; None: any JSON object
+    status: int = 200
+    request: str | None = None
+    query: str | None = None
+    errors: tuple[int, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+BODY_ERRORS = (400, 415, 422)
+OPERATIONS = (
+    Operation(
+        "post",
+        "/tokens",
+        "create_token",
+        "Sign in: a bearer token for a username and password",
+        "TokenOut",
+        201,
+        request="TokenRequest",
+        errors=(*BODY_ERRORS, 401, 429),
+    ),
+    Operation(
+        "get",
+        "/units",
+        "list_units",
+        "Units, newest first, filtered and paginated",
+        "UnitPageOut",
+        query="UnitQuery",
+        errors=(401, 422),
+    ),
+    Operation(
+        "post",
+        "/units",
+        "register_unit",
+        "Register a collection: a new identifier and its source unit",
+        "UnitDetailOut",
+        201,
+        request="RegisterFields",
+        errors=(*BODY_ERRORS, 401, 403, 409),
+        headers={"Location": "the new unit's address"},
+    ),
+    Operation(
+        "get",
+        "/units/{unit_id}",
+        "get_unit",
+        "One unit, with the actions the caller may take now",
+        "UnitDetailOut",
+        errors=(401, 404),
+    ),
+    Operation(
+        "post",
+        "/units/{unit_id}/actions",
+        "unit_action",
+        "Perform a lifecycle action on a unit",
+        "ActionResultOut",
+        request="ActionRequest",
+        errors=(*BODY_ERRORS, 401, 403, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/units/{unit_id}/history",
+        "unit_history",
+        "The custody ledger of the unit's whole collection",
+        "HistoryOut",
+        errors=(401, 404),
+    ),
+    Operation(
+        "get",
+        "/ledger/verify",
+        "verify_ledger",
+        "Recompute the ledger's hash chain and name the first break",
+        "VerifyOut",
+        errors=(401, 403),
+    ),
+    Operation("get", "/openapi.json", "openapi_document", "This document", None),
+)
+
+
+def _component_schemas() -> dict[str, Any]:
+    inputs = [
+        (schemas.TokenRequest, "validation"),
+        (schemas.UnitQuery, "validation"),
+        (RegisterFields, "validation"),
+        (_action_requests(), "validation"),
+        *((model, "serialization") for model in RESPONSE_MODELS),
+    ]
+    _, defs = models_json_schema(inputs, ref_template=REF)
+    return defs["$defs"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
+    params = []
+    if "{unit_id}" in op.path:
+        params.append(
+            {
+                "name": "unit_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+            }
+        )
+    if op.query:
+        for name, schema in components[op.query]["properties"].items():
+            params.append({"name": name, "in": "query", "required": False, "schema": schema})
+    return params
+
+
+def _security(op: Operation) -> tuple[list[dict[str, list]], str]:
+    """Who may call the operation, read from the view's ``roles_required``/``public``."""
+    view = current_app.view_functions[f"api.{op.endpoint}"]
+    allowed = getattr(view, "allowed_roles", None)
+    if allowed == "public":
+        return [], "Public."
+    roles = "any signed-in user" if allowed is None else ", ".join(sorted(r.value for r in allowed))
+    return [{"bearer": []}], f"Roles: {roles}."
+
+
+def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    security, who = _security(op)
+    content = _ref(op.response) if op.response else {"type": "object"}
+    success: dict[str, Any] = {
+        "description": "OK" if op.status == 200 else "Created",
+        "content": {"application/json": {"schema": content}},
+    }
+    if op.headers:
+        success["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in op.headers.items()
+        }
+    errors = sorted({*op.errors, *((401,) if security else ())})
+    result: dict[str, Any] = {
+        "operationId": op.endpoint,
+        "summary": op.summary,
+        "description": who,
+        "security": security,
+        "responses": {
+            str(op.status): success,
+            **{str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in errors},
+        },
+    }
+    parameters = _parameters(op, components)
+    if parameters:
+        result["parameters"] = parameters
+    if op.request:
+        result["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(op.request)}},
+        }
+    return result
+
+
+def _build() -> dict[str, Any]:
+    components = _component_schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(PREFIX + op.path, {})[op.method] = _operation(op, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Cell-therapy LIMS API",
+            "version": "1",
+            "description": "Units from collection to injection, on a tamper-evident custody "
+            "ledger. Errors are {'error': {'code', 'message'}}; invalid data adds 'fields'.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": {
+                name: {
+                    "description": text,
+                    "content": {"application/json": {"schema": _ref("ErrorOut")}},
+                }
+                for name, text in ERRORS.values()
+            },
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a token from POST /api/v1/tokens",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def document() -> dict[str, Any]:
+    """The document, built once per application."""
+    cached = current_app.extensions.get("lims_openapi")
+    if cached is None:
+        cached = current_app.extensions["lims_openapi"] = _build()
+    return cached
