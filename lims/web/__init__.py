@@ -7,7 +7,7 @@ from datetime import datetime
 from flask import Flask, request, session
 from flask_login import current_user
 
-from ..domain.lifecycle import Status
+from ..domain.lifecycle import ACTIONS, Status
 from ..extensions import login_manager
 from ..models.types import utcnow
 from ..timefmt import local_time, time_left
@@ -16,10 +16,12 @@ from ..timefmt import local_time, time_left
 def init_app(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
     from .main.routes import bp as main_bp
+    from .scan.routes import bp as scan_bp
     from .units.routes import bp as units_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(scan_bp)
     app.register_blueprint(units_bp)
 
     login_manager.login_view = "auth.login"
@@ -67,6 +69,7 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict:
         return {
             "Status": Status,
+            "register_roles": {r.value for r in ACTIONS["register"].roles},
             "current_user": current_user,
             "site_zone": app.config["TIMEZONE"],
             "facility_name": app.config["FACILITY_NAME"],

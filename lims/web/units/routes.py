@@ -1,13 +1,163 @@
+"""Units in the browser: the list, registering a collection, the unit page, one form per action.
+
+Thin: parse the request, call a service, render. Services decide what is allowed and
+valid; a refusal is shown with the service's own message and status code.
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from ...domain.catalogue import CATALOGUE
+from ...domain.lifecycle import ACTIONS, Status
+from ...domain.roles import Role
 from ...security import roles_required
+from ...services import ledger, search, units
+from ...services.errors import Invalid, ServiceError
+from .forms import ACTION_FORMS, GUARD_FIELDS, CompleteProcessingForm, RegisterForm, ServiceForm
+from .view import timeline
 
 bp = Blueprint("units", __name__, url_prefix="/units")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
 
 
 @bp.route("/")
 @roles_required()
 def index():
-    return render_template("units/index.html")
+    q = request.args.get("q", "")
+    status = request.args.get("status", "")
+    unit_type = request.args.get("type", "")
+    error, status_code = None, 200
+    try:
+        page = search.search_units(
+            q,
+            status=status,
+            unit_type=unit_type,
+            page=_page_number(request.args.get("page")),
+            per_page=current_app.config["UNITS_PER_PAGE"],
+        )
+    except Invalid as exc:
+        error, status_code, page = exc.message, exc.http_status, None
+    return render_template(
+        "units/index.html",
+        page=page,
+        error=error,
+        q=q,
+        status=status,
+        unit_type=unit_type,
+        filters={k: v for k, v in {"q": q, "status": status, "type": unit_type}.items() if v},
+        statuses=list(Status),
+        types=CATALOGUE,
+    ), status_code
+
+
+def _show_service_error(form: ServiceForm, exc: ServiceError) -> None:
+    """Put each of the service's field messages beside its input."""
+    for name, message in exc.fields.items():
+        form.add_error(name, message)
+    if exc.code in GUARD_FIELDS:
+        form.add_error(GUARD_FIELDS[exc.code], exc.message)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@roles_required(Role.CLINICIAN, Role.TECHNICIAN)
+def register():
+    form = RegisterForm(zone=current_app.config["TIMEZONE"])
+    if not form.is_submitted():
+        return render_template("units/register.html", form=form)
+    if not form.validate():
+        message = "Some entries could not be read; see the marked fields."
+        return render_template("units/register.html", form=form, error=message), 422
+    try:
+        result = units.register(form.to_data(), _actor())
+    except ServiceError as exc:
+        _show_service_error(form, exc)
+        return render_template("units/register.html", form=form, error=exc.message), exc.http_status
+    unit = result.unit
+    flash(f"Registered {unit.eye_readable} for {unit.patient.name}.", "success")
+    return redirect(url_for("units.detail", unit_id=unit.id))
+
+
+@bp.route("/<int:unit_id>")
+@roles_required()
+def detail(unit_id: int):
+    unit = units.get_unit(unit_id)
+    collection = units.units_for_din(unit.din)
+    entries = ledger.history([u.id for u in collection])
+    return render_template(
+        "units/detail.html",
+        unit=unit,
+        collection=collection,
+        timeline=timeline(entries, collection),
+        actions=units.allowed_actions(unit, _actor()),
+    )
+
+
+def _make_form(name: str, unit):
+    form_class = ACTION_FORMS[name]
+    if form_class is CompleteProcessingForm:
+        return form_class(source_type=unit.unit_type)
+    return form_class()
+
+
+def _prefill(form, unit) -> None:
+    """The version the user sees; and a choice that can only be one way, to save taps.
+
+    Measurements (temperature, volume at receipt) are never prefilled: they must be read.
+    """
+    form.version.data = str(unit.version)
+    if isinstance(form, CompleteProcessingForm):
+        form.suggest_product()
+
+
+@bp.route("/<int:unit_id>/actions/<name>", methods=["GET", "POST"])
+@roles_required()
+def act(unit_id: int, name: str):
+    unit = units.get_unit(unit_id)
+    if name not in ACTION_FORMS:
+        abort(404, description=f"there is no form for {name!r}")
+    action = ACTIONS[name]
+    page = {"unit": unit, "action": action, "allowed": []}
+    try:
+        units.check_allowed(unit, name, _actor())
+    except ServiceError as exc:
+        return render_template("units/action.html", refusal=exc.message, **page), exc.http_status
+    form = _make_form(name, unit)
+    if not form.is_submitted():
+        _prefill(form, unit)
+        return render_template("units/action.html", form=form, **page)
+    if not form.validate():
+        message = "Some entries could not be read; see the marked fields."
+        return render_template("units/action.html", form=form, error=message, **page), 422
+    try:
+        result = units.perform_action(
+            unit.id, name, form.to_data(), _actor(), expected_version=form.expected_version()
+        )
+    except Invalid as exc:
+        _show_service_error(form, exc)
+        page["allowed"] = [a.name for a in units.allowed_actions(unit, _actor())]
+        return render_template("units/action.html", form=form, error=exc.message, **page), 422
+    except ServiceError as exc:
+        return render_template("units/action.html", refusal=exc.message, **page), exc.http_status
+    flash(_done_message(action.label, result), "success")
+    return redirect(url_for("units.detail", unit_id=unit.id))
+
+
+def _done_message(label: str, result: units.ActionResult) -> str:
+    unit = result.unit
+    message = f"{label}: {unit.eye_readable} is now {Status(unit.status).label}."
+    if result.products:
+        made = ", ".join(f"{p.unit_type} ({p.product_code})" for p in result.products)
+        message += f" Products in quarantine: {made}."
+    return message
