@@ -29,11 +29,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import Field
-from wtforms.validators import InputRequired, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from ...domain.catalogue import CATALOGUE, SOURCE_TYPES, products_of
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+CHOOSE = SelectChoice("", "Choose…")
 PRODUCT_ROWS = 3
 
 # A guard's refusal (``refused_<guard>``) is about one field; show it there too.
@@ -108,12 +110,10 @@ class RegisterForm(ServiceForm):
     birth_date = DateField("Birth date", validators=[Optional()])
     unit_type = SelectField(
         "Material",
-        choices=[("", "Choose…")] + [(k, CATALOGUE[k].name) for k in SOURCE_TYPES],
+        choices=[CHOOSE] + [SelectChoice(k, CATALOGUE[k].name) for k in SOURCE_TYPES],
         validate_choice=False,
     )
-    collection_site = SelectField(
-        "Collection site", choices=[("", "Choose…")], validate_choice=False
-    )
+    collection_site = SelectField("Collection site", choices=[CHOOSE], validate_choice=False)
     volume_ml = FloatField("Volume (ml)", validators=[Optional()], render_kw=_number())
     collected_at = DateTimeLocalField(
         "Collected at", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[Optional()]
@@ -124,8 +124,10 @@ class RegisterForm(ServiceForm):
         super().__init__(*args, **kwargs)
         self.zone = ZoneInfo(zone)
         self.site_groups = site_groups()
-        self.collection_site.choices = [("", "Choose…")] + [
-            choice for _, _, choices in self.site_groups for choice in choices
+        self.collection_site.choices = [CHOOSE] + [
+            SelectChoice(value, text, optgroup=name)
+            for _, name, choices in self.site_groups
+            for value, text in choices
         ]
 
     def collected_at_aware(self) -> datetime | None:
@@ -166,7 +168,7 @@ class VersionedForm(ServiceForm):
 
     def validate_version(self, field: HiddenField) -> None:
         if self.expected_version() is None:
-            raise ValueError("the form's unit version is not a number; reload the page")
+            raise ValidationError("the form's unit version is not a number; reload the page")
 
 
 class DispatchForm(VersionedForm):
@@ -220,7 +222,7 @@ class StartProcessingForm(VersionedForm):
 class ProductRow(Form):
     """One product made by processing; a row left empty is ignored."""
 
-    type = SelectField("Product", choices=[("", "—")], validate_choice=False)
+    type = SelectField("Product", choices=[SelectChoice("", "—")], validate_choice=False)
     volume_ml = FloatField("Volume (ml)", validators=[Optional()], render_kw=_number())
     cell_count = IntegerField(
         "Cell count", validators=[Optional()], render_kw=_number(inputmode="numeric")
@@ -248,9 +250,10 @@ class CompleteProcessingForm(VersionedForm):
 
     def __init__(self, *args, source_type: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.product_types = products_of(source_type)
         choices = [
-            ("", "—"),
-            *((k, f"{k} · {CATALOGUE[k].name}") for k in products_of(source_type)),
+            SelectChoice("", "—"),
+            *(SelectChoice(k, f"{k} · {CATALOGUE[k].name}") for k in self.product_types),
         ]
         for row in self.products:
             row.form.type.choices = choices
@@ -258,9 +261,8 @@ class CompleteProcessingForm(VersionedForm):
 
     def suggest_product(self) -> None:
         """When the source makes exactly one product type, choose it in the first row."""
-        choices = self.products[0].form.type.choices
-        if len(choices) == 2:
-            self.products[0].form.type.data = choices[1][0]
+        if len(self.product_types) == 1:
+            self.products[0].form.type.data = self.product_types[0]
 
     def to_data(self) -> dict[str, Any]:
         self._rows = [i for i, row in enumerate(self.products) if not row.form.is_empty()]
