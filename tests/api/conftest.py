@@ -1,0 +1,94 @@
+"""API test fixtures: a client whose every request starts afresh, and an ``api`` helper
+that calls the JSON API as a given role (or anonymously) and reads like the lab's actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import g
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from lims.extensions import db
+from lims.models import LedgerEntry, Patient, Unit
+from tests.conftest import ACTION_DATA, registration
+
+
+class FreshRequestClient(FlaskClient):
+    """The ``app`` fixture keeps one app context open for the whole test, so Flask's ``g``
+    outlives a request; Flask-Login caches the signed-in user there. Forget it before each
+    request, as a real server (one app context per request) does."""
+
+    def open(self, *args: Any, **kwargs: Any):
+        for name in ("_login_user", "login_failed"):
+            g.pop(name, None)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return FreshRequestClient(app, app.response_class, use_cookies=True)
+
+
+@dataclass
+class Api:
+    client: FlaskClient
+    token: Any
+    _headers: dict[str, dict[str, str]]
+
+    def headers(self, as_: str | None) -> dict[str, str]:
+        if as_ is None:
+            return {}
+        if as_ not in self._headers:
+            self._headers[as_] = self.token(as_)
+        return self._headers[as_]
+
+    def get(self, path: str, as_: str | None = "technician", **kwargs: Any):
+        return self.client.get(f"/api/v1{path}", headers=self.headers(as_), **kwargs)
+
+    def post(self, path: str, body: Any = None, as_: str | None = "technician", **kwargs: Any):
+        if body is not None:
+            kwargs["json"] = body
+        return self.client.post(f"/api/v1{path}", headers=self.headers(as_), **kwargs)
+
+    def register(self, kind: str = "ADIPOSE", as_: str = "clinician", **overrides: Any) -> dict:
+        response = self.post("/units", registration(kind, **overrides), as_=as_)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def act(
+        self, unit: dict, action: str, as_: str = "technician", expect: int = 200, **fields: Any
+    ) -> dict:
+        data = fields or ACTION_DATA[action](unit["type"])
+        response = self.post(f"/units/{unit['id']}/actions", {"action": action, **data}, as_=as_)
+        assert response.status_code == expect, response.get_json()
+        return response.get_json()
+
+
+@pytest.fixture
+def api(client, token) -> Api:
+    return Api(client, token, {})
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def state():
+    """What a refused request must leave as it was: every unit's status and version, and
+    the number of units, patients and ledger entries."""
+
+    def _state() -> dict[str, Any]:
+        db.session.expire_all()
+        units = db.session.execute(select(Unit.id, Unit.status, Unit.version)).all()
+        return {
+            "units": sorted(tuple(row) for row in units),
+            "patients": _count(Patient),
+            "ledger": _count(LedgerEntry),
+        }
+
+    return _state

@@ -1,0 +1,117 @@
+"""Every API route × every role, and anonymous: allowed, 401 or 403 as designed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.conftest import PASSWORD, USERNAMES, registration
+
+from .helpers import assert_error
+
+ROLES = ("technician", "clinician", "qa", "admin")
+EVERYONE = frozenset(ROLES)
+PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # {id}: a freshly registered unit
+    allowed: frozenset[str] | str  # roles, or PUBLIC
+    success: int = 200
+    body: Any = None
+
+
+ENDPOINTS = {
+    "api.create_token": Endpoint("POST", "/tokens", PUBLIC, 201),
+    "api.list_units": Endpoint("GET", "/units", EVERYONE),
+    "api.register_unit": Endpoint(
+        "POST", "/units", frozenset({"technician", "clinician"}), 201, registration
+    ),
+    "api.get_unit": Endpoint("GET", "/units/{id}", EVERYONE),
+    # Any signed-in user may call it; the lifecycle decides per action (dispatch: C, T).
+    "api.unit_action": Endpoint(
+        "POST",
+        "/units/{id}/actions",
+        frozenset({"technician", "clinician"}),
+        body=lambda: {"action": "dispatch", "courier": "A", "transport_condition": "cool"},
+    ),
+    "api.unit_history": Endpoint("GET", "/units/{id}/history", EVERYONE),
+    "api.verify_ledger": Endpoint("GET", "/ledger/verify", frozenset({"qa"})),
+    "api.openapi_document": Endpoint("GET", "/openapi.json", PUBLIC),
+}
+
+
+def _call(api, endpoint: Endpoint, role: str | None, unit_id: int):
+    path = endpoint.path.format(id=unit_id)
+    if endpoint.path == "/tokens":  # signing in: the credentials are the caller's
+        username = USERNAMES[role or "technician"]
+        return api.post(path, {"username": username, "password": PASSWORD}, as_=None)
+    if endpoint.method == "GET":
+        return api.get(path, as_=role)
+    return api.post(path, endpoint.body(), as_=role)
+
+
+@pytest.mark.parametrize("role", [*ROLES, None], ids=[*ROLES, "anonymous"])
+@pytest.mark.parametrize("name", sorted(ENDPOINTS))
+def test_each_route_admits_exactly_its_roles(api, register, name, role):
+    endpoint = ENDPOINTS[name]
+    unit = register("ADIPOSE")
+    response = _call(api, endpoint, role, unit.id)
+    if endpoint.allowed == PUBLIC or role in endpoint.allowed:
+        assert response.status_code == endpoint.success, response.get_json()
+    elif role is None:
+        assert_error(response, 401, "unauthorized")
+    else:
+        assert_error(response, 403)
+
+
+def test_the_matrix_covers_every_api_route(app):
+    routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
+    assert routes == set(ENDPOINTS)
+
+
+def test_every_api_route_declares_who_may_call_it(app):
+    for name in ENDPOINTS:
+        view = app.view_functions[name]
+        allowed = getattr(view, "allowed_roles", "undeclared")
+        assert allowed != "undeclared", name
+        assert (allowed == PUBLIC) == (ENDPOINTS[name].allowed == PUBLIC), name
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer not-a-token",
+        "Basic dGVjaDp0ZXN0LXBhc3MtMTIzNA==",
+        "Token abc",
+        "Bearer " + "x" * 5000,
+    ],
+)
+def test_without_a_valid_bearer_token_the_api_answers_401(client, users, authorization):
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = client.get("/api/v1/units", headers=headers)
+    error = assert_error(response, 401, "unauthorized")
+    assert "Bearer" in error["message"]
+
+
+def test_a_web_session_does_not_open_the_api(login):
+    client = login("technician")
+    assert client.get("/units/").status_code == 200
+    assert_error(client.get("/api/v1/units"), 401)
+
+
+def test_a_deactivated_users_token_stops_working(api, users):
+    from lims.extensions import db
+
+    assert api.get("/units", as_="clinician").status_code == 200
+    users["clinician"].active = False
+    db.session.commit()
+    assert_error(api.get("/units", as_="clinician"), 401)
