@@ -149,6 +149,7 @@ class UnitPageOut(Response):
 
 
 class LedgerEntryOut(Response):
+    id: int
     seq: int
     unit_id: int | None
     product_code: str | None

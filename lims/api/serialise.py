@@ -80,6 +80,7 @@ def unit_detail_out(unit: Unit, viewer: User) -> UnitDetailOut:
 
 def entry_out(entry: LedgerEntry) -> LedgerEntryOut:
     return LedgerEntryOut(
+        id=entry.id,
         seq=entry.seq,
         unit_id=entry.unit_id,
         product_code=entry.product_code,
