@@ -1,0 +1,105 @@
+"""``flask --app wsgi`` commands (PRODUCT.md §9): users, demo data, the ledger."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from lims.extensions import db
+from lims.models import LedgerEntry, Patient, Unit, User
+from lims.services import accounts, ledger
+
+PASSWORD = "a-long-enough-pw"
+
+
+def create_user(runner, *args: str, password: str = PASSWORD):
+    return runner.invoke(args=["users", "create", *args], input=f"{password}\n{password}\n")
+
+
+def count(model) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_users_create_asks_for_the_password_and_creates_the_user(runner):
+    result = create_user(runner, "tara", "--role", "technician", "--name", "Tara Tech")
+    assert result.exit_code == 0, result.output
+    assert "created tara (technician)" in result.output
+    user = db.session.scalar(select(User).where(User.username == "tara"))
+    assert (user.role, user.full_name) == ("technician", "Tara Tech")
+    assert accounts.authenticate("tara", PASSWORD) == user
+    assert PASSWORD not in user.password_hash
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["tara", "--role", "wizard"], PASSWORD, "wizard"),
+        (["tara", "--role", "technician"], "short", "at least 10 characters"),
+        (["Tara Tech!", "--role", "technician"], PASSWORD, "a username is"),
+    ],
+    ids=["unknown role", "short password", "bad username"],
+)
+def test_users_create_refuses_bad_input(runner, args, password, message):
+    result = create_user(runner, *args, password=password)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert count(User) == 0
+
+
+def test_users_create_refuses_a_duplicate(runner):
+    assert create_user(runner, "tara", "--role", "technician").exit_code == 0
+    result = create_user(runner, "TARA", "--role", "qa")
+    assert result.exit_code != 0
+    assert "already exists" in result.output
+    assert count(User) == 1
+
+
+def test_users_create_refuses_passwords_that_differ(runner):
+    result = runner.invoke(
+        args=["users", "create", "tara", "--role", "qa"], input=f"{PASSWORD}\nother-password\n"
+    )
+    assert result.exit_code != 0
+    assert count(User) == 0
+
+
+def test_seed_demo_fills_an_empty_database_once(runner):
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert "demo data loaded" in first.output
+    seeded = {model: count(model) for model in (User, Patient, Unit, LedgerEntry)}
+    assert seeded[User] == 4 and seeded[Patient] >= 3 and seeded[Unit] >= 6
+    statuses = set(db.session.scalars(select(Unit.status)))
+    assert {"collected", "in_transit", "received", "in_processing", "quarantine"} <= statuses
+    assert ledger.verify().intact
+    assert accounts.authenticate("tech", "demo-pass-123").role == "technician"
+
+    second = runner.invoke(args=["seed-demo"])
+    assert "nothing seeded" in second.output
+    assert {model: count(model) for model in seeded} == seeded
+
+
+def test_seed_demo_leaves_a_database_with_users_alone(runner, users):
+    result = runner.invoke(args=["seed-demo"])
+    assert "nothing seeded" in result.output
+    assert count(Unit) == 0
+
+
+def test_ledger_verify_reports_the_count_when_intact(runner, register, act):
+    act(register("ADIPOSE"), "receive")
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "ledger intact: 2 entries verified" in result.output
+
+
+def test_ledger_verify_on_an_empty_ledger(runner):
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0
+    assert "0 entries verified" in result.output
+
+
+def test_ledger_receipt_prints_a_signed_head(runner, register):
+    register("ADIPOSE")
+    result = runner.invoke(args=["ledger", "receipt"])
+    assert result.exit_code == 0
+    assert '"seq": 1' in result.output and '"signature"' in result.output

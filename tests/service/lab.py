@@ -1,0 +1,115 @@
+"""Helpers for service tests: the data each action records, how a fresh collection reaches
+each status, a fresh look at a unit as stored, and tampering as the database owner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+
+from lims.extensions import db
+from lims.models import LedgerEntry, Unit
+from lims.services import ledger
+
+KINDS = ("ADIPOSE", "MARROW", "BLOOD")
+PRODUCT_OF = {"ADIPOSE": "SVF", "MARROW": "BM-MNC", "BLOOD": "PRP"}
+RECEIPT_C = {"ADIPOSE": 4.0, "MARROW": 20.0, "BLOOD": 21.0}
+SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
+
+
+def registration(kind: str = "ADIPOSE", *, hours_ago: float = 1, **overrides: Any) -> dict:
+    data = {
+        "patient": {"mrn": "MRN-1", "name": "Pat Example", "birth_date": "1980-05-17"},
+        "type": kind,
+        "collection_site": SITE[kind],
+        "volume_ml": 50,
+        "collected_at": (datetime.now(UTC) - timedelta(hours=hours_ago)).isoformat(),
+    }
+    return {**data, **overrides}
+
+
+def data_for(action: str, kind: str = "ADIPOSE") -> dict[str, Any]:
+    """Valid data for ``action`` on a collection of ``kind`` (what a careful user enters)."""
+    return {
+        "dispatch": {"courier": "Courier A", "transport_condition": "cool box"},
+        "receive": {
+            "temperature_c": RECEIPT_C[kind],
+            "container_intact": True,
+            "label_matches": True,
+            "volume_ml": 50,
+        },
+        "start_processing": {"protocol": "standard", "equipment": "Centrifuge C-01"},
+        "complete_processing": {
+            "products": [{"type": PRODUCT_OF[kind], "volume_ml": 10, "cell_count": 1_000_000}]
+        },
+        "reject": {"reason": "sample unusable"},
+        "discard": {"reason": "no longer needed"},
+    }[action]
+
+
+# How a fresh collection reaches each status (each step as a technician).
+PATH_TO = {
+    "collected": [],
+    "in_transit": ["dispatch"],
+    "received": ["receive"],
+    "in_processing": ["receive", "start_processing"],
+    "processed": ["receive", "start_processing", "complete_processing"],
+    "quarantine": ["receive", "start_processing", "complete_processing"],  # its product
+    "rejected": ["reject"],
+    "discarded": ["discard"],
+}
+REACHABLE = tuple(PATH_TO)
+
+
+def stored(unit_id: int) -> dict[str, Any]:
+    """The unit as the database has it now (not as the session remembers it)."""
+    db.session.rollback()
+    row = db.session.execute(
+        select(Unit.status, Unit.version, Unit.custodian_id, Unit.location_id).where(
+            Unit.id == unit_id
+        )
+    ).one()
+    return {**row._asdict(), "ledger_entries": ledger.count()}
+
+
+def entries_of(unit_id: int) -> list[LedgerEntry]:
+    return list(
+        db.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.unit_id == unit_id).order_by(LedgerEntry.seq)
+        )
+    )
+
+
+def _sqlite_triggers() -> list[tuple[str, str]]:
+    return [
+        (name, sql)
+        for name, sql in db.session.execute(
+            text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name IN ('ledger_entries', 'ledger_receipts')"
+            )
+        )
+    ]
+
+
+@contextmanager
+def triggers_off() -> Iterator[Any]:
+    """Tamper as the database owner could: the ledger triggers are out of the way for one
+    transaction, then back (PostgreSQL: replica role; SQLite: drop and recreate them)."""
+    session = db.session
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+        yield session
+    else:
+        triggers = _sqlite_triggers()
+        assert len(triggers) == 4, triggers
+        for name, _ in triggers:
+            session.execute(text(f"DROP TRIGGER {name}"))
+        yield session
+        for _, sql in triggers:
+            session.execute(text(sql))
+    session.commit()
