@@ -39,7 +39,10 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# BENCH_DATABASE_URL picks the database (default: a SQLite file in the temp directory).
+BENCH_UNITS ?= 100000
 bench: $(VENV)/.dev
+	$(BIN)/python -m bench.seed --units $(BENCH_UNITS) --if-empty
 	$(BIN)/python -m bench.run
 
 clean:

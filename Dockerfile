@@ -1,0 +1,31 @@
+# The LIMS web image: gunicorn serving wsgi:app (see docker-compose.yml).
+# Configuration comes from the environment only; production refuses to start without
+# SECRET_KEY, LEDGER_KEY and a PostgreSQL DATABASE_URL (config.py).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    LIMS_ENV=production \
+    LIMS_INSTANCE_DIR=/app/instance
+
+WORKDIR /app
+
+RUN groupadd --system lims \
+    && useradd --system --gid lims --home-dir /app --no-create-home --shell /usr/sbin/nologin lims
+
+# Dependencies first, so that a code change does not reinstall them.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+# The code belongs to root and is read-only for the app; only instance/ is writable.
+COPY config.py wsgi.py ./
+COPY lims/ lims/
+COPY templates/ templates/
+COPY migrations/ migrations/
+RUN mkdir -p instance && chown lims:lims instance
+
+USER lims
+EXPOSE 8000
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "wsgi:app"]

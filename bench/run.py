@@ -1,0 +1,288 @@
+"""Benchmarks on a seeded database, through the services the web and API call.
+
+    python -m bench.run [--database-url URL] [--units N]
+
+Measures (a) a scan look-up, (b) one action (receive, then start processing) on fresh
+units, (c) registration, (d) verifying the whole ledger (time and peak memory), and
+(e) the units list: the newest 25 with a status filter. Prints a table and writes
+``bench/results/<backend>.json``. An empty database is seeded with ``--units`` first.
+Registrations and actions are real: every run adds units and ledger entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import secrets
+import sqlite3
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import func, select, text
+
+from lims.domain import identifiers
+from lims.extensions import db
+from lims.models import LedgerEntry, Patient, Unit, User
+from lims.services import ledger, units
+
+from . import backend_of, database_url, make_app, safe_url
+from .seed import seed, unit_count
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+LIST_STATUSES = (
+    "collected",
+    "in_transit",
+    "received",
+    "in_processing",
+    "processed",
+    "quarantine",
+    None,
+)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    lookups: int = 2000
+    registrations: int = 200  # at least; the units for the actions are registered too
+    actions: int = 500
+    list_queries: int = 50  # per status filter
+    seed: int = 1
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {
+        "n": len(ordered),
+        "median_ms": round(statistics.median(ordered), 3),
+        "p95_ms": round(p95, 3),
+        "max_ms": round(ordered[-1], 3),
+    }
+
+
+def timed_each(items: Iterable, call: Callable[[Any], Any]) -> tuple[list[float], list[Any]]:
+    """Time ``call(item)`` per item, each in a fresh session as a request would have."""
+    samples, results = [], []
+    for item in items:
+        db.session.remove()
+        started = time.perf_counter()
+        results.append(call(item))
+        samples.append((time.perf_counter() - started) * 1000)
+    db.session.remove()
+    return samples, results
+
+
+def user_named(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise SystemExit(f"user {username} is missing: seed the database with bench.seed")
+    return user
+
+
+# ---------------------------------------------------------------------------- measures
+
+
+def scan_lookups(count: int, rng: random.Random) -> dict[str, Any]:
+    """(a) Resolve random identifiers, half as scanned barcodes, half as typed labels."""
+    dins = list(db.session.scalars(select(Unit.din).distinct()))
+    picked = rng.sample(dins, min(count, len(dins)))
+    codes = [
+        identifiers.barcode_data(din) if i % 2 else din + identifiers.check_character(din)
+        for i, din in enumerate(picked)
+    ]
+    samples, found = timed_each(codes, units.lookup)
+    assert all(found), "every seeded identifier resolves"
+    return summary(samples)
+
+
+def registration_data(kind_mrn: str) -> dict[str, Any]:
+    return {
+        "patient": {"mrn": kind_mrn, "name": "Bench Patient", "birth_date": "1980-01-01"},
+        "type": "ADIPOSE",
+        "collection_site": "abdomen",
+        "volume_ml": 250,
+        "collected_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+    }
+
+
+def registrations(count: int, clinician_id: int) -> tuple[dict[str, Any], list[int]]:
+    """(c) Register new collections for new patients; returns the new unit ids too."""
+
+    def register(mrn: str) -> int:
+        return units.register(registration_data(mrn), db.session.get(User, clinician_id)).unit.id
+
+    mrns = [f"BR{secrets.token_hex(6).upper()}" for _ in range(count)]
+    samples, unit_ids = timed_each(mrns, register)
+    return summary(samples), unit_ids
+
+
+def actions(unit_ids: list[int], technician_id: int) -> dict[str, Any]:
+    """(b) ``perform_action``: receive each fresh unit, then start processing it."""
+    data = {
+        "receive": {"temperature_c": 5.0, "container_intact": True, "volume_ml": 248},
+        "start_processing": {"protocol": "SVF isolation", "equipment": "Centrifuge C-01"},
+    }
+    result = {}
+    for name, fields in data.items():
+
+        def act(unit_id: int, name=name, fields=fields) -> None:
+            units.perform_action(unit_id, name, fields, db.session.get(User, technician_id))
+
+        result[name] = summary(timed_each(unit_ids, act)[0])
+    return result
+
+
+def ledger_verify() -> dict[str, Any]:
+    """(d) Recompute the whole chain: once for time, once under tracemalloc for memory."""
+    started = time.perf_counter()
+    result = ledger.verify()
+    seconds = time.perf_counter() - started
+    db.session.remove()
+    tracemalloc.start()
+    ledger.verify()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    db.session.remove()
+    return {
+        "entries": result.checked,
+        "intact": result.intact,
+        "seconds": round(seconds, 2),
+        "entries_per_second": round(result.checked / seconds) if seconds else None,
+        "peak_memory_mb": round(peak / 2**20, 1),
+    }
+
+
+def units_list(repeats: int) -> dict[str, Any]:
+    """(e) The units page: newest 25, with each status filter (and none), plus its count."""
+    from lims.services.search import search_units
+
+    result = {}
+    for status in LIST_STATUSES:
+        samples, pages = timed_each(
+            range(repeats), lambda _, status=status: search_units(status=status, per_page=25)
+        )
+        result[status or "(any)"] = {**summary(samples), "matching": pages[0].total}
+    samples, pages = timed_each(range(repeats), lambda _: search_units("Novak", per_page=25))
+    result["search 'Novak'"] = {**summary(samples), "matching": pages[0].total}
+    return result
+
+
+# ---------------------------------------------------------------------------- the run
+
+
+def database_facts() -> dict[str, Any]:
+    dialect = db.engine.dialect.name
+    if dialect == "postgresql":
+        version = db.session.scalar(text("SHOW server_version"))
+    else:
+        version = sqlite3.sqlite_version
+    count = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
+    return {
+        "backend": dialect,
+        "server_version": version,
+        "units": count(Unit),
+        "patients": count(Patient),
+        "ledger_entries": count(LedgerEntry),
+    }
+
+
+def machine_facts() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "sqlalchemy": sqlalchemy.__version__,
+    }
+
+
+def run_benchmarks(sizes: Sizes = Sizes()) -> dict[str, Any]:
+    """Every measure, in the current app's database, which must already be seeded."""
+    rng = random.Random(sizes.seed)
+    clinician = user_named("bench-doctor1").id
+    technician = user_named("bench-tech1").id
+    before = database_facts()
+    lookup = scan_lookups(sizes.lookups, rng)
+    register, fresh = registrations(max(sizes.registrations, sizes.actions), clinician)
+    return {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_facts(),
+        "database": before,
+        "scan_lookup": lookup,
+        "registration": register,
+        "action": actions(fresh[: sizes.actions], technician),
+        "ledger_verify": ledger_verify(),
+        "units_list": units_list(sizes.list_queries),
+    }
+
+
+def _row(name: str, stats: dict[str, Any], note: str = "") -> str:
+    return (
+        f"{name:<34}{stats['n']:>6}{stats['median_ms']:>11.2f}{stats['p95_ms']:>11.2f}"
+        f"{stats['max_ms']:>11.2f}  {note}"
+    )
+
+
+def table(results: dict[str, Any]) -> str:
+    facts = results["database"]
+    lines = [
+        f"{facts['backend']} {facts['server_version']}: {facts['units']} units, "
+        f"{facts['patients']} patients, {facts['ledger_entries']} ledger entries "
+        f"({results['machine']['cpus']} CPUs)",
+        f"{'measure':<34}{'n':>6}{'median ms':>11}{'p95 ms':>11}{'max ms':>11}",
+        _row("scan look-up (units.lookup)", results["scan_lookup"]),
+        _row("register (units.register)", results["registration"]),
+    ]
+    lines += [_row(f"action: {name}", stats) for name, stats in results["action"].items()]
+    lines += [
+        _row(f"units list, status {name}", stats, f"{stats['matching']} match")
+        for name, stats in results["units_list"].items()
+    ]
+    verify = results["ledger_verify"]
+    lines.append(
+        f"ledger verify: {verify['entries']} entries in {verify['seconds']} s "
+        f"({verify['entries_per_second']}/s), peak {verify['peak_memory_mb']} MB, "
+        f"{'intact' if verify['intact'] else 'BROKEN'}"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="default: $BENCH_DATABASE_URL or a temp SQLite file")
+    parser.add_argument("--units", type=int, default=100_000, help="seed this many if empty")
+    for name, default in asdict(Sizes()).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=default)
+    args = parser.parse_args(argv)
+    sizes = Sizes(**{name: getattr(args, name) for name in asdict(Sizes())})
+
+    from flask_migrate import upgrade
+
+    url = database_url(args.database_url)
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+        if unit_count() == 0:
+            print(f"{safe_url(url)} is empty: seeding {args.units} units first")
+            seed(args.units, progress=True)
+        results = run_benchmarks(sizes)
+        db.engine.dispose()
+    results["database"]["url"] = safe_url(url)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{backend_of(url)}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

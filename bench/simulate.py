@@ -1,0 +1,269 @@
+"""Play a planned collection through the lifecycle, without the database.
+
+Each step is checked and applied as ``lims.services.units`` does it: the role and the
+starting status from the lifecycle table, the recorded fields validated by the action's
+pydantic model, its guards run at the step's own time, the service's effects applied to
+a transient ``Unit``. What comes out is the unit rows in their final state and the ledger
+content of every step, ready to be chained. A plan the rules refuse is a bug in the plan,
+and stops the seed (``PlanRefused``). ``tests/bench`` checks that entries written this way
+look like the services' own.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import inspect
+
+from lims.domain import identifiers
+from lims.domain.catalogue import CATALOGUE, products_of, unit_type
+from lims.domain.ledger_chain import canonical_json
+from lims.domain.lifecycle import ACTIONS, Action, Context, Fields, Status
+from lims.domain.roles import Role
+from lims.models import Unit
+from lims.services.ledger import Movement, movement_of
+from lims.services.units import EFFECTS, _product_ref
+
+from .stories import CollectionPlan, PatientPlan
+
+UNIT_COLUMNS = tuple((a.key, a.columns[0].name) for a in inspect(Unit).column_attrs)
+PROCESSING_HOURS = {"ADIPOSE": 3.0, "MARROW": 2.0, "BLOOD": 0.75}
+SOURCE_VOLUME_ML = {"ADIPOSE": (150, 350), "MARROW": (40, 80), "BLOOD": (40, 60)}
+DEVIATION = 0.03  # share of receipts outside acceptance, accepted with a note
+REJECT_REASONS = ("Container leaking at receipt", "Label does not match requisition")
+DISCARD_REASONS = ("Clotted during processing", "Patient withdrew consent", "Equipment failure")
+
+
+class PlanRefused(RuntimeError):
+    """The lifecycle refused a planned step: the plan, not the lab, is wrong."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The few facts of a user a ledger entry records (no ORM object, no lazy loads)."""
+
+    id: int
+    full_name: str
+    role: str
+
+
+@dataclass
+class Event:
+    """What one step wrote, at its time: new rows and the ledger content to chain."""
+
+    at: datetime
+    actor: Actor
+    patient: PatientPlan | None = None  # written with the first registration seen
+    units: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+
+
+def entry_content(
+    unit: Unit, action: str, actor: Actor, movement: Movement, data: dict, reason, at: datetime
+) -> dict[str, Any]:
+    """A ledger entry as ``ledger.append`` builds it, before it is given a place in the chain."""
+    return {
+        "unit_id": unit.id,
+        "din": unit.din,
+        "product_code": unit.product_code,
+        "division": unit.division,
+        "action": action,
+        "from_status": movement.from_status,
+        "to_status": movement.to_status,
+        "from_custodian_id": movement.from_custodian_id,
+        "to_custodian_id": movement.to_custodian_id,
+        "from_location_id": movement.from_location_id,
+        "to_location_id": movement.to_location_id,
+        "actor_id": actor.id,
+        "actor_name": actor.full_name,
+        "actor_role": actor.role,
+        "recorded_at": at,
+        "data": canonical_json(data),
+        "reason": reason,
+        "corrects_id": None,
+    }
+
+
+def unit_row(unit: Unit) -> dict[str, Any]:
+    return {column: getattr(unit, key) for key, column in UNIT_COLUMNS}
+
+
+def _check(action: Action, unit: Unit | None, data: dict, actor: Actor, at: datetime) -> Fields:
+    role = Role(actor.role)
+    if role not in action.roles or (unit is not None and not action.allows(unit.status, role)):
+        raise PlanRefused(f"{actor.role} may not {action.name} a {getattr(unit, 'status', '')}")
+    problems = [g(Context(unit, None, role, at)) for g in action.state_guards]
+    fields = action.fields.model_validate(data)
+    problems += [g(Context(unit, fields, role, at)) for g in action.guards]
+    if any(problems):
+        raise PlanRefused(f"{action.name} refused: {'; '.join(p for p in problems if p)}")
+    return fields
+
+
+class Simulator:
+    """Turns planned collections into events; hands out unit ids from ``next_unit_id``."""
+
+    def __init__(
+        self, clinicians: list[Actor], technicians: list[Actor], rng: random.Random, next_id: int
+    ) -> None:
+        self.clinicians, self.technicians = clinicians, technicians
+        self.rng = rng
+        self.next_id = next_id
+
+    def _take_id(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
+    def events(self, plan: CollectionPlan) -> list[Event]:
+        rng = self.rng
+        registrar = rng.choice(self.clinicians if rng.random() < 0.8 else self.technicians)
+        at = plan.collected_at + timedelta(minutes=rng.uniform(5, 30))
+        unit, first = self._register(plan, registrar, at)
+        events = [first]
+        for name in plan.actions:
+            actor = registrar if name == "dispatch" else rng.choice(self.technicians)
+            at = self._when(name, plan, at)
+            event, products = self._act(unit, name, self._fields(name, unit), actor, at)
+            events.append(event)
+            event.units.extend(unit_row(p) for p in products)
+        first.units.insert(0, unit_row(unit))  # the source in its final state
+        return events
+
+    def _when(self, name: str, plan: CollectionPlan, previous: datetime) -> datetime:
+        shelf = unit_type(plan.kind).shelf_life
+        uniform = self.rng.uniform
+        if name == "dispatch":
+            return previous + shelf * uniform(0.05, 0.1)
+        if name == "receive":
+            return max(plan.collected_at + shelf * uniform(0.3, 0.55), previous) + timedelta(
+                minutes=1
+            )
+        if name == "start_processing":
+            return previous + shelf * uniform(0.05, 0.15)
+        if name == "complete_processing":
+            return previous + timedelta(hours=PROCESSING_HOURS[plan.kind] * uniform(0.8, 1.2))
+        return previous + timedelta(minutes=uniform(10, 90))
+
+    def _fields(self, name: str, unit: Unit) -> dict[str, Any]:
+        rng, kind = self.rng, unit_type(unit.unit_type)
+        if name == "dispatch":
+            return {"courier": "Clinic courier", "transport_condition": f"{kind.storage} box"}
+        if name == "receive":
+            low, high = kind.storage.low_c, kind.storage.high_c
+            data = {
+                "temperature_c": round(rng.uniform(low + 1, high - 1), 1),
+                "container_intact": True,
+                "label_matches": True,
+                "volume_ml": round(unit.volume_ml * rng.uniform(0.97, 1.0), 1),
+            }
+            if rng.random() < DEVIATION:
+                data["temperature_c"] = round(high + rng.uniform(1, 4), 1)
+                data["deviation_note"] = "Cool pack exhausted; accepted after review"
+            return data
+        if name == "start_processing":
+            return {
+                "protocol": f"{products_of(kind.key)[0]} isolation",
+                "equipment": "Centrifuge C-01",
+            }
+        if name == "complete_processing":
+            product = products_of(kind.key)[0]
+            return {
+                "products": [
+                    {
+                        "type": product,
+                        "volume_ml": round(rng.uniform(4, 15), 1),
+                        "cell_count": rng.randrange(20_000_000, 400_000_000),
+                    }
+                ]
+            }
+        reasons = REJECT_REASONS if name == "reject" else DISCARD_REASONS
+        return {"reason": rng.choice(reasons)}
+
+    def _register(self, plan: CollectionPlan, actor: Actor, at: datetime) -> tuple[Unit, Event]:
+        """As ``units.register``: a new source unit in ``collected``, held by the registrar."""
+        kind = CATALOGUE[plan.kind]
+        patient = plan.patient
+        data = {
+            "patient": {
+                "mrn": patient.mrn,
+                "name": patient.name,
+                "birth_date": patient.birth_date.isoformat(),
+            },
+            "type": kind.key,
+            "collection_site": self.rng.choice(kind.collection_sites),
+            "volume_ml": round(self.rng.uniform(*SOURCE_VOLUME_ML[kind.key]), 1),
+            "collected_at": plan.collected_at.isoformat(),
+        }
+        fields = _check(ACTIONS["register"], None, data, actor, at)
+        collected_at = fields.collected_at.astimezone(UTC)
+        unit = Unit(
+            id=self._take_id(),
+            din=plan.din,
+            check_character=identifiers.check_character(plan.din),
+            product_code=kind.product_code,
+            division="00",
+            unit_type=kind.key,
+            patient_id=patient.id,
+            status=Status.COLLECTED.value,
+            custodian_id=actor.id,
+            location_id=None,
+            volume_ml=fields.volume_ml,
+            collection_site=fields.collection_site.lower(),
+            collected_at=collected_at,
+            collected_by_id=actor.id,
+            expires_at=collected_at + kind.shelf_life,
+            deviation=False,
+            created_at=at,
+            updated_at=at,
+            version=1,
+        )
+        recorded = {**fields.model_dump(mode="json"), "patient_id": patient.id}
+        entry = entry_content(unit, "register", actor, movement_of(unit), recorded, None, at)
+        return unit, Event(at, actor, patient=patient, entries=[entry])
+
+    def _act(
+        self, unit: Unit, name: str, data: dict, actor: Actor, at: datetime
+    ) -> tuple[Event, list[Unit]]:
+        """As ``units.perform_action``, on a transient unit."""
+        action = ACTIONS[name]
+        fields = _check(action, unit, data, actor, at)
+        before = {
+            "status": unit.status,
+            "custodian_id": unit.custodian_id,
+            "location_id": unit.location_id,
+        }
+        extra: dict[str, Any] = {}
+        if name in EFFECTS:
+            EFFECTS[name](unit, fields, extra, at)
+        products: list[Unit] = extra.pop("_products", [])
+        if action.to_status is not None:
+            unit.status = action.to_status.value
+        if action.custody == "actor":
+            unit.custodian_id = actor.id
+        elif action.custody == "none":
+            unit.custodian_id = None
+        unit.updated_at, unit.version = at, unit.version + 1
+        recorded = fields.model_dump(mode="json", exclude_none=True)
+        reason = recorded.pop("reason", None)
+        for product in products:
+            product.id, product.parent_id = self._take_id(), unit.id
+            product.custodian_id = unit.custodian_id  # whoever completes processing holds it
+            product.created_at = product.updated_at = at
+            product.version = 1
+        if products:
+            extra["products"] = [_product_ref(p) for p in products]
+        movement = movement_of(unit, before=before)
+        entries = [entry_content(unit, name, actor, movement, {**recorded, **extra}, reason, at)]
+        for product in products:
+            product_data = {
+                "parent": _product_ref(unit),
+                "volume_ml": product.volume_ml,
+                "cell_count": product.cell_count,
+            }
+            entries.append(
+                entry_content(product, name, actor, movement_of(product), product_data, None, at)
+            )
+        return Event(at, actor, entries=entries), products
