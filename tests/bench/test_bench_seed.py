@@ -1,5 +1,8 @@
 """The bench seed writes a ledger that verifies, and data the services carry on with."""
 
+# No __init__.py in this directory on purpose: as package ``bench`` (rooted at tests/) it
+# would shadow the top-level ``bench`` package under test.
+
 from __future__ import annotations
 
 import json
