@@ -28,4 +28,5 @@ RUN mkdir -p instance && chown lims:lims instance
 
 USER lims
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", "wsgi:app"]
+CMD ["gunicorn", "--bind=0.0.0.0:8000", "--workers=3", "--timeout=120", "--access-logfile=-",
+     "--no-control-socket", "wsgi:app"]
