@@ -68,7 +68,9 @@ def _matches(text: str) -> ColumnElement[bool]:
     mrn = func.upper(Patient.mrn) == text.upper()
     din = _identifier_in(text)
     if din is not None:
-        return or_(Unit.din == din, mrn)
+        # The identifier alone keeps the look-up on its index; a record number spelt like
+        # an identifier is rare but must still be found.
+        return or_(Unit.din == din, mrn) if _mrn_is_known(text) else Unit.din == din
     name = func.lower(Patient.name).like(f"%{_escape_like(text.lower())}%", escape="\\")
     return or_(mrn, name)
 
