@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Protocol
 
@@ -86,6 +86,17 @@ class PatientFields(Fields):
     def _date_only(cls, value: Any) -> Any:
         if isinstance(value, str) and len(value) == 10:
             return value + "T00:00:00"
+        return value
+
+    @field_validator("birth_date")
+    @classmethod
+    def _plausible_birth(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return value
+        if value.date() > (datetime.now(UTC) + timedelta(days=1)).date():
+            raise ValueError("birth date is in the future")
+        if value.year < 1900:
+            raise ValueError("birth date is before 1900")
         return value
 
 

@@ -38,12 +38,20 @@ def transaction() -> Iterator:
         ) from exc
     except OperationalError as exc:
         session.rollback()
-        if "locked" in str(exc.orig).lower():
+        if "locked" in str(exc.orig).lower() or _lost_race(exc):
             raise Conflict("the database is busy; try again", code="busy") from exc
         raise
     except BaseException:
         session.rollback()
         raise
+
+
+# PostgreSQL gave up one of two colliding transactions: serialization failure, deadlock.
+LOST_RACE_STATES = frozenset({"40001", "40P01"})
+
+
+def _lost_race(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in LOST_RACE_STATES
 
 
 def is_postgres() -> bool:

@@ -136,6 +136,9 @@ BAD = {
     "oversize record number": ({"patient": patient(mrn="M" * 33)}, "patient.mrn"),
     "record number with spaces": ({"patient": patient(mrn="MRN 1; DROP")}, "patient.mrn"),
     "missing patient": ({"patient": None}, "patient"),
+    "born in the future": ({"patient": patient(birth_date="2999-01-01")}, "patient.birth_date"),
+    "born before 1900": ({"patient": patient(birth_date="1850-01-01")}, "patient.birth_date"),
+    "not a birth date": ({"patient": patient(birth_date="17/05/1980")}, "patient.birth_date"),
     "extra field": ({"colour": "red"}, "colour"),
     "extra patient field": ({"patient": patient(ward="B")}, "patient.ward"),
 }
