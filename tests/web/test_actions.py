@@ -177,6 +177,7 @@ def test_receipt_outside_acceptance_says_why_and_keeps_the_entries(login, unit_i
     html = response.get_data(as_text=True)
     assert 'value="31.5"' in html and 'value="240"' in html  # kept for a deviation note
     assert f'href="/units/{unit.id}/actions/reject"' in html  # or reject instead
+    assert html.count('id="deviation_note-error-') == 1  # pointed at the note, once
     assert stored(unit.id) == before
 
 

@@ -38,13 +38,6 @@ YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 CHOOSE = SelectChoice("", "Choose…")
 PRODUCT_ROWS = 3
 
-# A guard's refusal (``refused_<guard>``) is about one field; show it there too.
-GUARD_FIELDS = {
-    "refused_collected_not_in_future": "collected_at",
-    "refused_collection_site_fits_type": "collection_site",
-    "refused_receipt_within_acceptance": "deviation_note",
-}
-
 
 def _number(**render) -> dict[str, Any]:
     return {"inputmode": "decimal", "autocomplete": "off", **render}
@@ -84,7 +77,8 @@ class ServiceForm(FlaskForm):
         field = self.field_for(name)
         if field is None or isinstance(field, HiddenField):
             return False
-        field.errors = [*field.errors, message]
+        if message not in field.errors:
+            field.errors = [*field.errors, message]
         return True
 
 

@@ -15,7 +15,7 @@ from ...domain.roles import Role
 from ...security import roles_required
 from ...services import ledger, search, units
 from ...services.errors import Invalid, ServiceError
-from .forms import ACTION_FORMS, GUARD_FIELDS, CompleteProcessingForm, RegisterForm, ServiceForm
+from .forms import ACTION_FORMS, CompleteProcessingForm, RegisterForm, ServiceForm
 from .view import timeline
 
 bp = Blueprint("units", __name__, url_prefix="/units")
@@ -62,12 +62,20 @@ def index():
     ), status_code
 
 
-def _show_service_error(form: ServiceForm, exc: ServiceError) -> None:
-    """Put each of the service's field messages beside its input."""
-    for name, message in exc.fields.items():
-        form.add_error(name, message)
-    if exc.code in GUARD_FIELDS:
-        form.add_error(GUARD_FIELDS[exc.code], exc.message)
+UNREADABLE = "Nothing was saved: some entries could not be read; see the marked fields."
+
+
+def _show_service_error(form: ServiceForm, exc: ServiceError) -> str:
+    """Put each of the service's field messages beside its input; return the page's summary.
+
+    A message about the entry as a whole (outside acceptance, a refused product list) stays
+    at the top in full; when every problem sits beside its field, the top says only that.
+    """
+    placed = [form.add_error(name, message) for name, message in exc.fields.items()]
+    if placed and all(placed) and exc.code == "invalid_fields":
+        count = len(placed)
+        return f"Nothing was saved: {count} entr{'y needs' if count == 1 else 'ies need'} correcting; see the marked fields."
+    return exc.message
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -138,16 +146,15 @@ def act(unit_id: int, name: str):
         _prefill(form, unit)
         return render_template("units/action.html", form=form, **page)
     if not form.validate():
-        message = "Some entries could not be read; see the marked fields."
-        return render_template("units/action.html", form=form, error=message, **page), 422
+        return render_template("units/action.html", form=form, error=UNREADABLE, **page), 422
     try:
         result = units.perform_action(
             unit.id, name, form.to_data(), _actor(), expected_version=form.expected_version()
         )
     except Invalid as exc:
-        _show_service_error(form, exc)
+        message = _show_service_error(form, exc)
         page["allowed"] = [a.name for a in units.allowed_actions(unit, _actor())]
-        return render_template("units/action.html", form=form, error=exc.message, **page), 422
+        return render_template("units/action.html", form=form, error=message, **page), 422
     except ServiceError as exc:
         return render_template("units/action.html", refusal=exc.message, **page), exc.http_status
     flash(_done_message(action.label, result), "success")
