@@ -75,7 +75,7 @@ def test_the_database_refuses_to_change_the_ledger(statement, six_entries):
     assert ledger.verify().intact
 
 
-def test_postgresql_refuses_to_truncate_the_ledger(backend, six_entries):
+def test_truncating_the_ledger_is_refused(backend, six_entries):
     if backend != "postgresql":
         pytest.skip("SQLite has no TRUNCATE statement")
     for table in ("ledger_entries", "ledger_receipts"):
