@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .services.errors import ServiceError
@@ -56,6 +57,18 @@ def init_app(app: Flask) -> None:
                 message = "your role may not use this endpoint"
             return json_error(exc.code or 500, message)
         return render_template("error.html", status=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):
+        from .extensions import db
+
+        db.session.rollback()
+        if "locked" not in str(exc.orig).lower():
+            return unexpected(exc)
+        message = "the database is busy; nothing was changed, try again in a moment"
+        if _is_api():
+            return json_error(503, message, code="busy")
+        return render_template("error.html", status=503, message=message), 503
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

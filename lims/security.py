@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, current_app, g, request
 from flask_login import current_user
 
 from .domain.roles import Role
+from .extensions import limiter
 
 # endpoint function -> roles allowed (None: any signed-in user). Read by the route × role test.
 ROUTE_ROLES: dict[str, frozenset[Role] | None] = {}
@@ -47,3 +48,25 @@ def public(view: Callable) -> Callable:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _sign_in_failed(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _sign_in_limit() -> str:
+    return current_app.config["LOGIN_THROTTLE"]
+
+
+# One budget of failed sign-ins per address, shared by the web login and the API token endpoint.
+sign_in_throttle = limiter.shared_limit(
+    _sign_in_limit,
+    scope="sign-in",
+    methods=["POST"],
+    deduct_when=_sign_in_failed,
+    error_message="Too many failed sign-ins; wait a few minutes and try again.",
+)
+
+
+def record_failed_sign_in() -> None:
+    g.login_failed = True

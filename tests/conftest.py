@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import g
+from flask.testing import FlaskClient
 
 from lims import create_app
 from lims.extensions import db
@@ -123,9 +125,20 @@ def app(database_url, app_config, tmp_path) -> Iterator:
         db.engine.dispose()
 
 
+class FreshRequestClient(FlaskClient):
+    """The ``app`` fixture keeps one app context open for the whole test, so Flask's ``g``
+    outlives a request; Flask-Login caches the signed-in user there. Forget it before each
+    request, as a real server (one app context per request) does."""
+
+    def open(self, *args: Any, **kwargs: Any):
+        for name in ("_login_user", "login_failed"):
+            g.pop(name, None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return FreshRequestClient(app, app.response_class, use_cookies=True)
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ these views only translate HTTP to service calls and results to JSON.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, url_for
+from flask import Blueprint, current_app, jsonify, url_for
 from flask_login import current_user
 
 from ..domain.roles import Role
 from ..errors import json_error
-from ..extensions import csrf, limiter
-from ..security import public, roles_required
+from ..extensions import csrf
+from ..security import public, record_failed_sign_in, roles_required, sign_in_throttle
 from ..services import accounts, ledger, unit_queries, units
 from ..services.errors import Invalid
 from . import openapi
@@ -42,27 +42,15 @@ def _json(model: Response, status: int = 200, **headers: str):
     return response
 
 
-def _failed_sign_in(response) -> bool:
-    return bool(g.get("login_failed"))
-
-
-def _sign_in_limit() -> str:
-    return current_app.config["LOGIN_THROTTLE"]
-
-
 @bp.post("/tokens")
 @public
-@limiter.limit(
-    _sign_in_limit,
-    deduct_when=_failed_sign_in,
-    error_message="too many failed sign-ins; wait a few minutes and try again",
-)
+@sign_in_throttle
 def create_token():
     """Exchange a username and password for a bearer token; only failures are throttled."""
     credentials = parse(TokenRequest, json_object())
     user = accounts.authenticate(credentials.username, credentials.password)
     if user is None:
-        g.login_failed = True
+        record_failed_sign_in()
         return json_error(401, "unknown username or wrong password", code="invalid_credentials")
     token, record = accounts.issue_token(user)
     return _json(TokenOut(token=token, expires_at=record.expires_at, user=user_out(user)), 201)

@@ -1,4 +1,4 @@
-"""API test fixtures: a client whose every request starts afresh, and an ``api`` helper
+"""API test fixtures: an ``api`` helper
 that calls the JSON API as a given role (or anonymously) and reads like the lab's actions.
 """
 
@@ -8,29 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit
 from tests.conftest import ACTION_DATA, registration
-
-
-class FreshRequestClient(FlaskClient):
-    """The ``app`` fixture keeps one app context open for the whole test, so Flask's ``g``
-    outlives a request; Flask-Login caches the signed-in user there. Forget it before each
-    request, as a real server (one app context per request) does."""
-
-    def open(self, *args: Any, **kwargs: Any):
-        for name in ("_login_user", "login_failed"):
-            g.pop(name, None)
-        return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app):
-    return FreshRequestClient(app, app.response_class, use_cookies=True)
 
 
 @dataclass
