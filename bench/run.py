@@ -202,6 +202,7 @@ def machine_facts() -> dict[str, Any]:
         "machine": platform.machine(),
         "python": platform.python_version(),
         "sqlalchemy": sqlalchemy.__version__,
+        "load_average_1m": round(os.getloadavg()[0], 2),  # others' work skews the figures
     }
 
 
@@ -210,19 +211,17 @@ def run_benchmarks(sizes: Sizes = Sizes()) -> dict[str, Any]:
     rng = random.Random(sizes.seed)
     clinician = user_named("bench-doctor1").id
     technician = user_named("bench-tech1").id
-    before = database_facts()
-    lookup = scan_lookups(sizes.lookups, rng)
-    register, fresh = registrations(max(sizes.registrations, sizes.actions), clinician)
-    return {
-        "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine_facts(),
-        "database": before,
-        "scan_lookup": lookup,
-        "registration": register,
-        "action": actions(fresh[: sizes.actions], technician),
-        "ledger_verify": ledger_verify(),
-        "units_list": units_list(sizes.list_queries),
-    }
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    facts, machine = database_facts(), machine_facts()
+    results: dict[str, Any] = {"scan_lookup": scan_lookups(sizes.lookups, rng)}
+    results["registration"], fresh = registrations(
+        max(sizes.registrations, sizes.actions), clinician
+    )
+    results["action"] = actions(fresh[: sizes.actions], technician)
+    results["ledger_verify"] = ledger_verify()
+    results["units_list"] = units_list(sizes.list_queries)
+    machine["load_average_1m_after"] = machine_facts()["load_average_1m"]
+    return {"run_at": started_at, "machine": machine, "database": facts, **results}
 
 
 def _row(name: str, stats: dict[str, Any], note: str = "") -> str:
@@ -237,7 +236,8 @@ def table(results: dict[str, Any]) -> str:
     lines = [
         f"{facts['backend']} {facts['server_version']}: {facts['units']} units, "
         f"{facts['patients']} patients, {facts['ledger_entries']} ledger entries "
-        f"({results['machine']['cpus']} CPUs)",
+        f"({results['machine']['cpus']} CPUs, load {results['machine']['load_average_1m']} "
+        f"before, {results['machine']['load_average_1m_after']} after)",
         f"{'measure':<34}{'n':>6}{'median ms':>11}{'p95 ms':>11}{'max ms':>11}",
         _row("scan look-up (units.lookup)", results["scan_lookup"]),
         _row("register (units.register)", results["registration"]),
