@@ -7,6 +7,7 @@ looking a unit up changes nothing.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from ...domain import identifiers
 from ...models.types import utcnow
@@ -33,7 +34,7 @@ def _example() -> str:
 
 @bp.route("/scan")
 @roles_required()
-def scan():
+def scan() -> ResponseReturnValue:
     code = request.args.get("code")
     if code is None:
         return render_template("scan/index.html", example=_example())

@@ -7,21 +7,29 @@ valid; a refusal is shown with the service's own message and status code.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.catalogue import CATALOGUE
 from ...domain.lifecycle import ACTIONS, Status
 from ...domain.roles import Role
+from ...models import Unit, User
 from ...security import roles_required
 from ...services import ledger, search, units
 from ...services.errors import Invalid, ServiceError
-from .forms import ACTION_FORMS, CompleteProcessingForm, RegisterForm, ServiceForm
+from .forms import (
+    ACTION_FORMS,
+    CompleteProcessingForm,
+    RegisterForm,
+    ServiceForm,
+    VersionedForm,
+)
 from .view import timeline
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
 
-def _actor():
+def _actor() -> User:
     return current_user._get_current_object()
 
 
@@ -34,7 +42,7 @@ def _page_number(value: str | None) -> int:
 
 @bp.route("/")
 @roles_required()
-def index():
+def index() -> ResponseReturnValue:
     q = request.args.get("q", "")
     status = request.args.get("status", "")
     unit_type = request.args.get("type", "")
@@ -73,14 +81,14 @@ def _show_service_error(form: ServiceForm, exc: ServiceError) -> str:
     """
     placed = [form.add_error(name, message) for name, message in exc.fields.items()]
     if placed and all(placed) and exc.code == "invalid_fields":
-        count = len(placed)
-        return f"Nothing was saved: {count} entr{'y needs' if count == 1 else 'ies need'} correcting; see the marked fields."
+        entries = "1 entry needs" if len(placed) == 1 else f"{len(placed)} entries need"
+        return f"Nothing was saved: {entries} correcting; see the marked fields."
     return exc.message
 
 
 @bp.route("/register", methods=["GET", "POST"])
 @roles_required(Role.CLINICIAN, Role.TECHNICIAN)
-def register():
+def register() -> ResponseReturnValue:
     form = RegisterForm(zone=current_app.config["TIMEZONE"])
     if not form.is_submitted():
         return render_template("units/register.html", form=form)
@@ -99,7 +107,7 @@ def register():
 
 @bp.route("/<int:unit_id>")
 @roles_required()
-def detail(unit_id: int):
+def detail(unit_id: int) -> ResponseReturnValue:
     unit = units.get_unit(unit_id)
     collection = units.units_for_din(unit.din)
     entries = ledger.history([u.id for u in collection])
@@ -112,14 +120,14 @@ def detail(unit_id: int):
     )
 
 
-def _make_form(name: str, unit):
+def _make_form(name: str, unit: Unit) -> VersionedForm:
     form_class = ACTION_FORMS[name]
     if form_class is CompleteProcessingForm:
         return form_class(source_type=unit.unit_type)
     return form_class()
 
 
-def _prefill(form, unit) -> None:
+def _prefill(form: VersionedForm, unit: Unit) -> None:
     """The version the user sees; and a choice that can only be one way, to save taps.
 
     Measurements (temperature, volume at receipt) are never prefilled: they must be read.
@@ -131,7 +139,7 @@ def _prefill(form, unit) -> None:
 
 @bp.route("/<int:unit_id>/actions/<name>", methods=["GET", "POST"])
 @roles_required()
-def act(unit_id: int, name: str):
+def act(unit_id: int, name: str) -> ResponseReturnValue:
     unit = units.get_unit(unit_id)
     if name not in ACTION_FORMS:
         abort(404, description=f"there is no form for {name!r}")
