@@ -13,7 +13,7 @@ from ..domain.roles import Role
 from ..errors import json_error
 from ..extensions import csrf
 from ..security import public, record_failed_sign_in, roles_required, sign_in_throttle
-from ..services import accounts, ledger, unit_queries, units
+from ..services import accounts, ledger, search, units
 from ..services.errors import Invalid
 from . import openapi
 from .body import json_object, parse, query
@@ -60,11 +60,12 @@ def create_token():
 @roles_required()
 def list_units():
     params = query(UnitQuery)
-    found = unit_queries.search_units(
+    found = search.search_units(
+        params.q or "",
         status=params.status,
         unit_type=params.type,
-        q=params.q,
         page=params.page,
+        clamp_page=False,
         per_page=params.per_page or current_app.config["UNITS_PER_PAGE"],
     )
     return _json(

@@ -1,4 +1,4 @@
-"""Read-only queries behind the browser's units list: search, filter, paginate.
+"""Read-only queries behind the units list (browser and API): search, filter, paginate.
 
 A lab searches by what is in front of them: a label (identifier with or without its
 check character, or the scanned ``=DIN..`` form), a record number, or a patient's name.
@@ -121,10 +121,12 @@ def search_units(
     unit_type: str | None = None,
     page: int = 1,
     per_page: int = 25,
+    clamp_page: bool = True,
 ) -> UnitPage:
     """Units matching the search text and filters, newest first, one page of them.
 
-    A page past the end shows the last page, so a stale link never shows an empty list.
+    With ``clamp_page`` a page past the end shows the last page, so a stale link in the
+    browser never shows an empty list; the API asks for exact pages.
     """
     status = _check_choice(status, {s.value for s in Status}, "status")
     unit_type = _check_choice(unit_type, CATALOGUE, "type")
@@ -136,9 +138,15 @@ def search_units(
         stmt = stmt.where(Unit.unit_type == unit_type)
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     per_page = max(1, per_page)
-    page = min(max(1, page), max(1, math.ceil(total / per_page)))
+    page = max(1, page)
+    if clamp_page:
+        page = min(page, max(1, math.ceil(total / per_page)))
     items = db.session.scalars(
-        stmt.options(contains_eager(Unit.patient), selectinload(Unit.custodian))
+        stmt.options(
+            contains_eager(Unit.patient),
+            selectinload(Unit.custodian),
+            selectinload(Unit.location),
+        )
         .order_by(Unit.created_at.desc(), Unit.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
