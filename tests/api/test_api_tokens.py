@@ -123,6 +123,9 @@ class TestExpiry:
 def test_web_and_api_sign_ins_share_one_failure_budget(app, client, users):
     app.config["LOGIN_THROTTLE"] = "3 per minute"
     for _ in range(2):
-        assert client.post("/login", data={"username": "tech", "password": "nope-nope"}).status_code == 401
+        assert (
+            client.post("/login", data={"username": "tech", "password": "nope-nope"}).status_code
+            == 401
+        )
     assert _sign_in(client, "tech", "wrong-password").status_code == 401
     assert _sign_in(client, "tech", "wrong-password").status_code == 429
