@@ -1,0 +1,39 @@
+"""Sessions end when idle, and signing out ends them at once."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+
+@pytest.fixture
+def app_config():
+    return {"PERMANENT_SESSION_LIFETIME": timedelta(seconds=1)}
+
+
+def test_an_idle_session_ends_and_asks_to_sign_in_again(client, login):
+    login("technician")
+    assert client.get("/units/").status_code == 200
+
+    time.sleep(2.1)
+
+    response = client.get("/units/")
+    assert response.status_code == 302
+    assert "/login" in response.location
+
+
+def test_signing_out_ends_the_session(client, login):
+    login("technician")
+    assert client.post("/logout").status_code == 302
+    response = client.get("/units/")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_activity_keeps_the_session_alive_past_its_idle_limit(app, client, login):
+    app.permanent_session_lifetime = timedelta(seconds=2)
+    login("technician")
+    for _ in range(8):  # 4 s of work, never idle for 2 s
+        time.sleep(0.5)
+        assert client.get("/units/").status_code == 200
