@@ -59,6 +59,9 @@ class Config:
     )
     RATELIMIT_HEADERS_ENABLED = True
     API_TOKEN_HOURS = _int("API_TOKEN_HOURS", 12)
+    # Reverse proxies in front of the app; their X-Forwarded-For gives the client's address
+    # (login throttling counts per address).
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
     UNITS_PER_PAGE = _int("UNITS_PER_PAGE", 25)
     MAX_CONTENT_LENGTH = 1024 * 1024
     WTF_CSRF_TIME_LIMIT = None

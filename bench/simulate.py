@@ -254,7 +254,7 @@ class Simulator:
             product.created_at = product.updated_at = at
             product.version = 1
         if products:
-            extra["products"] = [_product_ref(p) for p in products]
+            extra["created_units"] = [_product_ref(p) for p in products]
         movement = movement_of(unit, before=before)
         entries = [entry_content(unit, name, actor, movement, {**recorded, **extra}, reason, at)]
         for product in products:

@@ -33,7 +33,7 @@ class Unit(db.Model):
     __tablename__ = "units"
     __table_args__ = (
         UniqueConstraint("din", "product_code", "division", name="uq_units_identity"),
-        Index("ix_units_status_updated", "status", "updated_at"),
+        Index("ix_units_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

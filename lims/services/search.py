@@ -130,13 +130,17 @@ def search_units(
     """
     status = _check_choice(status, {s.value for s in Status}, "status")
     unit_type = _check_choice(unit_type, CATALOGUE, "type")
-    stmt = select(Unit).join(Unit.patient)
-    stmt = _text_filter(stmt, text or "")
+    filters = []
     if status:
-        stmt = stmt.where(Unit.status == status)
+        filters.append(Unit.status == status)
     if unit_type:
-        stmt = stmt.where(Unit.unit_type == unit_type)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        filters.append(Unit.unit_type == unit_type)
+    text = " ".join((text or "").split())
+    count = select(func.count(Unit.id)).where(*filters)
+    if text:  # only a text search needs the patient in the count
+        count = _text_filter(count.join(Unit.patient), text)
+    total = db.session.scalar(count) or 0
+    stmt = _text_filter(select(Unit).join(Unit.patient).where(*filters), text)
     per_page = max(1, per_page)
     page = max(1, page)
     if clamp_page:
@@ -147,7 +151,7 @@ def search_units(
             selectinload(Unit.custodian),
             selectinload(Unit.location),
         )
-        .order_by(Unit.created_at.desc(), Unit.id.desc())
+        .order_by(Unit.id.desc())  # ids grow with registration: newest first, on an index
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()

@@ -299,7 +299,7 @@ def perform_action(
         db.session.add_all(products)
         db.session.flush()
         if products:
-            extra["products"] = [_product_ref(p) for p in products]
+            extra["created_units"] = [_product_ref(p) for p in products]
         entries = [
             ledger.append(
                 unit=unit,

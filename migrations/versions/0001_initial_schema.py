@@ -221,7 +221,7 @@ def upgrade():
             batch_op.f("ix_units_patient_id"), ["patient_id"], unique=False
         )
         batch_op.create_index(
-            "ix_units_status_updated", ["status", "updated_at"], unique=False
+            "ix_units_status_id", ["status", "id"], unique=False
         )
 
     op.create_table(
@@ -293,7 +293,7 @@ def downgrade():
 
     op.drop_table("ledger_entries")
     with op.batch_alter_table("units", schema=None) as batch_op:
-        batch_op.drop_index("ix_units_status_updated")
+        batch_op.drop_index("ix_units_status_id")
         batch_op.drop_index(batch_op.f("ix_units_patient_id"))
         batch_op.drop_index(batch_op.f("ix_units_parent_id"))
         batch_op.drop_index(batch_op.f("ix_units_din"))

@@ -100,8 +100,10 @@ def test_ledger_has_one_linked_entry_per_step_and_per_product(kind, users, regis
         "quarantine",
     )
     assert json.loads(product_entry.data)["parent"]["unit_id"] == unit.id
-    made = json.loads(entries[-1].data)["products"]
-    assert [p["unit_id"] for p in made] == [product.id]
+    source_data = json.loads(entries[-1].data)
+    assert [p["unit_id"] for p in source_data["created_units"]] == [product.id]
+    # what the technician entered stays in the source's entry, beside the references
+    assert source_data["products"][0]["volume_ml"] == product.volume_ml
 
     chain = [*entries, product_entry]
     assert sorted(e.seq for e in chain) == list(range(1, 7))

@@ -37,3 +37,18 @@ def test_activity_keeps_the_session_alive_past_its_idle_limit(app, client, login
     for _ in range(8):  # 4 s of work, never idle for 2 s
         time.sleep(0.5)
         assert client.get("/units/").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"PROXY_COUNT": 1}])
+def test_behind_a_proxy_failed_sign_ins_count_per_client_address(app, client, users):
+    app.config["LOGIN_THROTTLE"] = "2 per minute"
+
+    def fail(address: str) -> int:
+        return client.post(
+            "/login",
+            data={"username": "tech", "password": "wrong-password"},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+
+    assert [fail("10.0.0.1") for _ in range(3)] == [401, 401, 429]
+    assert fail("10.0.0.2") == 401  # another bench is not locked out
