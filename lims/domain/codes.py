@@ -1,0 +1,145 @@
+"""What a scanned or typed code is: a unit (DIN, optionally with its product code and
+division), a product code on its own, a patient wristband, or a location.
+
+Bar-coded forms (keyboard-wedge scanners type them, then Enter):
+- DIN: ``=`` + 13-character DIN + 2 flag digits carrying the check value (``identifiers``);
+- product code and division: ``=<`` + 5-character product code + 2-character division
+  (ISBT 128 practice: a separate barcode beside the DIN);
+- both at once (the label's Data Matrix): the DIN code immediately followed by the product code;
+- wristband: ``P`` + facility + 6 digits + check character;
+- location: ``L`` + facility + 6 digits + check character.
+Typed forms: the DIN with its check character (spaces and dashes allowed), optionally followed
+by product code and division, e.g. ``C0001 26 000005 H S2020 00``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .identifiers import CodeError, ParsedDin, check_character, parse_din, validate_facility_code
+
+PRODUCT_PREFIX = "=<"
+_PRODUCT = re.compile(r"^[A-Z]\d{4}$")
+_DIVISION = re.compile(r"^(00|[A-Z][0-9A-Z])$")
+_TAGGED = re.compile(r"^[PL][A-Z0-9]{5}\d{6}[0-9A-Z*]$")
+
+
+@dataclass(frozen=True)
+class UnitCode:
+    """A DIN, and when the code carried it, the product code and division of one unit."""
+
+    din: ParsedDin
+    product_code: str | None = None
+    division: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductCode:
+    product_code: str
+    division: str
+
+
+@dataclass(frozen=True)
+class WristbandCode:
+    wristband: str
+
+
+@dataclass(frozen=True)
+class LocationCode:
+    code: str
+
+
+Scanned = UnitCode | ProductCode | WristbandCode | LocationCode
+
+
+def product_barcode_data(product_code: str, division: str) -> str:
+    return f"{PRODUCT_PREFIX}{product_code}{division}"
+
+
+def unit_datamatrix_data(din_barcode: str, product_code: str, division: str) -> str:
+    """One 2-D code that names the unit exactly: the DIN code, then the product code."""
+    return din_barcode + product_barcode_data(product_code, division)
+
+
+def make_location_code(facility: str, sequence: int) -> str:
+    body = f"L{validate_facility_code(facility)}{sequence:06d}"
+    return body + check_character(body)
+
+
+def _product(text: str) -> ProductCode:
+    body = text[len(PRODUCT_PREFIX) :].upper()
+    if len(body) != 7:
+        raise CodeError(
+            f"a product code barcode is '=<' + 5-character product code + 2-character "
+            f"division; this one has {len(body)} characters after '=<'",
+            code="wrong_length",
+        )
+    code, division = body[:5], body[5:]
+    if not _PRODUCT.match(code):
+        raise CodeError(f"product code {code!r} must be a letter and 4 digits", code="bad_product")
+    if not _DIVISION.match(division):
+        raise CodeError(f"division {division!r} must be 00, A0, B0 …", code="bad_division")
+    return ProductCode(code, division)
+
+
+def _tagged(cleaned: str, kind: str) -> str:
+    if len(cleaned) != 13:
+        raise CodeError(
+            f"a {kind} code is {cleaned[0]} + 5-character facility + 6 digits + check character "
+            f"(13 characters); this one has {len(cleaned)}",
+            code="wrong_length",
+        )
+    if not _TAGGED.match(cleaned):
+        raise CodeError(
+            f"a {kind} code is {cleaned[0]} + 5-character facility + 6 digits + check character",
+            code="wrong_format",
+        )
+    expected = check_character(cleaned[:-1])
+    if cleaned[-1] != expected:
+        raise CodeError(
+            f"{kind} check character {cleaned[-1]!r} is wrong: expected {expected!r}",
+            code="bad_check_character",
+        )
+    return cleaned
+
+
+def classify(text: object) -> Scanned:
+    """Say what a scanned or typed code is, or raise :class:`CodeError` saying what is wrong."""
+    if not isinstance(text, str):
+        raise CodeError("a code is text", code="not_text")
+    raw = text.strip()
+    if not raw:
+        raise CodeError("no code was scanned or typed", code="empty")
+    if len(raw) > 64:
+        raise CodeError("a code is at most 64 characters", code="too_long")
+    if raw.startswith(PRODUCT_PREFIX):
+        return _product(raw)
+    if raw.startswith("="):
+        din_part, sep, product_part = raw.partition(PRODUCT_PREFIX)
+        din = parse_din(din_part)
+        if not sep:
+            return UnitCode(din)
+        product = _product(PRODUCT_PREFIX + product_part)
+        return UnitCode(din, product.product_code, product.division)
+    cleaned = re.sub(r"[\s\-]", "", raw).upper()
+    if cleaned[:1] in ("P", "L") and len(cleaned) == 13:
+        # Wristband and location codes have 13 characters; a DIN typed with its check
+        # character has 14, so they cannot be confused.
+        kind = "wristband" if cleaned[0] == "P" else "location"
+        value = _tagged(cleaned, kind)
+        return WristbandCode(value) if kind == "wristband" else LocationCode(value)
+    if len(cleaned) == 21:  # DIN + check (14) + product code (5) + division (2), typed
+        din = parse_din(cleaned[:14])
+        product = _product(PRODUCT_PREFIX + cleaned[14:])
+        return UnitCode(din, product.product_code, product.division)
+    return UnitCode(parse_din(raw))
+
+
+def describe(scanned: Scanned) -> str:
+    return {
+        UnitCode: "unit",
+        ProductCode: "product code",
+        WristbandCode: "patient wristband",
+        LocationCode: "location",
+    }[type(scanned)]
