@@ -9,6 +9,7 @@ import click
 from flask import Flask
 
 from .domain.roles import Role
+from .models.location import LOCATION_KINDS
 
 
 def register_cli(app: Flask) -> None:
@@ -42,6 +43,33 @@ def register_cli(app: Flask) -> None:
 
         created = run()
         click.echo("demo data loaded" if created else "database is not empty; nothing seeded")
+
+    @app.cli.group()
+    def locations() -> None:
+        """Manage storage locations."""
+
+    @locations.command("create")
+    @click.argument("name")
+    @click.option("--kind", required=True, type=click.Choice(LOCATION_KINDS))
+    @click.option("--parent", help="The parent location's code.")
+    @click.option("--as", "admin", default="admin", show_default=True, help="An admin username.")
+    def create_location(name: str, kind: str, parent: str | None, admin: str) -> None:
+        """Create a location NAME; prints its new code (for its label)."""
+        from sqlalchemy import select
+
+        from .extensions import db
+        from .models import User
+        from .services import locations as location_service
+        from .services.errors import ServiceError
+
+        actor = db.session.scalar(select(User).where(User.username == admin))
+        if actor is None:
+            raise click.ClickException(f"no user {admin!r}")
+        try:
+            place = location_service.create_location(name, kind, parent, actor)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"{place.code} {place.path}")
 
     @app.cli.group()
     def ledger() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from .extensions import db
 from .models import Location, Patient, User
 from .models.types import utcnow
-from .services import accounts, units
+from .services import accounts, locations, units
 from .services.db import transaction
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -21,12 +21,18 @@ DEMO_USERS = (
     ("qa", "qa", "Quinn Assurance"),
     ("admin", "admin", "Ada Admin"),
 )
+# (key, name, kind, parent key): site → room → refrigerator/freezer → rack → box.
+# Codes come from the location sequence (L + facility + number + check character).
 LOCATIONS = (
-    ("LOC-SITE1", "Main clinic", "site", None),
-    ("LOC-LAB1", "Cell lab", "room", "LOC-SITE1"),
-    ("LOC-BENCH1", "Receiving bench", "bench", "LOC-LAB1"),
-    ("LOC-FRIDGE1", "Refrigerator 1 (2–8 °C)", "refrigerator", "LOC-LAB1"),
-    ("LOC-LN2-1", "LN2 freezer 1 (≤ −150 °C)", "freezer", "LOC-LAB1"),
+    ("site", "Main clinic", "site", None),
+    ("lab", "Cell lab", "room", "site"),
+    ("bench", "Receiving bench", "bench", "lab"),
+    ("fridge", "Refrigerator 1 (2–8 °C)", "refrigerator", "lab"),
+    ("fridge-rack", "Rack A", "rack", "fridge"),
+    ("fridge-box", "Box A1", "box", "fridge-rack"),
+    ("ln2", "LN2 freezer 1 (≤ −150 °C)", "freezer", "lab"),
+    ("ln2-rack", "Rack 1", "rack", "ln2"),
+    ("ln2-box", "Box 1-01", "box", "ln2-rack"),
 )
 PATIENTS = (
     ("MRN-100231", "Maria Keller", "1984-03-12", "androgenetic alopecia", "Ludwig I"),
@@ -48,11 +54,9 @@ def seed_demo() -> bool:
         name: accounts.create_user(name, role, DEMO_PASSWORD, full_name=full)
         for name, role, full in DEMO_USERS
     }
-    with transaction():
-        by_code: dict[str, Location] = {}
-        for code, name, kind, parent in LOCATIONS:
-            by_code[code] = Location(code=code, name=name, kind=kind, parent=by_code.get(parent))
-            db.session.add(by_code[code])
+    by_key: dict[str, Location] = {}
+    for key, name, kind, parent in LOCATIONS:
+        by_key[key] = locations.create_location(name, kind, by_key.get(parent), users["admin"])
     tech, doctor = users["tech"], users["doctor"]
     now = utcnow()
 
@@ -85,6 +89,7 @@ def seed_demo() -> bool:
     )  # in transit
     fat = register(2, "ADIPOSE", "thigh", 300, 5)
     act(fat, "receive", {**receipt_cold, "volume_ml": 295})  # received
+    act(fat, "move", {"location": by_key["fridge-box"].code, "storage_temperature_c": 4.0})
     fat2 = register(3, "ADIPOSE", "flank", 280, 6)
     act(fat2, "receive", {**receipt_cold, "volume_ml": 280})
     act(

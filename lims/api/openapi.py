@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, RootModel, create_model
 from pydantic.json_schema import models_json_schema
 
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
-from . import schemas
+from . import scan_schemas, schemas
 
 REF = "#/components/schemas/{model}"
 PREFIX = "/api/v1"
@@ -54,6 +54,9 @@ RESPONSE_MODELS = (
     schemas.HistoryOut,
     schemas.VerifyOut,
     schemas.ErrorOut,
+    scan_schemas.ScanOut,
+    scan_schemas.IdentityOut,
+    scan_schemas.BatchOut,
 )
 
 ERRORS = {
@@ -147,6 +150,34 @@ OPERATIONS = (
         "VerifyOut",
         errors=(401, 403),
     ),
+    Operation(
+        "post",
+        "/scan",
+        "scan_code",
+        "What a scanned or typed code names: unit (with allowed actions), collection, "
+        "patient, location or product code",
+        "ScanOut",
+        request="ScanRequest",
+        errors=(*BODY_ERRORS, 401, 404),
+    ),
+    Operation(
+        "post",
+        "/scan/identity",
+        "scan_identity",
+        "Wristband against unit: match or mismatch, recorded in the unit's ledger either way",
+        "IdentityOut",
+        request="IdentityRequest",
+        errors=(*BODY_ERRORS, 401, 403, 404),
+    ),
+    Operation(
+        "post",
+        "/scan/batch",
+        "scan_batch",
+        "One action applied to many units, each in its own transaction; a result per unit",
+        "BatchOut",
+        request=None,
+        errors=(*BODY_ERRORS, 401, 403),
+    ),
     Operation("get", "/openapi.json", "openapi_document", "This document", None),
 )
 
@@ -157,6 +188,8 @@ def _component_schemas() -> dict[str, Any]:
         (schemas.UnitQuery, "validation"),
         (RegisterFields, "validation"),
         (_action_requests(), "validation"),
+        (scan_schemas.ScanRequest, "validation"),
+        (scan_schemas.IdentityRequest, "validation"),
         *((model, "serialization") for model in RESPONSE_MODELS),
     ]
     _, defs = models_json_schema(inputs, ref_template=REF)

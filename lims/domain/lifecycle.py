@@ -152,6 +152,15 @@ class ProductFields(Fields):
         return value
 
 
+class MoveFields(Fields):
+    """Where a unit now is: a scanned or typed location code (the service resolves it)."""
+
+    location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    storage_temperature_c: (
+        Annotated[float, Field(ge=-200, le=60, allow_inf_nan=False, strict=True)] | None
+    ) = None
+
+
 class CompleteProcessingFields(Fields):
     products: Annotated[list[ProductFields], Field(min_length=1, max_length=8)]
     notes: Note | None = None
@@ -369,6 +378,14 @@ ACTIONS: dict[str, Action] = {
             ReasonFields,
             custody="actor",
             role_statuses=((T, AT_RECEIPT),),
+        ),
+        Action(
+            "move",
+            "Move / store",
+            NON_FINAL,
+            None,
+            frozenset({T}),
+            MoveFields,
         ),
         Action(
             "discard",

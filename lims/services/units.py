@@ -24,6 +24,7 @@ from ..domain.lifecycle import (
     CompleteProcessingFields,
     Context,
     Fields,
+    MoveFields,
     PatientFields,
     ReceiveFields,
     RegisterFields,
@@ -36,9 +37,16 @@ from ..domain.roles import Role
 from ..extensions import db
 from ..models import Patient, Unit, User
 from ..models.types import utcnow
-from . import ledger, sequences
+from . import ledger, locations, sequences
 from .db import transaction
-from .errors import Conflict, Forbidden, Invalid, NotFound, from_validation_error
+from .errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    from_validation_error,
+)
 
 
 @dataclass
@@ -210,10 +218,22 @@ def _complete_processing(unit: Unit, fields: CompleteProcessingFields, extra: di
         )
 
 
+def _move(unit: Unit, fields: MoveFields, extra: dict, now) -> None:
+    """Store the unit at the scanned location; an unknown or wrong code names itself (422)."""
+    try:
+        place = locations.by_code(fields.location)
+    except ServiceError as exc:
+        raise Invalid(exc.message, code=exc.code, fields={"location": exc.message}) from None
+    unit.location_id = place.id
+    extra["location"] = place.code  # canonical, however it was typed
+    extra["location_path"] = place.path
+
+
 EFFECTS: dict[str, Callable[[Unit, Fields, dict, Any], None]] = {
     "receive": _receive,
     "start_processing": _start_processing,
     "complete_processing": _complete_processing,
+    "move": _move,
 }
 
 

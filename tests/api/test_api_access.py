@@ -42,17 +42,44 @@ ENDPOINTS = {
     "api.unit_history": Endpoint("GET", "/units/{id}/history", EVERYONE),
     "api.verify_ledger": Endpoint("GET", "/ledger/verify", frozenset({"qa"})),
     "api.openapi_document": Endpoint("GET", "/openapi.json", PUBLIC),
+    "api.scan_code": Endpoint("POST", "/scan", EVERYONE, body=lambda: {"code": "{barcode}"}),
+    "api.scan_identity": Endpoint(
+        "POST",
+        "/scan/identity",
+        frozenset({"technician", "clinician"}),
+        body=lambda: {"wristband": "{wristband}", "unit": "{barcode}"},
+    ),
+    # Any signed-in user may call it; the action's roles decide (discard: T, Q).
+    "api.scan_batch": Endpoint(
+        "POST",
+        "/scan/batch",
+        frozenset({"technician", "qa"}),
+        body=lambda: {"units": ["{id}"], "action": "discard", "reason": "batch test"},
+    ),
 }
 
 
-def _call(api, endpoint: Endpoint, role: str | None, unit_id: int):
-    path = endpoint.path.format(id=unit_id)
+def _fill(body: Any, unit) -> Any:
+    """Put the fresh unit's id, barcode and wristband where a body names them."""
+    if isinstance(body, dict):
+        return {k: _fill(v, unit) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_fill(v, unit) for v in body]
+    if body == "{id}":
+        return unit.id
+    if isinstance(body, str):
+        return body.format(barcode=unit.barcode_data, wristband=unit.patient.wristband)
+    return body
+
+
+def _call(api, endpoint: Endpoint, role: str | None, unit):
+    path = endpoint.path.format(id=unit.id)
     if endpoint.path == "/tokens":  # signing in: the credentials are the caller's
         username = USERNAMES[role or "technician"]
         return api.post(path, {"username": username, "password": PASSWORD}, as_=None)
     if endpoint.method == "GET":
         return api.get(path, as_=role)
-    return api.post(path, endpoint.body(), as_=role)
+    return api.post(path, _fill(endpoint.body(), unit), as_=role)
 
 
 @pytest.mark.parametrize("role", [*ROLES, None], ids=[*ROLES, "anonymous"])
@@ -60,7 +87,7 @@ def _call(api, endpoint: Endpoint, role: str | None, unit_id: int):
 def test_each_route_admits_exactly_its_roles(api, register, name, role):
     endpoint = ENDPOINTS[name]
     unit = register("ADIPOSE")
-    response = _call(api, endpoint, role, unit.id)
+    response = _call(api, endpoint, role, unit)
     if endpoint.allowed == PUBLIC or role in endpoint.allowed:
         assert response.status_code == endpoint.success, response.get_json()
     elif role is None:

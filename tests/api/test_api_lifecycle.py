@@ -93,7 +93,7 @@ def test_registration_answers_with_the_new_units_address(api):
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("technician", ["dispatch", "receive", "reject", "discard"]),
+        ("technician", ["dispatch", "receive", "reject", "move", "discard"]),
         ("clinician", ["dispatch"]),
         ("qa", ["reject", "discard"]),
         ("admin", []),

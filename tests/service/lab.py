@@ -10,11 +10,14 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from lims.domain.codes import make_location_code
 from lims.extensions import db
 from lims.models import LedgerEntry, Unit
 from lims.services import ledger
 
 KINDS = ("ADIPOSE", "MARROW", "BLOOD")
+# The first location a test creates (facility T0001, location sequence 1): see ``shelf``.
+SHELF = make_location_code("T0001", 1)
 PRODUCT_OF = {"ADIPOSE": "SVF", "MARROW": "BM-MNC", "BLOOD": "PRP"}
 RECEIPT_C = {"ADIPOSE": 4.0, "MARROW": 20.0, "BLOOD": 21.0}
 SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
@@ -46,6 +49,7 @@ def data_for(action: str, kind: str = "ADIPOSE") -> dict[str, Any]:
             "products": [{"type": PRODUCT_OF[kind], "volume_ml": 10, "cell_count": 1_000_000}]
         },
         "reject": {"reason": "sample unusable"},
+        "move": {"location": SHELF},
         "discard": {"reason": "no longer needed"},
     }[action]
 

@@ -43,6 +43,7 @@ SPEC: dict[str, dict[Role, set[Status]]] = {
     "start_processing": {T: {S.RECEIVED}},
     "complete_processing": {T: {S.IN_PROCESSING}},
     "reject": {T: {S.COLLECTED, S.IN_TRANSIT, S.RECEIVED}, Q: UP_TO_QUARANTINE},
+    "move": {T: NON_FINAL},
     "discard": {T: NON_FINAL, Q: NON_FINAL},
 }
 TO_STATUS = {
@@ -52,6 +53,7 @@ TO_STATUS = {
     "start_processing": S.IN_PROCESSING,
     "complete_processing": S.PROCESSED,
     "reject": S.REJECTED,
+    "move": None,  # storing a unit changes where it is, not its status
     "discard": S.DISCARDED,
 }
 MUST_RECORD = {
@@ -61,6 +63,7 @@ MUST_RECORD = {
     "start_processing": {"protocol", "equipment"},
     "complete_processing": {"products"},
     "reject": {"reason"},
+    "move": {"location"},
     "discard": {"reason"},
 }
 
@@ -114,13 +117,13 @@ def test_available_actions_are_exactly_those_the_spec_grants(status, role):
     ("status", "role", "expected"),
     [
         (S.COLLECTED, C, {"dispatch"}),
-        (S.COLLECTED, T, {"dispatch", "receive", "reject", "discard"}),
-        (S.IN_TRANSIT, T, {"receive", "reject", "discard"}),
-        (S.RECEIVED, T, {"start_processing", "reject", "discard"}),
-        (S.IN_PROCESSING, T, {"complete_processing", "discard"}),
+        (S.COLLECTED, T, {"dispatch", "receive", "reject", "move", "discard"}),
+        (S.IN_TRANSIT, T, {"receive", "reject", "move", "discard"}),
+        (S.RECEIVED, T, {"start_processing", "reject", "move", "discard"}),
+        (S.IN_PROCESSING, T, {"complete_processing", "move", "discard"}),
         (S.IN_PROCESSING, Q, {"reject", "discard"}),
         (S.QUARANTINE, Q, {"reject", "discard"}),
-        (S.QUARANTINE, T, {"discard"}),
+        (S.QUARANTINE, T, {"move", "discard"}),
         (S.RELEASED, Q, {"discard"}),
         (S.COLLECTED, A, set()),
     ],
@@ -136,6 +139,7 @@ def test_admins_may_do_nothing_to_units():
 def test_custody_follows_the_material():
     custody = {name: action.custody for name, action in ACTIONS.items()}
     assert custody.pop("dispatch") == "none"  # the courier has it, not a user
+    assert custody.pop("move") == "keep"  # storing a unit does not hand it over
     assert set(custody.values()) == {"actor"}
 
 

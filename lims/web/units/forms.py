@@ -213,6 +213,27 @@ class StartProcessingForm(VersionedForm):
         return _compact({"protocol": self.protocol.data, "equipment": self.equipment.data})
 
 
+class MoveForm(VersionedForm):
+    location = StringField(
+        "Location code",
+        description="Scan the location's label (L…) or type its code.",
+        render_kw=_text(40, autofocus=True, autocapitalize="characters", spellcheck="false"),
+    )
+    storage_temperature_c = FloatField(
+        "Storage temperature (°C)",
+        validators=[Optional()],
+        render_kw=_number(step="0.1"),
+    )
+
+    def to_data(self) -> dict[str, Any]:
+        return _compact(
+            {
+                "location": self.location.data,
+                "storage_temperature_c": self.storage_temperature_c.data,
+            }
+        )
+
+
 class ProductRow(Form):
     """One product made by processing; a row left empty is ignored."""
 
@@ -293,5 +314,6 @@ ACTION_FORMS: dict[str, type[VersionedForm]] = {
     "start_processing": StartProcessingForm,
     "complete_processing": CompleteProcessingForm,
     "reject": ReasonForm,
+    "move": MoveForm,
     "discard": ReasonForm,
 }
