@@ -1,19 +1,34 @@
-"""The scan box: a keyboard-wedge scan (or a typed identifier) goes straight to the unit.
+"""The scan box and the scan station.
 
-A GET form, so the scanner's Enter submits it from any page and the back button works;
-looking a unit up changes nothing.
+The box (``/scan?code=``): a GET form, so the scanner's Enter submits it from any page and
+the back button works; looking a unit up changes nothing.
+
+The station (``/station``): one always-focused input for a keyboard-wedge scanner; what a
+scan means depends on the step (``station.State``): unit then location moves it, wristband
+then unit checks identity, batch mode collects units for one action.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from dataclasses import asdict
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from ...domain import identifiers
+from ...domain.lifecycle import ACTIONS
+from ...domain.roles import Role
+from ...models import User
 from ...models.types import utcnow
 from ...security import roles_required
+from ...services import scan as scan_service
 from ...services import units
-from ...services.errors import ServiceError
+from ...services.errors import Conflict, Invalid, ServiceError
+from ..units.forms import ACTION_FORMS, VersionedForm
+from ..units.routes import UNREADABLE
+from . import station
 
 bp = Blueprint("scan", __name__)
 
@@ -53,3 +68,154 @@ def scan() -> ResponseReturnValue:
     return render_template(
         "scan/index.html", example=_example(), choices=found, scanned=_echo(code)
     )
+
+
+# ---------------------------------------------------------------------------- the station
+
+# Batch mode applies one form to many units; processing makes different products per unit.
+BATCH_ACTIONS = tuple(name for name in ACTION_FORMS if name != "complete_processing")
+ERROR_TITLES = {
+    "not_found": "Unknown code",
+    "unknown_identifier": "Unknown unit",
+    "unknown_unit": "Unknown unit",
+    "unknown_wristband": "Unknown wristband",
+    "unknown_location": "Unknown location",
+    "bad_check_character": "Wrong check character",
+    "wrong_kind": "Wrong kind of code",
+    "final_status": "Unit in a final status",
+    "not_allowed_now": "Not allowed now",
+    "role_not_allowed": "Not allowed for your role",
+    "stale_version": "The unit changed meanwhile",
+    "mismatch_open": "Identity mismatch open",
+}
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _error(exc: ServiceError, code: str | None = None) -> dict[str, str]:
+    return {
+        "title": ERROR_TITLES.get(exc.code, "Cannot use this code"),
+        "message": exc.message,
+        "code": exc.code,
+        "scanned": _echo(code) if code else "",
+    }
+
+
+def _render(state: station.State, status: int = 200, **page: Any) -> ResponseReturnValue:
+    unit = station.current_unit(state)
+    state.save()
+    actor = _actor()
+    allowed = units.allowed_actions(unit, actor) if unit else []
+    return render_template(
+        "scan/station.html",
+        state=state,
+        unit=unit,
+        actions=allowed,
+        batch=station.batch_units(state),
+        batch_actions=[a for a in BATCH_ACTIONS if Role(actor.role) in ACTIONS[a].roles],
+        expects=station.EXPECTS,
+        actions_table=ACTIONS,
+        **page,
+    ), status
+
+
+@bp.get("/station")
+@roles_required()
+def station_page() -> ResponseReturnValue:
+    return _render(station.State.load())
+
+
+def _operate(state: station.State, op: str) -> str | None:
+    """The station's buttons other than a scan; returns a message to show, if any."""
+    if op == "dismiss":
+        state.alert = None
+        return "Mismatch acknowledged. The flow continues with a new scan."
+    if state.alert:
+        raise Conflict(
+            "an identity mismatch is open: acknowledge it (Dismiss) first", code="mismatch_open"
+        )
+    if op == "move":
+        station.start_move(state, _actor())
+        return None
+    if op == "cancel":
+        state.cancel_step()
+        return "Step cancelled."
+    if op == "batch":
+        state.batch = None if state.batch_mode else []
+        return "Batch mode on: scan the units." if state.batch_mode else "Batch mode off."
+    if op == "clear":
+        state.cancel_step()
+        state.unit = state.version = None
+        return None
+    raise Invalid(f"unknown station operation {op[:20]!r}", code="bad_request")
+
+
+@bp.post("/station")
+@roles_required()
+def station_post() -> ResponseReturnValue:
+    """A scan (``code``) or a button (``op``); a refusal changes neither data nor state."""
+    state = station.State.load()
+    op = request.form.get("op", "scan")
+    code = request.form.get("code", "")
+    before = station.State(**asdict(state))
+    try:
+        if op == "scan":
+            outcome = station.handle_scan(state, code, _actor())
+            return _render(state, outcome=outcome)
+        return _render(state, notice=_operate(state, op))
+    except ServiceError as exc:
+        return _render(before, exc.http_status, error=_error(exc, code if op == "scan" else None))
+
+
+def _batch_form(name: str) -> VersionedForm:
+    form = ACTION_FORMS[name]()
+    form.version.data = "0"  # each unit is read afresh when the batch is applied
+    return form
+
+
+@bp.route("/station/batch/<name>", methods=["GET", "POST"])
+@roles_required()
+def station_batch(name: str) -> ResponseReturnValue:
+    """The batch's one action: its form, then one transaction per unit and a result each."""
+    state = station.State.load()
+    if name not in BATCH_ACTIONS:
+        abort(404, description=f"there is no batch form for {name!r}")
+    action = ACTIONS[name]
+    page = {"action": action, "batch": station.batch_units(state)}
+    if not state.batch:
+        return _render(state, 409, error=_batch_empty())
+    form = _batch_form(name)
+    if not form.is_submitted():
+        return render_template("scan/batch.html", form=form, **page)
+    if not form.validate():
+        return render_template("scan/batch.html", form=form, error=UNREADABLE, **page), 422
+    try:
+        results = scan_service.apply_batch(list(state.batch), name, form.to_data(), _actor())
+    except ServiceError as exc:
+        return render_template("scan/batch.html", form=form, error=exc.message, **page), (
+            exc.http_status
+        )
+    state.batch = None
+    return _render(state, batch_results=_described(results), batch_action=action)
+
+
+def _batch_empty() -> dict[str, str]:
+    return {
+        "title": "No units in the batch",
+        "message": "turn batch mode on and scan the units first",
+        "code": "empty_batch",
+        "scanned": "",
+    }
+
+
+def _described(results: list[scan_service.BatchItem]) -> list[dict[str, Any]]:
+    described = []
+    for item in results:
+        try:
+            unit = item.unit or units.get_unit(item.unit_id)
+        except ServiceError:
+            unit = None
+        described.append({"item": item, "unit": unit})
+    return described

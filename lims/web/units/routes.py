@@ -166,7 +166,15 @@ def act(unit_id: int, name: str) -> ResponseReturnValue:
     except ServiceError as exc:
         return render_template("units/action.html", refusal=exc.message, **page), exc.http_status
     flash(_done_message(action.label, result), "success")
-    return redirect(url_for("units.detail", unit_id=unit.id))
+    return redirect(_local_next() or url_for("units.detail", unit_id=unit.id))
+
+
+def _local_next() -> str | None:
+    """Where to go after the action (the scan station sends ``next``): this site only."""
+    target = request.args.get("next", "")
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return None
 
 
 def _done_message(label: str, result: units.ActionResult) -> str:
