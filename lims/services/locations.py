@@ -65,12 +65,10 @@ def parse_code(code: object) -> str:
     try:
         scanned = codes.classify(code)
     except CodeError as exc:
-        raise Invalid(exc.message, code=exc.code) from None
+        raise Invalid(exc.message, code=exc.code, fields={"location": exc.message}) from None
     if not isinstance(scanned, codes.LocationCode):
-        raise Invalid(
-            f"this is a {codes.describe(scanned)} code, not a location code",
-            code="wrong_kind",
-        )
+        message = f"this is a {codes.describe(scanned)} code, not a location code"
+        raise Invalid(message, code="wrong_kind", fields={"location": message})
     return scanned.code
 
 

@@ -41,12 +41,12 @@ class Resolution:
     message: str = ""
 
 
-def classify(code: object) -> codes.Scanned:
+def classify(code: object, field_name: str = "code") -> codes.Scanned:
     """The code's kind, or ``Invalid`` carrying the precise reason (e.g. the expected check)."""
     try:
         return codes.classify(code)
     except CodeError as exc:
-        raise Invalid(exc.message, code=exc.code) from None
+        raise Invalid(exc.message, code=exc.code, fields={field_name: exc.message}) from None
 
 
 def _unit_resolution(unit: Unit, actor: User) -> Resolution:
@@ -168,7 +168,7 @@ class IdentityCheck:
 
 
 def _identity_unit(unit_code: object, actor: User) -> Unit:
-    scanned = classify(unit_code)
+    scanned = classify(unit_code, "unit")
     if not isinstance(scanned, codes.UnitCode):
         raise Invalid(
             f"this is a {codes.describe(scanned)} code; scan the unit's identifier",
@@ -183,7 +183,7 @@ def _identity_unit(unit_code: object, actor: User) -> Unit:
 
 
 def _wristband_patient(wristband: object) -> Patient:
-    scanned = classify(wristband)
+    scanned = classify(wristband, "wristband")
     if not isinstance(scanned, codes.WristbandCode):
         raise Invalid(
             f"this is a {codes.describe(scanned)} code; scan the patient's wristband",

@@ -21,6 +21,9 @@ ROUTES = {
     "units.detail": ("GET", "/units/{id}", ALL),
     "units.act": ("GET", "/units/{id}/actions/dispatch", COLLECTORS),  # the service decides
     "scan.scan": ("GET", "/scan?code={code}", ALL),
+    "scan.station_page": ("GET", "/station", ALL),
+    "scan.station_post": ("POST", "/station", ALL),  # an empty scan: the page again
+    "scan.station_batch": ("GET", "/station/batch/discard", ALL),  # empty batch: back
     "auth.login": ("GET", "/login", None),
     "auth.logout": ("POST", "/logout", None),
 }

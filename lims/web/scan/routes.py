@@ -13,7 +13,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -161,6 +170,8 @@ def station_post() -> ResponseReturnValue:
     code = request.form.get("code", "")
     before = station.State(**asdict(state))
     try:
+        if op == "scan" and not code.strip():
+            return _render(state)  # Enter on an empty box: nothing to do
         if op == "scan":
             outcome = station.handle_scan(state, code, _actor())
             return _render(state, outcome=outcome)
@@ -185,7 +196,8 @@ def station_batch(name: str) -> ResponseReturnValue:
     action = ACTIONS[name]
     page = {"action": action, "batch": station.batch_units(state)}
     if not state.batch:
-        return _render(state, 409, error=_batch_empty())
+        flash("No units in the batch: turn batch mode on (0) and scan the units first.", "error")
+        return redirect(url_for("scan.station_page"))
     form = _batch_form(name)
     if not form.is_submitted():
         return render_template("scan/batch.html", form=form, **page)
@@ -199,15 +211,6 @@ def station_batch(name: str) -> ResponseReturnValue:
         )
     state.batch = None
     return _render(state, batch_results=_described(results), batch_action=action)
-
-
-def _batch_empty() -> dict[str, str]:
-    return {
-        "title": "No units in the batch",
-        "message": "turn batch mode on and scan the units first",
-        "code": "empty_batch",
-        "scanned": "",
-    }
 
 
 def _described(results: list[scan_service.BatchItem]) -> list[dict[str, Any]]:
