@@ -153,3 +153,36 @@ def test_a_bad_batch_request_is_refused_whole(api, unit_in, stored, body, status
     before = stored()
     assert api.post("/scan/batch", body, as_="qa").status_code == status
     assert stored() == before
+
+
+def test_scan_answers_match_the_documented_schemas(api, client, unit_in, fridge):
+    from tests.api.test_api_openapi import conforms
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    unit = unit_in("processed")
+    product = unit.children[0]
+    calls = {
+        "/scan": [
+            api.post("/scan", {"code": code})
+            for code in (
+                unit.barcode_data,
+                f"{product.barcode_data}=<{product.product_code}{product.division}",
+                unit.patient.wristband,
+                fridge.code,
+                "=<S201000",
+            )
+        ],
+        "/scan/identity": [
+            api.post(
+                "/scan/identity", {"wristband": unit.patient.wristband, "unit": unit.eye_readable}
+            )
+        ],
+        "/scan/batch": [
+            api.post("/scan/batch", {"units": [product.id], "action": "move", "location": "x"})
+        ],
+    }
+    for path, answers in calls.items():
+        schema = doc["paths"][f"/api/v1{path}"]["post"]["responses"]["200"]["content"]
+        for answer in answers:
+            assert answer.status_code == 200, answer.get_json()
+            conforms(answer.get_json(), schema["application/json"]["schema"], doc)

@@ -272,3 +272,27 @@ def test_an_unknown_batch_action_is_404(login, unit_in):
     press(client, "batch")
     scan(client, unit_in("received").barcode_data)
     assert client.get("/station/batch/complete_processing").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "status", "code", "title"),
+    [
+        ("clinician", "collected", 403, "Not allowed for your role"),
+        ("technician", "discarded", 409, "Not allowed now"),
+    ],
+)
+def test_an_action_not_allowed_now_is_refused_at_the_station(
+    login, unit_in, stored, role, status, code, title
+):
+    client = login(role)
+    unit = unit_in(status)
+    scan(client, unit.barcode_data)
+    before = stored()
+    refused = press(client, "move")
+    assert refused.status_code == code and title in text_of(refused)
+    assert "Next: scan a location" not in text_of(refused)
+    assert stored() == before
+
+
+def test_an_unknown_station_operation_is_refused(login):
+    assert press(login("technician"), "explode").status_code == 422
