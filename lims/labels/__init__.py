@@ -1,0 +1,16 @@
+"""Barcode labels: one label model (``model``), laid out once (``layout``), rendered three
+ways from the same layout (``svg``, ``pdf``, ``zpl``). No Flask or database here."""
+
+from .model import STOCKS, Code128, Label, LabelDoesNotFit, Stock
+from .render import FORMATS, MIMETYPES, render
+
+__all__ = [
+    "FORMATS",
+    "MIMETYPES",
+    "STOCKS",
+    "Code128",
+    "Label",
+    "LabelDoesNotFit",
+    "Stock",
+    "render",
+]

@@ -1,0 +1,84 @@
+"""Label fixtures: a unit of each template, a patient, a location; decoders for the output."""
+
+from __future__ import annotations
+
+import io
+
+import pypdfium2
+import pytest
+from PIL import Image
+from pylibdmtx import pylibdmtx
+from pyzbar import pyzbar
+
+from lims.domain import codes
+from lims.extensions import db
+from lims.models import Location
+from lims.services import units
+
+
+def svg_image(svg: bytes, scale: float = 10) -> Image.Image:
+    import cairosvg
+
+    return Image.open(io.BytesIO(cairosvg.svg2png(bytestring=svg, scale=scale))).convert("L")
+
+
+def pdf_image(pdf: bytes, dpi: int = 600) -> Image.Image:
+    page = pypdfium2.PdfDocument(pdf)[0]
+    return page.render(scale=dpi / 72).to_pil().convert("L")
+
+
+def linear_codes(image: Image.Image) -> set[str]:
+    """What zbar reads from the image: every Code 128 on it."""
+    return {
+        found.data.decode() for found in pyzbar.decode(image, symbols=[pyzbar.ZBarSymbol.CODE128])
+    }
+
+
+def matrix_codes(image: Image.Image) -> set[str]:
+    """Data Matrix, read by libdmtx (zbar does not read Data Matrix)."""
+    small = image.resize((image.width // 3, image.height // 3))
+    return {found.data.decode() for found in pylibdmtx.decode(small, timeout=10000)}
+
+
+@pytest.fixture
+def product(register, act):
+    """A product unit (SVF) in quarantine, from a received and processed adipose collection."""
+
+    def _product():
+        source = register("ADIPOSE")
+        for action in ("receive", "start_processing", "complete_processing"):
+            act(source, action)
+        return next(u for u in units.units_for_din(source.din) if u.id != source.id)
+
+    return _product
+
+
+@pytest.fixture
+def location(app):
+    box = Location(
+        code=codes.make_location_code(app.config["FACILITY_CODE"], 7),
+        name="Box 3",
+        kind="box",
+    )
+    db.session.add(box)
+    db.session.commit()
+    return box
+
+
+@pytest.fixture
+def subject(register, product, location):
+    """``subject(kind)`` → (API path, barcode data) of a label of that template."""
+
+    def _subject(kind: str) -> tuple[str, str]:
+        if kind == "source_tube":
+            unit = register("ADIPOSE")
+            return f"/api/v1/units/{unit.id}/label", unit.barcode_data
+        if kind == "product_bag":
+            unit = product()
+            return f"/api/v1/units/{unit.id}/label", unit.barcode_data
+        if kind == "wristband":
+            patient = register("ADIPOSE").patient
+            return f"/api/v1/patients/{patient.id}/label", patient.wristband
+        return f"/api/v1/locations/{location.id}/label", location.code
+
+    return _subject

@@ -1,0 +1,95 @@
+"""The label model and renderers without a database: sizes, rules, check characters."""
+
+from __future__ import annotations
+
+import pytest
+
+from lims.domain.identifiers import check_character, eye_readable
+from lims.labels import STOCKS, Code128, Label, LabelDoesNotFit, render
+from lims.labels.layout import Bars, layout
+from lims.labels.model import BAR_HEIGHT_MIN_MM, QUIET_ZONE_X, X_MIN_MM, module_width
+from lims.labels.zpl import dots, module_dots
+
+DIN_CODE = "=C00012600000560"
+
+
+def tube(*codes: str, lines: tuple[str, ...] = ("Adipose tissue",)) -> Label:
+    return Label("source_tube", lines, tuple(Code128(c) for c in codes), ("C0001 26 000005", "H"))
+
+
+# Vectors checked against the pure-system form of ISO 7064 Mod 37-2: the weighted sum of
+# the values (weights 2^k mod 37) plus the check value is 1 mod 37.
+@pytest.mark.parametrize(
+    ("data", "check"),
+    [
+        ("G123417654321", "A"),  # the published ISBT 128 example
+        ("C00012600000", "E"),
+        ("W00001234567", "7"),
+        ("C0001260000005", "6"),
+        ("A99992512345", "B"),
+    ],
+)
+def test_check_character_vectors(data, check):
+    assert check_character(data) == check
+
+
+def test_published_example_is_boxed_in_the_eye_readable_form():
+    assert check_character("G123417654321") == "A"
+    assert eye_readable("G123417654321").endswith(" A")
+
+
+@pytest.mark.parametrize("stock", sorted(STOCKS))
+def test_code128_uses_a_quarter_millimetre_x_with_quiet_zones_and_tall_bars(stock):
+    bars = [e for e in layout(tube(DIN_CODE), STOCKS[stock]).elements if isinstance(e, Bars)]
+    assert len(bars) == 1
+    (code,) = bars
+    assert code.module == pytest.approx(0.25)
+    assert code.height >= BAR_HEIGHT_MIN_MM
+    assert code.x >= QUIET_ZONE_X * code.module
+    right_edge = code.x + (len(code.modules) + QUIET_ZONE_X) * code.module
+    assert right_edge <= STOCKS[stock].width_mm
+
+
+def test_a_long_code_narrows_but_never_below_the_minimum():
+    assert X_MIN_MM <= module_width(200, 40) < 0.25
+    with pytest.raises(LabelDoesNotFit, match=r"0\.17"):
+        module_width(400, 40)
+
+
+def test_a_code_too_long_for_the_tube_is_refused_not_shrunk():
+    with pytest.raises(LabelDoesNotFit):
+        layout(tube("=" + "AB" * 20), STOCKS["tube"])
+
+
+def test_text_that_cannot_fit_the_stock_is_refused():
+    crowded = tube(DIN_CODE, lines=tuple(f"line {i}" for i in range(30)))
+    with pytest.raises(LabelDoesNotFit, match="larger stock"):
+        layout(crowded, STOCKS["tube"])
+
+
+@pytest.mark.parametrize(("dpi", "module", "width"), [(203, 2, 406), (300, 3, 600)])
+def test_zpl_dots_are_computed_from_millimetres(dpi, module, width):
+    zpl = render(tube(DIN_CODE), STOCKS["tube"], "zpl", dpi=dpi).decode()
+    assert f"^PW{width}" in zpl
+    assert f"^LL{dots(25.4, dpi)}" in zpl
+    assert f"^BY{module},3," in zpl
+    assert module * 25.4 / dpi >= X_MIN_MM
+    assert f"^BCN,{dots(5.5, dpi)},N,N,N,A^FD{DIN_CODE}^FS" in zpl
+
+
+def test_zpl_module_never_drops_under_the_minimum_x():
+    assert module_dots(0.17, 203) * 25.4 / 203 >= X_MIN_MM
+
+
+def test_zpl_text_cannot_inject_commands():
+    label = tube(DIN_CODE, lines=("Name ^XZ~JR_x",))
+    zpl = render(label, STOCKS["tube"], "zpl").decode()
+    assert "^FH^FDName _5EXZ_7EJR_5Fx^FS" in zpl
+    assert zpl.count("^XZ") == 1
+
+
+def test_pdf_sheet_holds_several_labels_per_page():
+    import pypdfium2
+
+    pdf = render(tube(DIN_CODE), STOCKS["tube"], "pdf", copies=41)
+    assert len(pypdfium2.PdfDocument(pdf)) == 2  # 40 tube labels per Letter page
