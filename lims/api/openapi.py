@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, RootModel, create_model
 from pydantic.json_schema import models_json_schema
 
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
+from ..services.labels import LabelOptions
 from . import scan_schemas, schemas
 
 REF = "#/components/schemas/{model}"
@@ -83,6 +84,7 @@ class Operation:
     query: str | None = None
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    media: tuple[str, ...] = ()  # non-JSON answers (labels): their media types
 
 
 BODY_ERRORS = (400, 415, 422)
@@ -178,6 +180,21 @@ OPERATIONS = (
         request=None,
         errors=(*BODY_ERRORS, 401, 403),
     ),
+    *(
+        Operation(
+            "get",
+            f"/{target}s/{{{target}_id}}/label",
+            f"{target}_label",
+            f"The {target}'s label: SVG preview, or a PDF sheet / ZPL print (recorded in the "
+            "ledger; a reprint needs a reason)",
+            None,
+            query="LabelOptions",
+            errors=(401, 403, 404, 409, 422),
+            headers={"X-Label-Action": "print_label or reprint_label, for a print"},
+            media=("image/svg+xml", "application/pdf", "text/plain"),
+        )
+        for target in ("unit", "patient", "location")
+    ),
     Operation("get", "/openapi.json", "openapi_document", "This document", None),
 )
 
@@ -190,6 +207,7 @@ def _component_schemas() -> dict[str, Any]:
         (_action_requests(), "validation"),
         (scan_schemas.ScanRequest, "validation"),
         (scan_schemas.IdentityRequest, "validation"),
+        (LabelOptions, "validation"),
         *((model, "serialization") for model in RESPONSE_MODELS),
     ]
     _, defs = models_json_schema(inputs, ref_template=REF)
@@ -202,10 +220,12 @@ def _ref(name: str) -> dict[str, str]:
 
 def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
     params = []
-    if "{unit_id}" in op.path:
+    for name in ("unit_id", "patient_id", "location_id"):
+        if f"{{{name}}}" not in op.path:
+            continue
         params.append(
             {
-                "name": "unit_id",
+                "name": name,
                 "in": "path",
                 "required": True,
                 "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
@@ -234,6 +254,9 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         "description": "OK" if op.status == 200 else "Created",
         "content": {"application/json": {"schema": content}},
     }
+    if op.media:
+        binary = {"type": "string", "format": "binary"}
+        success["content"] = {media: {"schema": binary} for media in op.media}
     if op.headers:
         success["headers"] = {
             name: {"description": text, "schema": {"type": "string"}}

@@ -42,6 +42,16 @@ ENDPOINTS = {
     "api.unit_history": Endpoint("GET", "/units/{id}/history", EVERYONE),
     "api.verify_ledger": Endpoint("GET", "/ledger/verify", frozenset({"qa"})),
     "api.openapi_document": Endpoint("GET", "/openapi.json", PUBLIC),
+    # Label previews (SVG, the default) are not prints; the roles are those who may print.
+    "api.unit_label": Endpoint(
+        "GET", "/units/{id}/label", frozenset({"technician", "qa", "admin"})
+    ),
+    "api.patient_label": Endpoint(
+        "GET", "/patients/{patient}/label", frozenset({"technician", "clinician", "qa"})
+    ),
+    "api.location_label": Endpoint(
+        "GET", "/locations/{location}/label", frozenset({"technician", "qa", "admin"})
+    ),
     "api.scan_code": Endpoint("POST", "/scan", EVERYONE, body=lambda: {"code": "{barcode}"}),
     "api.scan_identity": Endpoint(
         "POST",
@@ -72,8 +82,20 @@ def _fill(body: Any, unit) -> Any:
     return body
 
 
+def _location_id() -> int:
+    from lims.domain.codes import make_location_code
+    from lims.extensions import db
+    from lims.models import Location
+
+    box = Location(code=make_location_code("C0001", 1), name="Box 1", kind="box")
+    db.session.add(box)
+    db.session.commit()
+    return box.id
+
+
 def _call(api, endpoint: Endpoint, role: str | None, unit):
-    path = endpoint.path.format(id=unit.id)
+    location = _location_id() if "{location}" in endpoint.path else None
+    path = endpoint.path.format(id=unit.id, patient=unit.patient.id, location=location)
     if endpoint.path == "/tokens":  # signing in: the credentials are the caller's
         username = USERNAMES[role or "technician"]
         return api.post(path, {"username": username, "password": PASSWORD}, as_=None)
