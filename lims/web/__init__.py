@@ -15,11 +15,13 @@ from ..timefmt import local_time, time_left
 
 def init_app(app: Flask) -> None:
     from .auth.routes import bp as auth_bp
+    from .labels.routes import bp as labels_bp
     from .main.routes import bp as main_bp
     from .scan.routes import bp as scan_bp
     from .units.routes import bp as units_bp
 
     app.register_blueprint(auth_bp)
+    app.register_blueprint(labels_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(scan_bp)
     app.register_blueprint(units_bp)

@@ -12,6 +12,7 @@ from lims.security import ROUTE_ROLES
 
 ALL = {"technician", "clinician", "qa", "admin"}
 COLLECTORS = {"technician", "clinician"}
+PRINTERS = {"technician", "qa", "admin"}
 
 # endpoint -> (method, url template, roles that get the page; None: public)
 ROUTES = {
@@ -21,6 +22,8 @@ ROUTES = {
     "units.detail": ("GET", "/units/{id}", ALL),
     "units.act": ("GET", "/units/{id}/actions/dispatch", COLLECTORS),  # the service decides
     "scan.scan": ("GET", "/scan?code={code}", ALL),
+    "labels.unit_dialog": ("GET", "/labels/units/{id}", PRINTERS),
+    "labels.print_unit": ("POST", "/labels/units/{id}", PRINTERS),  # a PDF download
     "scan.station_page": ("GET", "/station", ALL),
     "scan.station_post": ("POST", "/station", ALL),  # an empty scan: the page again
     "scan.station_batch": ("GET", "/station/batch/discard", ALL),  # empty batch: back

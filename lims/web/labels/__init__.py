@@ -1,0 +1,1 @@
+"""The label print dialog (see ``routes``)."""

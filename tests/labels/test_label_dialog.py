@@ -1,0 +1,67 @@
+"""The print dialog in the browser: reachable from the unit page, previews, prints, reprints."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import linear_codes, pdf_image
+from .test_label_api import entries
+
+
+@pytest.mark.parametrize(
+    ("role", "shown"), [("technician", True), ("qa", True), ("admin", True), ("clinician", False)]
+)
+def test_the_unit_page_offers_print_label_to_those_who_may_print(login, register, role, shown):
+    unit = register("ADIPOSE")
+    page = login(role).get(f"/units/{unit.id}").get_data(as_text=True)
+
+    assert (f'href="/labels/units/{unit.id}"' in page) is shown
+
+
+def test_the_dialog_shows_the_svg_preview_inline_and_records_nothing(login, register):
+    unit = register("ADIPOSE")
+    page = login("technician").get(f"/labels/units/{unit.id}").get_data(as_text=True)
+
+    assert "<svg" in page and unit.patient.name in page
+    assert 'value="tube" checked' in page or "checked" in page
+    assert entries() == []
+
+
+def test_printing_downloads_the_sheet_and_a_reprint_asks_for_a_reason(login, register):
+    unit = register("ADIPOSE")
+    client = login("technician")
+    form = {"stock": "tube", "format": "pdf", "copies": "2", "dpi": "203"}
+
+    first = client.post(f"/labels/units/{unit.id}", data=form)
+    again = client.post(f"/labels/units/{unit.id}", data=form)
+    reprint = client.post(f"/labels/units/{unit.id}", data={**form, "reason": "label torn"})
+
+    assert first.mimetype == "application/pdf"
+    assert unit.barcode_data in linear_codes(pdf_image(first.data))
+    assert again.status_code == 422
+    assert "a reprint needs a reason" in again.get_data(as_text=True)
+    assert reprint.mimetype == "application/pdf"
+    assert [(e.action, e.reason) for e in entries()] == [
+        ("print_label", None),
+        ("reprint_label", "label torn"),
+    ]
+
+
+def test_bad_values_are_shown_on_the_form_and_print_nothing(login, register):
+    unit = register("ADIPOSE")
+    response = login("qa").post(
+        f"/labels/units/{unit.id}", data={"format": "pdf", "copies": "lots"}
+    )
+
+    assert response.status_code == 422
+    assert "copies" in response.get_data(as_text=True)
+    assert entries() == []
+
+
+def test_a_unit_in_a_final_status_has_no_print_dialog(login, register, act):
+    unit = register("ADIPOSE")
+    act(unit, "discard")
+    client = login("technician")
+
+    assert client.get(f"/labels/units/{unit.id}").status_code == 409
+    assert "Print label" not in client.get(f"/units/{unit.id}").get_data(as_text=True)
