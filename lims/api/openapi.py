@@ -177,7 +177,7 @@ OPERATIONS = (
         "scan_batch",
         "One action applied to many units, each in its own transaction; a result per unit",
         "BatchOut",
-        request=None,
+        request="BatchRequest",
         errors=(*BODY_ERRORS, 401, 403),
     ),
     *(
@@ -207,6 +207,7 @@ def _component_schemas() -> dict[str, Any]:
         (_action_requests(), "validation"),
         (scan_schemas.ScanRequest, "validation"),
         (scan_schemas.IdentityRequest, "validation"),
+        (scan_schemas.BatchRequest, "validation"),
         (LabelOptions, "validation"),
         *((model, "serialization") for model in RESPONSE_MODELS),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from .schemas import LedgerEntryOut, LocationOut, PatientOut, Request, Response, UnitDetailOut
 
@@ -17,6 +17,15 @@ class ScanRequest(Request):
 class IdentityRequest(Request):
     wristband: str = Field(description="the patient's wristband code")
     unit: str = Field(description="the unit's code, as scanned or typed")
+
+
+class BatchRequest(Request):
+    """The units, the action, and the action's fields beside them (as for one unit)."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    units: list[int] = Field(min_length=1, max_length=200, description="unit ids")
+    action: str = Field(description="a lifecycle action, e.g. move or discard")
 
 
 class ProductCodeOut(Response):
