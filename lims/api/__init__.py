@@ -6,8 +6,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import scan  # noqa: F401  (its routes join the blueprint)
-    from . import labels  # noqa: F401  (adds the label routes to the blueprint)
+    from . import (
+        labels,  # noqa: F401  (adds the label routes to the blueprint)
+        scan,  # noqa: F401  (its routes join the blueprint)
+    )
     from .routes import bp
 
     app.register_blueprint(bp)
