@@ -296,3 +296,22 @@ def test_an_action_not_allowed_now_is_refused_at_the_station(
 
 def test_an_unknown_station_operation_is_refused(login):
     assert press(login("technician"), "explode").status_code == 422
+
+
+@pytest.mark.parametrize("what", ["wristband", "location"])
+def test_the_top_bar_box_names_a_non_unit_code_and_points_to_the_station(
+    login, unit_in, place, what
+):
+    unit = unit_in("collected")
+    code = unit.patient.wristband if what == "wristband" else place().code
+    response = login("technician").get("/scan", query_string={"code": code})
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Not a unit" in page and "the scan station handles it" in page
+    assert 'href="/station"' in response.get_data(as_text=True)
+
+
+def test_the_top_bar_box_still_goes_straight_to_a_unit(login, unit_in):
+    unit = unit_in("collected")
+    response = login("clinician").get("/scan", query_string={"code": unit.barcode_data})
+    assert response.status_code == 302 and response.location.endswith(f"/units/{unit.id}")

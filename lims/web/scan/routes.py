@@ -26,7 +26,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from ...domain import identifiers
+from ...domain import codes, identifiers
 from ...domain.lifecycle import ACTIONS
 from ...domain.roles import Role
 from ...models import User
@@ -56,6 +56,19 @@ def _example() -> str:
     return identifiers.eye_readable(din)
 
 
+def _only_units(code: str) -> None:
+    """The box finds units; a wristband or location code is said to be one (not unreadable)."""
+    try:
+        scanned = codes.classify(code)
+    except identifiers.CodeError:
+        return  # the lookup says precisely what is wrong with it
+    if not isinstance(scanned, codes.UnitCode):
+        raise Invalid(
+            f"this is a {codes.describe(scanned)} code; the scan station handles it",
+            code="wrong_kind",
+        )
+
+
 @bp.route("/scan")
 @roles_required()
 def scan() -> ResponseReturnValue:
@@ -63,6 +76,7 @@ def scan() -> ResponseReturnValue:
     if code is None:
         return render_template("scan/index.html", example=_example())
     try:
+        _only_units(code)
         found = units.lookup(code)
     except ServiceError as exc:
         return render_template(
@@ -70,6 +84,7 @@ def scan() -> ResponseReturnValue:
             example=_example(),
             error=exc.message,
             not_found=exc.http_status == 404,
+            other_kind=exc.code == "wrong_kind",
             scanned=_echo(code),
         ), exc.http_status
     if len(found) == 1:
