@@ -98,7 +98,9 @@ def _din(din: str) -> tuple[str, str]:
 
 def _quantity(unit: Unit) -> str:
     volume = f"Volume {unit.volume_ml:g} mL"
-    return f"{volume} / {unit.cell_count:.3g} cells" if unit.cell_count else volume
+    if not unit.cell_count:
+        return volume
+    return f"{volume} / {unit.cell_count / 1e6:.3g} × 10^6 cells"
 
 
 def source_tube(unit: Unit) -> Label:
@@ -106,7 +108,7 @@ def source_tube(unit: Unit) -> Label:
     lines = (
         kind.name,
         f"Collected {local_time(unit.collected_at)}",
-        f"{patient.name}  MRN {patient.mrn}",
+        f"{patient.name}, MRN {patient.mrn}",
         f"Site: {unit.collection_site or '—'}",
         f"{_quantity(unit)}  Anticoagulant: {kind.anticoagulant or 'none'}",
     )
@@ -122,7 +124,7 @@ def product_bag(unit: Unit) -> Label:
         f"Product {unit.product_code}  Division {unit.division}",
         kind.name,
         f"Patient: {patient.name}",
-        f"MRN {patient.mrn}  Born {birth}",
+        f"MRN {patient.mrn}, born {birth}",
         f"Expires {local_time(unit.expires_at)}",
         f"Store at {kind.storage}",
         _quantity(unit),

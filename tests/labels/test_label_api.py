@@ -107,7 +107,7 @@ def test_product_bag_says_what_the_issue_lists(client, token, product, app):
         f"Product {unit.product_code} Division {unit.division}",
         "Stromal vascular fraction",
         unit.patient.name,
-        "Born 1980-05-17",
+        "born 1980-05-17",
         "Expires ",
         "2–8 °C",
         "cells",
