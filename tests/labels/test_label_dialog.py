@@ -65,3 +65,26 @@ def test_a_unit_in_a_final_status_has_no_print_dialog(login, register, act):
 
     assert client.get(f"/labels/units/{unit.id}").status_code == 409
     assert "Print label" not in client.get(f"/units/{unit.id}").get_data(as_text=True)
+
+
+def test_a_clinician_prints_a_wristband_from_its_dialog(login, register):
+    patient = register("ADIPOSE").patient
+    client = login("clinician")
+
+    page = client.get(f"/labels/patients/{patient.id}").get_data(as_text=True)
+    printed = client.post(f"/labels/patients/{patient.id}", data={"format": "zpl"})
+
+    assert "<svg" in page and patient.name in page
+    assert f"^FD{patient.wristband}^FS" in printed.get_data(as_text=True)
+    assert [e.action for e in entries()] == ["print_label"]
+
+
+def test_a_location_label_prints_from_its_dialog(login, location):
+    client = login("technician")
+
+    page = client.get(f"/labels/locations/{location.id}").get_data(as_text=True)
+    printed = client.post(f"/labels/locations/{location.id}", data={"stock": "tube"})
+
+    assert location.code in page
+    assert location.code in linear_codes(pdf_image(printed.data))
+    assert [e.action for e in entries()] == ["print_label"]

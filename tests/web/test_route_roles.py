@@ -13,6 +13,7 @@ from lims.security import ROUTE_ROLES
 ALL = {"technician", "clinician", "qa", "admin"}
 COLLECTORS = {"technician", "clinician"}
 PRINTERS = {"technician", "qa", "admin"}
+WRISTBAND_PRINTERS = {"technician", "clinician", "qa"}
 
 # endpoint -> (method, url template, roles that get the page; None: public)
 ROUTES = {
@@ -24,6 +25,10 @@ ROUTES = {
     "scan.scan": ("GET", "/scan?code={code}", ALL),
     "labels.unit_dialog": ("GET", "/labels/units/{id}", PRINTERS),
     "labels.print_unit": ("POST", "/labels/units/{id}", PRINTERS),  # a PDF download
+    "labels.patient_dialog": ("GET", "/labels/patients/{patient}", WRISTBAND_PRINTERS),
+    "labels.print_patient": ("POST", "/labels/patients/{patient}", WRISTBAND_PRINTERS),
+    "labels.location_dialog": ("GET", "/labels/locations/{location}", PRINTERS),
+    "labels.print_location": ("POST", "/labels/locations/{location}", PRINTERS),
     "scan.station_page": ("GET", "/station", ALL),
     "scan.station_post": ("POST", "/station", ALL),  # an empty scan: the page again
     "scan.station_batch": ("GET", "/station/batch/discard", ALL),  # empty batch: back
@@ -39,6 +44,17 @@ def web_endpoints(app) -> set[str]:
         for rule in app.url_map.iter_rules()
         if not rule.rule.startswith("/api/") and rule.endpoint != "static"
     }
+
+
+def a_location() -> int:
+    from lims.domain.codes import make_location_code
+    from lims.extensions import db
+    from lims.models import Location
+
+    box = Location(code=make_location_code("C0001", 1), name="Box 1", kind="box")
+    db.session.add(box)
+    db.session.commit()
+    return box.id
 
 
 def test_the_table_covers_every_browser_route(app):
@@ -60,7 +76,10 @@ def test_route_by_role(client, login, unit_in, endpoint, role):
     method, template, allowed = ROUTES[endpoint]
     if role != "anonymous":
         login(role)
-    url = template.format(id=unit.id, code=unit.barcode_data)
+    location = a_location() if "{location}" in template else None
+    url = template.format(
+        id=unit.id, code=unit.barcode_data, patient=unit.patient.id, location=location
+    )
 
     response = client.open(url, method=method)
 

@@ -1,23 +1,73 @@
 """The print dialog: stock, copies, format and (for a reprint) a reason, with the SVG preview.
 
-The label service renders, checks the unit's status and the user's role, and records the
-print in the ledger; this view only passes the form's values through and sends the file.
+One dialog for the three things that carry labels: units (from the unit page), patients
+(wristbands) and locations (both from the scan station). The label service renders, checks
+the unit's status and the user's role, and records each print in the ledger; these views
+only pass the form's values through and send the file.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.roles import Role
+from ...extensions import db
+from ...models import Location, Patient
 from ...security import roles_required
 from ...services import labels, units
-from ...services.errors import Invalid
+from ...services.errors import Invalid, NotFound
 from .forms import PrintForm
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")
-UNIT = "<int(max=2147483647):unit_id>"
+ID = "<int(max=2147483647):ident>"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a dialog prints: how to find the record, print it, and go back to it."""
+
+    template: str  # the label template when it does not depend on the record
+    find: Callable[[int], Any]
+    print: Callable[..., labels.PrintedLabel]
+    back: Callable[[Any], str]
+
+
+def _find(model: type, what: str) -> Callable[[int], Any]:
+    def find(ident: int) -> Any:
+        found = db.session.get(model, ident)
+        if found is None:
+            raise NotFound(f"no {what} with id {ident}")
+        return found
+
+    return find
+
+
+TARGETS = {
+    "unit": Target(
+        "",
+        units.get_unit,
+        labels.print_unit_label,
+        lambda unit: url_for("units.detail", unit_id=unit.id),
+    ),
+    "patient": Target(
+        "wristband",
+        _find(Patient, "patient"),
+        labels.print_patient_label,
+        lambda _: url_for("scan.station_page"),
+    ),
+    "location": Target(
+        "location",
+        _find(Location, "location"),
+        labels.print_location_label,
+        lambda _: url_for("scan.station_page"),
+    ),
+}
 
 
 @bp.app_context_processor
@@ -26,50 +76,86 @@ def _label_roles() -> dict:
     return {"label_roles": {r.value for r in labels.UNIT_ROLES}}
 
 
-def _preview(unit_id: int, stock: str | None) -> tuple[str | None, str | None]:
+def _preview(target: Target, ident: int, stock: str | None) -> tuple[str | None, str | None]:
     """The SVG markup of the label on this stock, or why it cannot be printed on it."""
     try:
-        printed = labels.print_unit_label(unit_id, {"stock": stock}, current_user)
+        printed = target.print(ident, {"stock": stock}, current_user)
     except Invalid as exc:
         return None, exc.message
     return printed.content.decode(), None
 
 
-def _dialog(unit_id: int, form: PrintForm, error: str | None = None, status: int = 200):
-    unit = units.get_unit(unit_id)
-    stock = form.stock.data or labels.DEFAULT_STOCK[labels.unit_label(unit).kind]
-    form.stock.data = stock
-    preview, problem = _preview(unit_id, stock)
-    return render_template(
+def _dialog(kind: str, ident: int, form: PrintForm, error: str | None = None, status: int = 200):
+    target = TARGETS[kind]
+    record = target.find(ident)
+    template = target.template or labels.unit_label(record).kind
+    form.stock.data = form.stock.data or labels.DEFAULT_STOCK[template]
+    preview, problem = _preview(target, ident, form.stock.data)
+    page = render_template(
         "labels/dialog.html",
-        unit=unit,
+        kind=kind,
+        record=record,
+        ident=ident,
+        back=target.back(record),
         form=form,
         preview=preview,
         problem=problem,
         error=error,
-    ), status
+    )
+    return page, status
 
 
-@bp.get(f"/units/{UNIT}")
-@roles_required(Role.TECHNICIAN, Role.QA, Role.ADMIN)
-def unit_dialog(unit_id: int) -> ResponseReturnValue:
-    form = PrintForm(formdata=request.args or None)
-    return _dialog(unit_id, form)
-
-
-@bp.post(f"/units/{UNIT}")
-@roles_required(Role.TECHNICIAN, Role.QA, Role.ADMIN)
-def print_unit(unit_id: int) -> ResponseReturnValue:
+def _print(kind: str, ident: int) -> ResponseReturnValue:
     form = PrintForm()  # CSRF is checked by CSRFProtect before the view runs
     values = {name: request.form.get(name) for name in PrintForm.FIELDS}
     values["format"] = values["format"] or "pdf"
     try:
-        printed = labels.print_unit_label(unit_id, values, current_user)
+        printed = TARGETS[kind].print(ident, values, current_user)
     except Invalid as exc:
         for name, message in exc.fields.items():
             if name in PrintForm.FIELDS:
                 getattr(form, name).errors = [message]
-        return _dialog(unit_id, form, exc.message, 422)
+        return _dialog(kind, ident, form, exc.message, 422)
     response = Response(printed.content, mimetype=printed.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{printed.filename}"'
     return response
+
+
+PRINTERS = (Role.TECHNICIAN, Role.QA, Role.ADMIN)
+WRISTBAND_PRINTERS = (Role.TECHNICIAN, Role.CLINICIAN, Role.QA)
+
+
+@bp.get(f"/units/{ID}")
+@roles_required(*PRINTERS)
+def unit_dialog(ident: int) -> ResponseReturnValue:
+    return _dialog("unit", ident, PrintForm(formdata=request.args or None))
+
+
+@bp.post(f"/units/{ID}")
+@roles_required(*PRINTERS)
+def print_unit(ident: int) -> ResponseReturnValue:
+    return _print("unit", ident)
+
+
+@bp.get(f"/patients/{ID}")
+@roles_required(*WRISTBAND_PRINTERS)
+def patient_dialog(ident: int) -> ResponseReturnValue:
+    return _dialog("patient", ident, PrintForm(formdata=request.args or None))
+
+
+@bp.post(f"/patients/{ID}")
+@roles_required(*WRISTBAND_PRINTERS)
+def print_patient(ident: int) -> ResponseReturnValue:
+    return _print("patient", ident)
+
+
+@bp.get(f"/locations/{ID}")
+@roles_required(*PRINTERS)
+def location_dialog(ident: int) -> ResponseReturnValue:
+    return _dialog("location", ident, PrintForm(formdata=request.args or None))
+
+
+@bp.post(f"/locations/{ID}")
+@roles_required(*PRINTERS)
+def print_location(ident: int) -> ResponseReturnValue:
+    return _print("location", ident)
