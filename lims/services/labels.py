@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 
 from ..domain import codes, identifiers
-from ..domain.catalogue import unit_type
+from ..domain.catalogue import Temperature, unit_type
 from ..domain.lifecycle import Status
 from ..domain.roles import Role
 from ..extensions import db
@@ -103,6 +103,15 @@ def _quantity(unit: Unit) -> str:
     return f"{volume} / {unit.cell_count / 1e6:.3g} × 10^6 cells"
 
 
+def storage_text(storage: Temperature) -> str:
+    """The storage range in words the label fonts can print (PDF's Helvetica has no ≤)."""
+    text = str(storage)
+    for sign, words in (("≤ ", "at or below "), ("≥ ", "at or above ")):
+        if text.startswith(sign):
+            return words + text[len(sign) :]
+    return f"at {text}"
+
+
 def source_tube(unit: Unit) -> Label:
     kind, patient = unit.kind, unit.patient
     lines = (
@@ -126,7 +135,7 @@ def product_bag(unit: Unit) -> Label:
         f"Patient: {patient.name}",
         f"MRN {patient.mrn}, born {birth}",
         f"Expires {local_time(unit.expires_at)}",
-        f"Store at {kind.storage}",
+        f"Store {storage_text(kind.storage)}",
         _quantity(unit),
         f"Processed by {current_app.config['FACILITY_NAME']} "
         f"({current_app.config['FACILITY_CODE']})",

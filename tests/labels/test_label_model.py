@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from lims.domain.catalogue import COLD, CRYO, ROOM
 from lims.domain.identifiers import check_character, eye_readable
 from lims.labels import STOCKS, Code128, Label, LabelDoesNotFit, render
 from lims.labels.layout import Bars, layout
 from lims.labels.model import BAR_HEIGHT_MIN_MM, QUIET_ZONE_X, X_MIN_MM, module_width
 from lims.labels.zpl import dots, module_dots
+from lims.services import labels
 
 DIN_CODE = "=C00012600000560"
 
@@ -93,3 +95,14 @@ def test_pdf_sheet_holds_several_labels_per_page():
 
     pdf = render(tube(DIN_CODE), STOCKS["tube"], "pdf", copies=41)
     assert len(pypdfium2.PdfDocument(pdf)) == 2  # 40 tube labels per Letter page
+
+
+@pytest.mark.parametrize(
+    ("storage", "text"),
+    [(COLD, "at 2–8 °C"), (ROOM, "at 15–25 °C"), (CRYO, "at or below -150 °C")],
+)
+def test_storage_is_printed_in_characters_the_label_fonts_have(storage, text):
+    printed = labels.storage_text(storage)
+
+    assert printed == text
+    printed.encode("cp1252")  # the PDF's standard Helvetica: WinAnsi encoding
