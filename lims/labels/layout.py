@@ -138,8 +138,24 @@ def _text_block(label: Label, stock: Stock, y: float, out: list[Element]) -> Non
     )
 
 
+def _printable(label: Label) -> None:
+    """Every output must print every character: the PDF's standard fonts have WinAnsi only.
+
+    A name that would come out as blank boxes on a bag is refused, not printed wrong.
+    """
+    for line in (*label.lines, *label.warnings):
+        for ch in line:
+            try:
+                ch.encode("cp1252")
+            except UnicodeEncodeError:
+                raise LabelDoesNotFit(
+                    f"{line!r} contains {ch!r}, which the label fonts cannot print"
+                ) from None
+
+
 def layout(label: Label, stock: Stock) -> Layout:
     """Identifier, then barcodes (Data Matrix to their right), then the text lines."""
+    _printable(label)
     out: list[Element] = []
     top = y = stock.margin_mm
     width = stock.width_mm - 2 * stock.margin_mm

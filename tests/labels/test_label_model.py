@@ -106,3 +106,17 @@ def test_storage_is_printed_in_characters_the_label_fonts_have(storage, text):
 
     assert printed == text
     printed.encode("cp1252")  # the PDF's standard Helvetica: WinAnsi encoding
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "zpl"])
+def test_a_character_the_fonts_cannot_print_is_refused_in_every_format(fmt):
+    label = tube(DIN_CODE, lines=("Łukasz Example",))
+
+    with pytest.raises(LabelDoesNotFit, match="cannot print"):
+        render(label, STOCKS["tube"], fmt)
+
+
+def test_accented_latin_names_print():
+    label = tube(DIN_CODE, lines=("Zoë Müller-Léger",))
+
+    assert "Zoë Müller-Léger" in render(label, STOCKS["tube"], "svg").decode()
