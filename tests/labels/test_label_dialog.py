@@ -88,3 +88,16 @@ def test_a_location_label_prints_from_its_dialog(login, location):
     assert location.code in page
     assert location.code in linear_codes(pdf_image(printed.data))
     assert [e.action for e in entries()] == ["print_label"]
+
+
+def test_prints_and_reprints_appear_in_the_units_history(login, register):
+    unit = register("ADIPOSE")
+    client = login("technician")
+    client.post(f"/labels/units/{unit.id}", data={"format": "zpl"})
+    client.post(f"/labels/units/{unit.id}", data={"format": "zpl", "reason": "wet label"})
+
+    page = client.get(f"/units/{unit.id}").get_data(as_text=True)
+
+    assert 'data-action="print_label"' in page
+    assert 'data-action="reprint_label"' in page
+    assert "wet label" in page
