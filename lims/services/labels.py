@@ -213,6 +213,9 @@ def _record(
     """One ledger entry per print job, in its own transaction."""
     with transaction():
         lock("lims.labels")
+        if unit is not None:
+            db.session.refresh(unit)  # discarded meanwhile? then no print is recorded
+            _refuse_final(unit)
         reprint = _printed_before(unit, label.kind, about)
         if reprint and not options.reason:
             raise Invalid(
@@ -264,12 +267,16 @@ def print_unit_label(
     _check_role(actor, UNIT_ROLES, "unit")
     unit = get_unit(unit_id)
     options = options_from(data)
+    _refuse_final(unit)
+    return _deliver(unit, unit_label(unit), options, actor, {}, unit.din)
+
+
+def _refuse_final(unit: Unit) -> None:
     if Status(unit.status).is_final:
         raise Conflict(
             f"unit {unit.label} is {Status(unit.status).label}: no label may be printed for it",
             code="final_status",
         )
-    return _deliver(unit, unit_label(unit), options, actor, {}, unit.din)
 
 
 def _get(model: type, ident: int | str, what: str):
