@@ -15,6 +15,11 @@ WORKDIR /app
 RUN groupadd --system lims \
     && useradd --system --gid lims --home-dir /app --no-create-home --shell /usr/sbin/nologin lims
 
+# libdmtx: the Data Matrix on product bag labels (pylibdmtx loads it at run time).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libdmtx0b \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, so that a code change does not reinstall them.
 COPY requirements.txt ./
 RUN pip install -r requirements.txt

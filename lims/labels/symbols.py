@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import barcode
-from pylibdmtx import pylibdmtx
 
 _DMTX_PIXELS = 5  # pylibdmtx draws each module as 5 x 5 pixels
 _DMTX_MARGIN = 10  # and leaves a 2-module white border
@@ -35,7 +34,13 @@ def runs(modules: str) -> list[tuple[int, int]]:
 
 @lru_cache(maxsize=4096)
 def datamatrix_rows(data: str) -> tuple[str, ...]:
-    """The Data Matrix of ``data`` as rows of ``1`` (dark) / ``0`` modules, no border."""
+    """The Data Matrix of ``data`` as rows of ``1`` (dark) / ``0`` modules, no border.
+
+    libdmtx is loaded here, not at import, so a machine without it still runs everything
+    but the product bag's Data Matrix.
+    """
+    from pylibdmtx import pylibdmtx
+
     encoded = pylibdmtx.encode(data.encode("ascii"))
     stride = encoded.width * encoded.bpp // 8
     count = (encoded.width - 2 * _DMTX_MARGIN) // _DMTX_PIXELS
