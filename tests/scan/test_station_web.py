@@ -86,6 +86,31 @@ def test_action_buttons_lead_to_the_form_and_back_to_the_station(login, unit_in)
     assert "start_processing" in action_buttons(page)
 
 
+def test_cancel_on_a_form_opened_from_the_station_returns_to_it(login, unit_in):
+    client = login("technician")
+    unit = unit_in("collected")
+    form = client.get(f"/units/{unit.id}/actions/receive?next=/station").get_data(as_text=True)
+    assert re.search(r'href="/station">Cancel</a>', form)
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"), [("technician", True), ("qa", True), ("clinician", False)]
+)
+def test_the_station_offers_the_print_dialog_to_those_who_may_print(
+    login, unit_in, role, offered
+):
+    unit = unit_in("collected")
+    page = scan(login(role), unit.barcode_data).get_data(as_text=True)
+    link = f'data-key="+" data-label-dialog href="/labels/units/{unit.id}"'
+    assert (link in page) is offered
+
+
+def test_a_wristband_scan_offers_the_wristband_print_dialog(login, unit_in):
+    unit = unit_in("collected")
+    page = scan(login("clinician"), unit.patient.wristband).get_data(as_text=True)
+    assert f'href="/labels/patients/{unit.patient_id}"' in page
+
+
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "x"])
 def test_an_action_form_never_sends_the_user_off_site(login, unit_in, target):
     client = login("technician")

@@ -12,7 +12,7 @@ def test_the_top_bar_names_the_user_and_role_and_offers_the_main_pages(login):
 
     html, page = response.get_data(as_text=True), text_of(response)
     assert "Test Technician Lab technician" in page
-    for href in ('href="/units/"', 'href="/units/register"', 'href="/scan"'):
+    for href in ('href="/units/"', 'href="/units/register"', 'href="/station"'):
         assert href in html
     assert '<form method="post" action="/logout"' in html
     assert f"Times shown in {ZONE}" in page
@@ -21,7 +21,7 @@ def test_the_top_bar_names_the_user_and_role_and_offers_the_main_pages(login):
 def test_the_current_page_is_marked_in_the_navigation(login):
     html = login("technician").get("/scan").get_data(as_text=True)
 
-    assert '<a href="/scan" aria-current="page">Scan</a>' in html
+    assert '<a href="/station" aria-current="page">Scan station</a>' in html
 
 
 def test_signing_out_ends_the_session(login):

@@ -1,6 +1,6 @@
 // The scan station, for a keyboard-wedge scanner and a keyboard alone (no mouse needed).
 // - The scan box always has the focus: it takes it back after every blur and every action.
-// - With the box empty, a key that a button shows (1-9, 0, −, Esc) presses that button;
+// - With the box empty, a key that a button shows (1-9, 0, −, +, Esc) presses that button;
 //   codes never start with a digit, so a scan is never mistaken for a shortcut.
 // - While an identity mismatch is open, only its Dismiss button works (Enter or Escape).
 // Every page still works without this script: all buttons are plain forms and links.
@@ -44,7 +44,7 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.altKey || event.metaKey) return;
     var key = event.key === "-" ? "-" : event.key;
-    if (key === "Escape" || (box.value === "" && /^[0-9-]$/.test(key))) {
+    if (key === "Escape" || (box.value === "" && /^[0-9+\-]$/.test(key))) {
       if (press(key)) event.preventDefault();
     }
   });

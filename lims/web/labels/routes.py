@@ -72,8 +72,12 @@ TARGETS = {
 
 @bp.app_context_processor
 def _label_roles() -> dict:
-    """Who sees the unit page's "Print label" button: the roles the service lets print."""
-    return {"label_roles": {r.value for r in labels.UNIT_ROLES}}
+    """Who sees "Print label" buttons (unit page, scan station): the roles the service lets print."""
+    return {
+        "label_roles": {r.value for r in labels.UNIT_ROLES},
+        "wristband_label_roles": {r.value for r in labels.WRISTBAND_ROLES},
+        "location_label_roles": {r.value for r in labels.LOCATION_ROLES},
+    }
 
 
 def _preview(target: Target, ident: int, stock: str | None) -> tuple[str | None, str | None]:

@@ -144,7 +144,8 @@ def act(unit_id: int, name: str) -> ResponseReturnValue:
     if name not in ACTION_FORMS:
         abort(404, description=f"there is no form for {name!r}")
     action = ACTIONS[name]
-    page = {"unit": unit, "action": action, "allowed": []}
+    back = _local_next() or url_for("units.detail", unit_id=unit.id)
+    page = {"unit": unit, "action": action, "allowed": [], "back": back}
     try:
         units.check_allowed(unit, name, _actor())
     except ServiceError as exc:
@@ -166,7 +167,7 @@ def act(unit_id: int, name: str) -> ResponseReturnValue:
     except ServiceError as exc:
         return render_template("units/action.html", refusal=exc.message, **page), exc.http_status
     flash(_done_message(action.label, result), "success")
-    return redirect(_local_next() or url_for("units.detail", unit_id=unit.id))
+    return redirect(back)
 
 
 def _local_next() -> str | None:
