@@ -96,9 +96,7 @@ def test_cancel_on_a_form_opened_from_the_station_returns_to_it(login, unit_in):
 @pytest.mark.parametrize(
     ("role", "offered"), [("technician", True), ("qa", True), ("clinician", False)]
 )
-def test_the_station_offers_the_print_dialog_to_those_who_may_print(
-    login, unit_in, role, offered
-):
+def test_the_station_offers_the_print_dialog_to_those_who_may_print(login, unit_in, role, offered):
     unit = unit_in("collected")
     page = scan(login(role), unit.barcode_data).get_data(as_text=True)
     link = f'data-key="+" data-label-dialog href="/labels/units/{unit.id}"'
