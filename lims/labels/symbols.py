@@ -32,6 +32,10 @@ def runs(modules: str) -> list[tuple[int, int]]:
     return bars
 
 
+class DataMatrixUnavailable(RuntimeError):
+    """libdmtx is not installed on this machine."""
+
+
 @lru_cache(maxsize=4096)
 def datamatrix_rows(data: str) -> tuple[str, ...]:
     """The Data Matrix of ``data`` as rows of ``1`` (dark) / ``0`` modules, no border.
@@ -39,7 +43,13 @@ def datamatrix_rows(data: str) -> tuple[str, ...]:
     libdmtx is loaded here, not at import, so a machine without it still runs everything
     but the product bag's Data Matrix.
     """
-    from pylibdmtx import pylibdmtx
+    try:
+        from pylibdmtx import pylibdmtx
+    except ImportError as exc:
+        raise DataMatrixUnavailable(
+            "this machine cannot draw Data Matrix codes: install Debian's libdmtx0b "
+            "(apt-get install libdmtx0b), or print on a stock without one"
+        ) from exc
 
     encoded = pylibdmtx.encode(data.encode("ascii"))
     stride = encoded.width * encoded.bpp // 8

@@ -37,6 +37,12 @@ class Conflict(ServiceError):
     http_status, code = 409, "conflict"
 
 
+class Unavailable(ServiceError):
+    """A part of this installation is missing (e.g. a system library); nothing was changed."""
+
+    http_status, code = 503, "unavailable"
+
+
 class Invalid(ServiceError):
     http_status, code = 422, "invalid"
 

@@ -23,11 +23,12 @@ from ..domain.lifecycle import Status
 from ..domain.roles import Role
 from ..extensions import db
 from ..labels import MIMETYPES, STOCKS, Code128, Label, LabelDoesNotFit, render
+from ..labels.symbols import DataMatrixUnavailable
 from ..models import LedgerEntry, Location, Patient, Unit, User
 from ..timefmt import local_time
 from . import ledger
 from .db import lock, transaction
-from .errors import Conflict, Forbidden, Invalid, NotFound, from_validation_error
+from .errors import Conflict, Forbidden, Invalid, NotFound, Unavailable, from_validation_error
 from .units import MAX_ID, get_unit
 
 UNIT_ROLES = frozenset({Role.TECHNICIAN, Role.QA, Role.ADMIN})
@@ -174,6 +175,8 @@ def _render(label: Label, options: LabelOptions, name: str) -> tuple[bytes, str]
         )
     except LabelDoesNotFit as exc:
         raise Invalid(str(exc), code="label_does_not_fit", fields={"stock": str(exc)}) from None
+    except DataMatrixUnavailable as exc:
+        raise Unavailable(str(exc), code="datamatrix_unavailable") from None
     return content, f"{name}-{label.kind}-{stock_name}.{options.format}"
 
 

@@ -208,3 +208,21 @@ def test_unknown_ids_are_404(client, token, target):
     response = client.get(f"/api/v1/{target}/999999/label", headers=token("technician"))
 
     assert response.status_code == 404
+
+
+def test_without_libdmtx_a_bag_label_is_503_and_prints_nothing(client, token, product, monkeypatch):
+    """A machine without Debian's libdmtx0b: a clear 503, no ledger entry, no 500."""
+    import sys
+
+    from lims.labels.symbols import datamatrix_rows
+
+    datamatrix_rows.cache_clear()
+    monkeypatch.setitem(sys.modules, "pylibdmtx", None)  # import now fails, as without libdmtx
+    before = len(entries())
+    response = client.get(
+        f"/api/v1/units/{product().id}/label?format=pdf&stock=bag", headers=token("technician")
+    )
+    datamatrix_rows.cache_clear()
+    assert response.status_code == 503
+    assert "libdmtx0b" in response.get_json()["error"]["message"]
+    assert len(entries()) == before
