@@ -36,6 +36,23 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(exc.message) from None
         click.echo(f"created {user.username} ({user.role})")
 
+    @app.cli.command("grant-app-role")
+    @click.argument("role")
+    def grant_app_role(role: str) -> None:
+        """Give the application's PostgreSQL ROLE least privilege (ledger: SELECT, INSERT only).
+
+        Run as the tables' owner after `db upgrade`; the app then connects as ROLE.
+        """
+        from .services.database_roles import grant_application_role
+        from .services.errors import ServiceError
+
+        try:
+            statements = grant_application_role(role)
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        for statement in statements:
+            click.echo(statement)
+
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Load demo users, patients and units (only into an empty database)."""
