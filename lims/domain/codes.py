@@ -17,12 +17,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .identifiers import CodeError, ParsedDin, check_character, parse_din, validate_facility_code
+from .identifiers import (
+    CodeError,
+    ParsedDin,
+    check_character,
+    parse_din,
+    parse_tagged,
+    validate_facility_code,
+)
 
 PRODUCT_PREFIX = "=<"
 _PRODUCT = re.compile(r"^[A-Z]\d{4}$")
 _DIVISION = re.compile(r"^(00|[A-Z][0-9A-Z])$")
-_TAGGED = re.compile(r"^[PL][A-Z0-9]{5}\d{6}[0-9A-Z*]$")
 
 
 @dataclass(frozen=True)
@@ -83,27 +89,6 @@ def _product(text: str) -> ProductCode:
     return ProductCode(code, division)
 
 
-def _tagged(cleaned: str, kind: str) -> str:
-    if len(cleaned) != 13:
-        raise CodeError(
-            f"a {kind} code is {cleaned[0]} + 5-character facility + 6 digits + check character "
-            f"(13 characters); this one has {len(cleaned)}",
-            code="wrong_length",
-        )
-    if not _TAGGED.match(cleaned):
-        raise CodeError(
-            f"a {kind} code is {cleaned[0]} + 5-character facility + 6 digits + check character",
-            code="wrong_format",
-        )
-    expected = check_character(cleaned[:-1])
-    if cleaned[-1] != expected:
-        raise CodeError(
-            f"{kind} check character {cleaned[-1]!r} is wrong: expected {expected!r}",
-            code="bad_check_character",
-        )
-    return cleaned
-
-
 def classify(text: object) -> Scanned:
     """Say what a scanned or typed code is, or raise :class:`CodeError` saying what is wrong."""
     if not isinstance(text, str):
@@ -127,7 +112,7 @@ def classify(text: object) -> Scanned:
         # Wristband and location codes have 13 characters; a DIN typed with its check
         # character has 14, so they cannot be confused.
         kind = "wristband" if cleaned[0] == "P" else "location"
-        value = _tagged(cleaned, kind)
+        value = parse_tagged(cleaned, cleaned[0], kind)
         return WristbandCode(value) if kind == "wristband" else LocationCode(value)
     if len(cleaned) == 21:  # DIN + check (14) + product code (5) + division (2), typed
         din = parse_din(cleaned[:14])

@@ -176,27 +176,28 @@ def make_wristband(facility: str, sequence: int) -> str:
     return body + check_character(body)
 
 
-WRISTBAND_LENGTH = 13  # P + facility (5) + sequence (6) + check character
+TAGGED_LENGTH = 13  # P/L + facility (5) + sequence (6) + check character
 
 
-def parse_wristband(text: str) -> str:
-    """Validate a scanned or typed wristband code; every failure says precisely what is wrong."""
+def parse_tagged(text: str, prefix: str, kind: str) -> str:
+    """Validate a wristband (``P``) or location (``L``) code: prefix + facility + 6 digits +
+    check character. Every failure says precisely what is wrong."""
     cleaned = re.sub(r"[\s\-]", "", text).upper() if isinstance(text, str) else ""
     if not cleaned:
-        raise CodeError("no wristband code was scanned or typed", code="empty")
-    if len(cleaned) != WRISTBAND_LENGTH:
+        raise CodeError(f"no {kind} code was scanned or typed", code="empty")
+    if len(cleaned) != TAGGED_LENGTH:
         raise CodeError(
-            f"a wristband code is P + 5-character facility + 6 digits + check character "
-            f"({WRISTBAND_LENGTH} characters); this one has {len(cleaned)}",
+            f"a {kind} code is {prefix} + 5-character facility + 6 digits + check character "
+            f"({TAGGED_LENGTH} characters); this one has {len(cleaned)}",
             code="wrong_length",
         )
-    if cleaned[0] != "P":
+    if cleaned[0] != prefix:
         raise CodeError(
-            f"a wristband code starts with P; this one starts with {cleaned[0]!r}",
+            f"a {kind} code starts with {prefix}; this one starts with {cleaned[0]!r}",
             code="wrong_format",
         )
     for position, ch in enumerate(cleaned, start=1):
-        allowed = _VALUE if position == WRISTBAND_LENGTH else _VALUE.keys() - {"*"}
+        allowed = _VALUE if position == TAGGED_LENGTH else _VALUE.keys() - {"*"}
         digit_only = 7 <= position <= 12
         if ch not in allowed or (digit_only and not ch.isdigit()):
             rule = "0-9" if digit_only else "0-9, A-Z"
@@ -207,7 +208,12 @@ def parse_wristband(text: str) -> str:
     expected = check_character(cleaned[:-1])
     if cleaned[-1] != expected:
         raise CodeError(
-            f"wristband check character {cleaned[-1]!r} is wrong: expected {expected!r}",
+            f"{kind} check character {cleaned[-1]!r} is wrong: expected {expected!r}",
             code="bad_check_character",
         )
     return cleaned
+
+
+def parse_wristband(text: str) -> str:
+    """Validate a scanned or typed wristband code; every failure says precisely what is wrong."""
+    return parse_tagged(text, "P", "wristband")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ..domain import codes, identifiers
 from ..domain.identifiers import CodeError
-from ..domain.lifecycle import ACTIONS, Action, Status
+from ..domain.lifecycle import Action, Status
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import LedgerEntry, Location, Patient, Unit, User
@@ -268,19 +268,8 @@ def apply_batch(
 ) -> list[BatchItem]:
     """One action for many units, each in its own transaction: one refusal stops no other."""
     ids = _batch_ids(unit_ids)
-    spec = ACTIONS.get(action) if isinstance(action, str) else None
-    if spec is None or not spec.from_statuses:
-        known = ", ".join(n for n, a in ACTIONS.items() if a.from_statuses)
-        raise Invalid(
-            f"unknown action {action!r}; known actions: {known}",
-            code="unknown_action",
-            fields={"action": f"one of: {known}"},
-        )
-    if Role(actor.role) not in spec.roles:
-        raise Forbidden(
-            f"a {Role(actor.role).label.lower()} may not {spec.label.lower()} units",
-            code="role_not_allowed",
-        )
+    spec = units.unit_action(action)
+    units.check_role(spec, actor)
     results = []
     for unit_id in ids:
         try:

@@ -60,7 +60,20 @@ def _role_label(user: User) -> str:
     return Role(user.role).label.lower()
 
 
-def _check_role(action: Action, user: User) -> None:
+def unit_action(name: object) -> Action:
+    """The lifecycle action called ``name`` that acts on an existing unit, or ``Invalid``."""
+    action = ACTIONS.get(name) if isinstance(name, str) else None
+    if action is None or not action.from_statuses:
+        known = ", ".join(n for n, a in ACTIONS.items() if a.from_statuses)
+        raise Invalid(
+            f"unknown action {name!r}; known actions: {known}",
+            code="unknown_action",
+            fields={"action": f"unknown action; known: {known}"},
+        )
+    return action
+
+
+def check_role(action: Action, user: User) -> None:
     if Role(user.role) not in action.roles:
         allowed = ", ".join(sorted(Role(r).label for r in action.roles))
         raise Forbidden(
@@ -132,7 +145,7 @@ def new_din(year: int) -> tuple[str, str]:
 def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
     """Register a collection: a new DIN and its source unit, status ``collected``."""
     action = ACTIONS["register"]
-    _check_role(action, actor)
+    check_role(action, actor)
     fields = _validate(action, data)
     assert isinstance(fields, RegisterFields)
     now = utcnow()
@@ -257,7 +270,7 @@ def check_allowed(unit: Unit, name: str, actor: User) -> Action:
     action = ACTIONS.get(name)
     if action is None or not action.from_statuses:
         raise NotFound(f"no action {name!r} for units", code="unknown_action")
-    _check_role(action, actor)
+    check_role(action, actor)
     _check_status(action, unit, actor)
     _run_guards(action.state_guards, Context(unit, None, Role(actor.role), utcnow()), Conflict)
     return action
@@ -271,17 +284,10 @@ def perform_action(
     expected_version: int | None = None,
 ) -> ActionResult:
     """Perform one lifecycle action on one unit, in one transaction, or refuse and change nothing."""
-    action = ACTIONS.get(name) if isinstance(name, str) else None
-    if action is None or not action.from_statuses:
-        known = ", ".join(n for n, a in ACTIONS.items() if a.from_statuses)
-        raise Invalid(
-            f"unknown action {name!r}; known actions: {known}",
-            code="unknown_action",
-            fields={"action": f"unknown action; known: {known}"},
-        )
+    action = unit_action(name)
     with transaction():
         unit = get_unit(unit_id)
-        _check_role(action, actor)
+        check_role(action, actor)
         _check_status(action, unit, actor)
         if expected_version is not None and expected_version != unit.version:
             raise Conflict(
