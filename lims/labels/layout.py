@@ -6,14 +6,15 @@ label cannot disagree about what a label says.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from .fonts import BOLD, FONT, covers
 from .model import QUIET_ZONE_X, Label, LabelDoesNotFit, Stock, module_width
 from .symbols import code128_modules, datamatrix_rows
 
-FONT, BOLD = "Helvetica", "Helvetica-Bold"
 LINE = 1.22  # line height as a multiple of the text size
 GAP = 0.8  # mm between blocks
 
@@ -139,18 +140,19 @@ def _text_block(label: Label, stock: Stock, y: float, out: list[Element]) -> Non
 
 
 def _printable(label: Label) -> None:
-    """Every output must print every character: the PDF's standard fonts have WinAnsi only.
+    """Refuse only what no output can print: a control character, or a glyph DejaVu Sans lacks.
 
-    A name that would come out as blank boxes on a bag is refused, not printed wrong.
+    Every renderer draws text in the vendored DejaVu Sans (the printer's ``^A0`` for ZPL), so a
+    name in Polish, Czech, Turkish, Greek or Cyrillic prints; a character the font has no glyph
+    for (CJK, for one) would come out as a blank box on a bag, so it is refused, not printed wrong.
     """
-    for line in (*label.lines, *label.warnings):
+    for line, bold in [*((t, False) for t in label.lines), *((t, True) for t in label.warnings)]:
         for ch in line:
-            try:
-                ch.encode("cp1252")
-            except UnicodeEncodeError:
+            if unicodedata.category(ch) in ("Cc", "Cs") or not covers(ch, bold):
                 raise LabelDoesNotFit(
-                    f"{line!r} contains {ch!r}, which the label fonts cannot print"
-                ) from None
+                    f"{line!r} contains {ch!r} (U+{ord(ch):04X}), which the label font "
+                    "(DejaVu Sans) cannot print"
+                )
 
 
 def layout(label: Label, stock: Stock) -> Layout:

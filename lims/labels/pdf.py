@@ -1,4 +1,8 @@
-"""PDF: print sheets, several labels per Letter page, drawn with reportlab."""
+"""PDF: print sheets, several labels per Letter page, drawn with reportlab.
+
+Text is drawn in the vendored DejaVu Sans, embedded (subset) in the PDF by reportlab, with the
+same metrics the layout measured with.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from .layout import BOLD, FONT, Bars, Box, Layout, Matrix, Text
+from .fonts import BOLD, FONT
+from .layout import Bars, Box, Layout, Matrix, Text
 from .svg import BASELINE
 from .symbols import runs
 
@@ -48,7 +53,7 @@ def render_pdf(layout: Layout, copies: int = 1) -> bytes:
     left0 = (page_w - stock.sheet_columns * stock.width_mm) / 2
     top0 = (page_h - stock.sheet_rows * stock.height_mm) / 2
     out = io.BytesIO()
-    canvas = Canvas(out, pagesize=letter, pageCompression=1)
+    canvas = Canvas(out, pagesize=letter, pageCompression=1, initialFontName=FONT)
     canvas.setTitle(f"{copies} label(s), {stock.name} stock")
     for n in range(copies):
         if n and n % per_page == 0:

@@ -2,6 +2,15 @@
 
 Code 128 is the printer's own ``^BC`` field holding exactly the barcode data; Data Matrix is
 ``^BX``. Text goes through ``^FH`` so ``^``, ``~`` and ``_`` in a name cannot break the format.
+
+Text is UTF-8 (``^CI28``) in the printer's scalable font ``^A0``. Every byte outside printable
+ASCII is written as an ``_XX`` hex escape of its UTF-8 encoding, so the file is plain ASCII
+whatever carries it to the printer, and the printer reassembles the UTF-8 sequence ("Ł" is
+``_C5_81``). Printer requirement: firmware that knows ``^CI28`` (Zebra x.14 or later, e.g.
+V60.14); the glyphs then come from the printer's resident ``^A0`` font, whose Latin Extended, Greek and
+Cyrillic coverage varies by model and font pack: print a test label with such a name on each
+site printer when it is installed (where glyphs are missing, load DejaVu Sans onto the printer).
+The layout admits only what DejaVu Sans can draw.
 """
 
 from __future__ import annotations
@@ -24,14 +33,20 @@ def module_dots(x_mm: float, dpi: int) -> int:
     return max(dots(x_mm, dpi), math.ceil(X_MIN_MM * dpi / MM_PER_INCH))
 
 
+def _plain(ch: str) -> bool:
+    """Printable ASCII that means nothing to ZPL: written as itself."""
+    return " " <= ch <= "~" and ch not in "^~_"
+
+
 def _hex(text: str) -> str:
-    return text.replace("_", "_5F").replace("^", "_5E").replace("~", "_7E")
+    """``^FH`` field data: special and non-ASCII characters as ``_XX`` per UTF-8 byte."""
+    return "".join(ch if _plain(ch) else "".join(f"_{b:02X}" for b in ch.encode()) for ch in text)
 
 
 def _field(text: str) -> str:
-    if any(ch in text for ch in "^~_"):
-        return f"^FH^FD{_hex(text)}^FS"
-    return f"^FD{text}^FS"
+    if all(_plain(ch) for ch in text):
+        return f"^FD{text}^FS"
+    return f"^FH^FD{_hex(text)}^FS"
 
 
 def _element(el, dpi: int, width_dots: int) -> str:

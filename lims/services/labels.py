@@ -105,7 +105,7 @@ def _quantity(unit: Unit) -> str:
 
 
 def storage_text(storage: Temperature) -> str:
-    """The storage range in words the label fonts can print (PDF's Helvetica has no ≤)."""
+    """The storage range in words ("at or below"): unambiguous, and no ≤ glyph needed on a printer."""
     text = str(storage)
     for sign, words in (("≤ ", "at or below "), ("≥ ", "at or above ")):
         if text.startswith(sign):

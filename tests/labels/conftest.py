@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 
 import pypdfium2
 import pytest
@@ -82,3 +84,24 @@ def subject(register, product, location):
         return f"/api/v1/locations/{location.id}/label", location.code
 
     return _subject
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text pdfium extracts from every page, whitespace (and line breaks) collapsed."""
+    document = pypdfium2.PdfDocument(pdf)
+    return " ".join(" ".join(page.get_textpage().get_text_range().split()) for page in document)
+
+
+def svg_text(svg: bytes) -> str:
+    """The SVG's ``<text>`` contents in order, one space between them (a wrapped line rejoins)."""
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(svg)
+    return " ".join(el.text or "" for el in root.iter("{http://www.w3.org/2000/svg}text"))
+
+
+def zpl_text(zpl: bytes) -> str:
+    """What a printer prints from the ZPL's ``^FH`` fields: ``_XX`` bytes decoded as UTF-8."""
+    fields = re.findall(rb"\^FH\^FD(.*?)\^FS", zpl)
+    unescape = functools.partial(re.sub, rb"_([0-9A-F]{2})", lambda m: bytes.fromhex(m[1].decode()))
+    return " ".join(unescape(field).decode() for field in fields)

@@ -7,10 +7,13 @@ import pytest
 from lims.domain.catalogue import COLD, CRYO, ROOM
 from lims.domain.identifiers import check_character, eye_readable
 from lims.labels import STOCKS, Code128, Label, LabelDoesNotFit, render
+from lims.labels.fonts import covers
 from lims.labels.layout import Bars, layout
 from lims.labels.model import BAR_HEIGHT_MIN_MM, QUIET_ZONE_X, X_MIN_MM, module_width
 from lims.labels.zpl import dots, module_dots
 from lims.services import labels
+
+from .conftest import pdf_text, svg_text, zpl_text
 
 DIN_CODE = "=C00012600000560"
 
@@ -101,22 +104,63 @@ def test_pdf_sheet_holds_several_labels_per_page():
     ("storage", "text"),
     [(COLD, "at 2–8 °C"), (ROOM, "at 15–25 °C"), (CRYO, "at or below -150 °C")],
 )
-def test_storage_is_printed_in_characters_the_label_fonts_have(storage, text):
+def test_storage_is_printed_in_characters_the_label_font_has(storage, text):
     printed = labels.storage_text(storage)
 
     assert printed == text
-    printed.encode("cp1252")  # the PDF's standard Helvetica: WinAnsi encoding
+    assert all(covers(ch) for ch in printed)
 
 
 @pytest.mark.parametrize("fmt", ["svg", "pdf", "zpl"])
-def test_a_character_the_fonts_cannot_print_is_refused_in_every_format(fmt):
-    label = tube(DIN_CODE, lines=("Łukasz Example",))
+@pytest.mark.parametrize(
+    ("line", "char"),
+    [
+        ("山田 太郎", "山"),  # CJK: DejaVu Sans has no glyph
+        ("Tab\there", "\t"),  # a control character
+        ("Bell \x07", "\x07"),
+    ],
+)
+def test_only_what_the_font_cannot_draw_is_refused_in_every_format(fmt, line, char):
+    label = tube(DIN_CODE, lines=(line,))
 
-    with pytest.raises(LabelDoesNotFit, match="cannot print"):
+    with pytest.raises(LabelDoesNotFit, match="cannot print") as refused:
         render(label, STOCKS["tube"], fmt)
+    assert repr(char) in str(refused.value)
+    assert f"U+{ord(char):04X}" in str(refused.value)
 
 
-def test_accented_latin_names_print():
-    label = tube(DIN_CODE, lines=("Zoë Müller-Léger",))
+def test_a_bold_warning_line_is_checked_against_the_bold_face():
+    label = Label("product_bag", ("Ok",), (Code128(DIN_CODE),), warnings=("Νίκος Łukasz 山",))
 
-    assert "Zoë Müller-Léger" in render(label, STOCKS["tube"], "svg").decode()
+    with pytest.raises(LabelDoesNotFit, match="U\\+5C71"):
+        render(label, STOCKS["bag"], "pdf")
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "zpl"])
+@pytest.mark.parametrize(
+    "name", ["Zoë Müller-Léger", "Łukasz Wójcik-Żak", "Dvořák", "Şükrü", "Νίκος", "Анна"]
+)
+def test_names_beyond_windows_1252_print_in_every_format(fmt, name):
+    label = tube(DIN_CODE, lines=(name,))
+
+    printed = render(label, STOCKS["tube"], fmt)
+
+    read = {"svg": svg_text, "pdf": pdf_text, "zpl": zpl_text}[fmt]
+    assert name in read(printed)
+
+
+def test_layout_measures_text_with_the_font_the_pdf_draws_with():
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from lims.labels.layout import text_width
+
+    assert text_width("Łukasz", 3) == pytest.approx(stringWidth("Łukasz", "DejaVuSans", 3))
+    assert text_width("Łukasz", 3) != pytest.approx(stringWidth("Łukasz", "Helvetica", 3))
+    assert text_width("W", 3, bold=True) == pytest.approx(stringWidth("W", "DejaVuSans-Bold", 3))
+
+
+def test_the_pdf_embeds_the_vendored_font():
+    pdf = render(tube(DIN_CODE, lines=("Νίκος",)), STOCKS["tube"], "pdf")
+
+    assert b"DejaVuSans" in pdf
+    assert b"/Helvetica" not in pdf
