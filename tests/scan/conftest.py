@@ -12,17 +12,7 @@ from sqlalchemy import func, select
 from lims.extensions import db
 from lims.models import LedgerEntry, Location, Unit
 from lims.services import locations
-
-# How a fresh collection reaches each status (each step as a technician).
-PATH_TO = {
-    "collected": [],
-    "in_transit": ["dispatch"],
-    "received": ["receive"],
-    "in_processing": ["receive", "start_processing"],
-    "processed": ["receive", "start_processing", "complete_processing"],
-    "rejected": ["reject"],
-    "discarded": ["discard"],
-}
+from tests.service.lab import PATH_TO
 
 
 @pytest.fixture

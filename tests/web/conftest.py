@@ -16,22 +16,12 @@ from sqlalchemy import select
 from lims.extensions import db
 from lims.models import Unit
 from lims.services import ledger, units
+from tests.service.lab import PATH_TO
 
 ZONE = "Europe/Berlin"
 SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
 PRODUCT_OF = {"ADIPOSE": "SVF", "MARROW": "BM-MNC", "BLOOD": "PRP"}
 RECEIPT_C = {"ADIPOSE": "4", "MARROW": "20", "BLOOD": "21"}
-
-# How a fresh collection reaches each status (each step as a technician).
-PATH_TO = {
-    "collected": [],
-    "in_transit": ["dispatch"],
-    "received": ["receive"],
-    "in_processing": ["receive", "start_processing"],
-    "processed": ["receive", "start_processing", "complete_processing"],
-    "rejected": ["reject"],
-    "discarded": ["discard"],
-}
 
 
 @pytest.fixture
