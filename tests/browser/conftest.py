@@ -78,7 +78,7 @@ def browser() -> Iterator[Any]:
 def tablet(browser) -> Iterator[Any]:
     """A page the size of a landscape tablet at the bench."""
     context = browser.new_context(viewport={"width": 1024, "height": 768})
-    context.set_default_timeout(5000)
+    context.set_default_timeout(15000)  # generous: CI runs on 2 busy cores
     page = context.new_page()
     try:
         yield page
