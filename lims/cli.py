@@ -8,7 +8,7 @@ import sys
 import click
 from flask import Flask
 
-from .domain.roles import Role
+from .domain.roles import PEOPLE
 from .models.location import LOCATION_KINDS
 
 
@@ -19,7 +19,7 @@ def register_cli(app: Flask) -> None:
 
     @users.command("create")
     @click.argument("username")
-    @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+    @click.option("--role", required=True, type=click.Choice([r.value for r in PEOPLE]))
     @click.option("--name", "full_name", help="Printed name (defaults to the username).")
     @click.option("--email")
     @click.password_option(prompt="Password", help="Asked for when not given.")
@@ -69,9 +69,21 @@ def register_cli(app: Flask) -> None:
     @click.argument("name")
     @click.option("--kind", required=True, type=click.Choice(LOCATION_KINDS))
     @click.option("--parent", help="The parent location's code.")
+    @click.option("--rows", type=int, help="A box's grid: rows (lettered A…).")
+    @click.option("--columns", type=int, help="A box's grid: columns (numbered 1…).")
     @click.option("--as", "admin", default="admin", show_default=True, help="An admin username.")
-    def create_location(name: str, kind: str, parent: str | None, admin: str) -> None:
-        """Create a location NAME; prints its new code (for its label)."""
+    def create_location(
+        name: str,
+        kind: str,
+        parent: str | None,
+        rows: int | None,
+        columns: int | None,
+        admin: str,
+    ) -> None:
+        """Create a location NAME; prints its new code (for its label).
+
+        A box with --rows and --columns gets a scannable position per cell.
+        """
         from sqlalchemy import select
 
         from .extensions import db
@@ -83,10 +95,26 @@ def register_cli(app: Flask) -> None:
         if actor is None:
             raise click.ClickException(f"no user {admin!r}")
         try:
-            place = location_service.create_location(name, kind, parent, actor)
+            place = location_service.create_location(
+                name, kind, parent, actor, rows=rows, columns=columns
+            )
         except ServiceError as exc:
             raise click.ClickException(exc.message) from None
         click.echo(f"{place.code} {place.path}")
+
+    @app.cli.group("units")
+    def units_group() -> None:
+        """Scheduled work on units."""
+
+    @units_group.command("expire-due")
+    def expire_due() -> None:
+        """Move every unit past its expiry to expired (safe to run again)."""
+        from .services import expiry
+
+        run = expiry.expire_due()
+        click.echo(f"expired {len(run.expired)} unit(s)")
+        for unit_id, why in run.skipped:
+            click.echo(f"skipped unit {unit_id}: {why}", err=True)
 
     @app.cli.group()
     def ledger() -> None:

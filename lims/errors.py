@@ -35,6 +35,9 @@ def _is_api() -> bool:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
+        from .security import note_refusal
+
+        note_refusal(exc.code)
         if _is_api():
             return jsonify({"error": exc.to_dict()}), exc.http_status
         return render_template(

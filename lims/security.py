@@ -70,3 +70,30 @@ sign_in_throttle = limiter.shared_limit(
 
 def record_failed_sign_in() -> None:
     g.login_failed = True
+
+
+def _carries_password() -> bool:
+    """A request that sends a password (an electronic signature) is a sign-in attempt."""
+    if request.form.get("password") is not None:
+        return True
+    body = request.get_json(silent=True) if request.is_json else None
+    return isinstance(body, dict) and "password" in body
+
+
+# Signing draws on the same budget: a wrong signature password counts like a failed login,
+# so the signature form is no way around the login throttle. Requests without a password
+# (every other action) neither count nor are stopped.
+signing_throttle = limiter.shared_limit(
+    _sign_in_limit,
+    scope="sign-in",
+    methods=["POST"],
+    deduct_when=_sign_in_failed,
+    exempt_when=lambda: not _carries_password(),
+    error_message="Too many wrong passwords; wait a few minutes and try again.",
+)
+
+
+def note_refusal(code: str) -> None:
+    """Entrypoints tell us about each refusal; a wrong signature password is a failed sign-in."""
+    if code == "wrong_password":
+        record_failed_sign_in()

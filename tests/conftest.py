@@ -23,6 +23,7 @@ from lims import create_app
 from lims.extensions import db
 from lims.models import User
 from lims.services import accounts, units
+from tests.service.lab import steps_for
 
 PG_URL = os.environ.get("LIMS_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("LIMS_TEST_REDIS_URL")
@@ -233,7 +234,8 @@ ACTION_DATA = {
     "receive": lambda kind: receipt(kind),
     "start_processing": lambda kind: {"protocol": "standard", "equipment": "Centrifuge C-01"},
     "complete_processing": lambda kind: {
-        "products": [{"type": SOURCES[kind]["product"], "volume_ml": 10, "cell_count": 1_000_000}]
+        "products": [{"type": SOURCES[kind]["product"], "volume_ml": 10, "cell_count": 1_000_000}],
+        "steps": steps_for(kind),
     },
     "reject": lambda kind: {"reason": "sample unusable"},
     "discard": lambda kind: {"reason": "no longer needed"},

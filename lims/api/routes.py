@@ -12,7 +12,13 @@ from flask_login import current_user
 from ..domain.roles import Role
 from ..errors import json_error
 from ..extensions import csrf
-from ..security import public, record_failed_sign_in, roles_required, sign_in_throttle
+from ..security import (
+    public,
+    record_failed_sign_in,
+    roles_required,
+    sign_in_throttle,
+    signing_throttle,
+)
 from ..services import accounts, ledger, search, units
 from ..services.errors import Invalid
 from . import openapi
@@ -105,6 +111,7 @@ def _expected_version(body: dict) -> int | None:
 
 @bp.post(f"/units/{UNIT}/actions")
 @roles_required()
+@signing_throttle
 def unit_action(unit_id: int):
     """``{"action": name, "version": n, ...fields}``; the service decides if it is allowed."""
     body = json_object()

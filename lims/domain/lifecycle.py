@@ -11,12 +11,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+)
 
-from .catalogue import CATALOGUE, SOURCE_TYPES, products_of, unit_type
+from .catalogue import CATALOGUE, CRYO, SOURCE_TYPES, Temperature, products_of, unit_type
+from .processing import protocol_for
+from .qc import TESTS
 from .roles import Role
+from .signatures import ACTION_MEANINGS, Meaning
 
 
 class Status(StrEnum):
@@ -56,6 +66,12 @@ PRE_RELEASE = frozenset(  # "collected … quarantine" in PRODUCT.md §4
 )
 AT_RECEIPT = frozenset({Status.COLLECTED, Status.IN_TRANSIT, Status.RECEIVED})
 NON_FINAL = frozenset(Status) - FINAL_STATUSES
+# A unit the scheduler expires when its time is up. Not while it is being processed (the
+# source's window stops when processing starts) and not a source already processed.
+EXPIRABLE = NON_FINAL - {Status.IN_PROCESSING, Status.PROCESSED}
+RELEASABLE = frozenset({Status.QUARANTINE, Status.RETURNED})
+THAWED_STORAGE = Temperature(2, 25)  # a thawed cryopreserved product until injection
+THAW_SHELF_LIFE = timedelta(hours=4)
 
 # ---------------------------------------------------------------------------- fields
 
@@ -65,6 +81,11 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 # Numbers and yes/no answers are strict: "250" or true is not a volume, 1 is not "yes".
 # (Forms convert typed text to numbers before calling a service.)
 Volume = Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False, strict=True)]
+Temperature_C = Annotated[float, Field(ge=-200, le=60, allow_inf_nan=False, strict=True)]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Passwords are taken exactly as typed and never recorded (excluded from every dump).
+Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=1024)]
+Wristband = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 
 
 class Fields(BaseModel):
@@ -152,17 +173,125 @@ class ProductFields(Fields):
         return value
 
 
+LocationCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
 class MoveFields(Fields):
     """Where a unit now is: a scanned or typed location code (the service resolves it)."""
 
-    location: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    storage_temperature_c: (
-        Annotated[float, Field(ge=-200, le=60, allow_inf_nan=False, strict=True)] | None
+    location: LocationCode
+    storage_temperature_c: Temperature_C | None = None
+
+
+class StoreFields(MoveFields):
+    """Storing records the temperature the unit is kept at."""
+
+    storage_temperature_c: Temperature_C
+
+
+class ThawFields(Fields):
+    location: LocationCode | None = None
+    storage_temperature_c: Temperature_C | None = None
+
+
+class StepFields(Fields):
+    """One processing step, as the operator did it."""
+
+    step: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    started_at: datetime
+    ended_at: datetime
+    reagent: Text | None = None
+    lot: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None
     ) = None
+    equipment: Text | None = None
+    notes: Note | None = None
+
+
+QcValue = (
+    Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    | Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+)
+
+
+class QcFields(Fields):
+    """A QC result; pass or fail is computed from the spec in force, never sent."""
+
+    test: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+    value: QcValue
+    method: Text
+    lot: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    corrects: Annotated[int, Field(gt=0, le=2**31 - 1, strict=True)] | None = None
+    reason: Reason | None = None
+
+    @field_validator("test")
+    @classmethod
+    def _known_test(cls, value: str) -> str:
+        value = value.lower().replace("-", "_")
+        if value not in TESTS:
+            raise ValueError(f"unknown test; known: {', '.join(TESTS)}")
+        return value
+
+
+class SignFields(Fields):
+    """An electronic signature: the password again, and what the signature means."""
+
+    password: Annotated[Password, Field(exclude=True)]
+    meaning: Meaning
+
+
+class ExceptionalReleaseFields(SignFields):
+    justification: Reason
+    physician: Username
+    physician_password: Annotated[Password, Field(exclude=True)]
+
+
+class RejectFields(ReasonFields):
+    """A technician rejects at receipt with a reason; QA signs its rejection."""
+
+    password: Annotated[Password | None, Field(exclude=True)] = None
+    meaning: Meaning | None = None
+
+
+class AliquotFields(Fields):
+    volume_ml: Volume
+
+
+class SplitFields(Fields):
+    aliquots: Annotated[list[AliquotFields], Field(min_length=1, max_length=26)]
+
+
+class DispenseFields(Fields):
+    clinician: Username
+    wristband: Wristband | None = None  # when given, checked against the unit's patient
+
+
+SCALP_SITES = ("frontal", "mid-scalp", "vertex", "temporal", "parietal", "occipital", "whole scalp")
+METHODS = ("micro-injection", "mesotherapy")
+
+
+class AdministerFields(Fields):
+    wristband: Wristband
+    site: Literal[SCALP_SITES]  # type: ignore[valid-type]
+    method: Literal[METHODS]  # type: ignore[valid-type]
+    volume_ml: Volume
+    administered_at: datetime | None = None  # default: now
+
+
+class ReturnFields(Fields):
+    condition: Text
+    reason: Reason | None = None
+
+
+class NoFields(Fields):
+    pass
 
 
 class CompleteProcessingFields(Fields):
     products: Annotated[list[ProductFields], Field(min_length=1, max_length=8)]
+    # Steps not yet recorded one by one may be given here (from the paper batch record);
+    # each becomes its own record_step entry before the completion.
+    steps: Annotated[list[StepFields], Field(max_length=20, exclude=True)] = []
     notes: Note | None = None
 
 
@@ -174,8 +303,12 @@ class UnitFacts(Protocol):
 
     unit_type: str
     status: str
+    division: str
+    volume_ml: float
     collected_at: datetime
     expires_at: datetime | None
+    thawed_at: datetime | None
+    qc_alert: str | None
 
 
 @dataclass(frozen=True)
@@ -288,6 +421,185 @@ def receipt_within_acceptance(ctx: Context) -> str | None:
     return None
 
 
+def expiry_due(ctx: Context) -> str | None:
+    unit = ctx.unit
+    if unit is None or unit.expires_at is None or ctx.now < unit.expires_at:
+        return "the unit has not reached its expiry"
+    return None
+
+
+def no_qc_alert(ctx: Context) -> str | None:
+    if ctx.unit is not None and ctx.unit.qc_alert:
+        return f"QC alert on this unit: {ctx.unit.qc_alert}; QA must decide (discard it)"
+    return None
+
+
+def has_protocol(ctx: Context) -> str | None:
+    assert ctx.unit is not None
+    if protocol_for(ctx.unit.unit_type) is None:
+        return f"{ctx.unit.unit_type} is not processed further (no protocol makes anything from it)"
+    return None
+
+
+def is_product(ctx: Context) -> str | None:
+    assert ctx.unit is not None
+    if unit_type(ctx.unit.unit_type).is_source:
+        return "a source unit is processed, not split"
+    if ctx.unit.division != "00":
+        return "an aliquot is not split again; split the whole unit"
+    return None
+
+
+def is_frozen(ctx: Context) -> str | None:
+    assert ctx.unit is not None
+    if unit_type(ctx.unit.unit_type).storage != CRYO:
+        return f"{ctx.unit.unit_type} is not cryopreserved; nothing to thaw"
+    if ctx.unit.thawed_at is not None:
+        return f"already thawed at {ctx.unit.thawed_at:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+def storage_range(unit: UnitFacts) -> Temperature:
+    """The range a unit is kept in now: its type's, or 2–25 °C once a frozen unit is thawed."""
+    kind = unit_type(unit.unit_type)
+    return THAWED_STORAGE if unit.thawed_at is not None else kind.storage
+
+
+@concerns("storage_temperature_c")
+def stored_within_range(ctx: Context) -> str | None:
+    assert ctx.unit is not None
+    temperature = getattr(ctx.fields, "storage_temperature_c", None)
+    if temperature is None:
+        return None
+    allowed = THAWED_STORAGE if isinstance(ctx.fields, ThawFields) else storage_range(ctx.unit)
+    if not allowed.contains(temperature):
+        return f"{temperature:g} °C is outside the storage range of this unit ({allowed})"
+    return None
+
+
+@concerns("started_at")
+def step_times(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, StepFields)
+    started, ended = ctx.fields.started_at, ctx.fields.ended_at
+    if started.tzinfo is None or ended.tzinfo is None:
+        return "times must carry a time zone (for example 2026-11-25T09:30:00+01:00)"
+    if ended < started:
+        return "the step ends before it starts"
+    if ended > ctx.now + timedelta(minutes=5):
+        return "the step ends in the future"
+    if ended - started > timedelta(days=60):
+        return "a step longer than 60 days is not plausible"
+    return None
+
+
+@concerns("step")
+def step_in_protocol(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, StepFields) and ctx.unit is not None
+    protocol = protocol_for(ctx.unit.unit_type)
+    if protocol is None:
+        return f"no processing protocol for {ctx.unit.unit_type}"
+    step = protocol.step(ctx.fields.step)
+    if step is None:
+        known = ", ".join(s.key for s in protocol.steps)
+        return f"not a step of {protocol.name}; steps: {known}"
+    return None
+
+
+@concerns("lot")
+def reagent_has_lot(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, StepFields) and ctx.unit is not None
+    protocol = protocol_for(ctx.unit.unit_type)
+    step = protocol.step(ctx.fields.step) if protocol else None
+    if step is not None and step.reagent and not ctx.fields.lot:
+        return f"{step.name} uses {step.reagent}: record its lot number"
+    if ctx.fields.lot and not (ctx.fields.reagent or (step and step.reagent)):
+        return "name the reagent the lot belongs to"
+    return None
+
+
+@concerns("test")
+def sterility_only_after_release(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, QcFields) and ctx.unit is not None
+    if ctx.unit.status != Status.QUARANTINE and ctx.fields.test != "sterility":
+        return (
+            f"only a sterility result may be recorded on a {Status(ctx.unit.status).label} "
+            "unit; other tests are recorded in quarantine"
+        )
+    return None
+
+
+@concerns("reason")
+def correction_has_reason(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, QcFields)
+    if ctx.fields.corrects is not None and not ctx.fields.reason:
+        return "a correction needs a reason"
+    if ctx.fields.corrects is None and ctx.fields.reason:
+        return "a reason is given only with a correction ('corrects': the result's id)"
+    return None
+
+
+def _meaning_fits(action_name: str, meaning: Meaning | None) -> str | None:
+    allowed = ACTION_MEANINGS[action_name]
+    if meaning not in allowed:
+        return f"this signature must mean: {' or '.join(m.value for m in allowed)}"
+    return None
+
+
+@concerns("meaning")
+def release_meaning(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, SignFields)
+    name = "exceptional_release" if isinstance(ctx.fields, ExceptionalReleaseFields) else "release"
+    return _meaning_fits(name, ctx.fields.meaning)
+
+
+@concerns("password")
+def qa_signs_rejection(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, RejectFields)
+    if ctx.role is Role.QA and ctx.fields.password is None:
+        return "QA signs a rejection: enter your password"
+    return None
+
+
+@concerns("meaning")
+def rejection_meaning(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, RejectFields)
+    if ctx.fields.password is None and ctx.fields.meaning is None:
+        return None
+    return _meaning_fits("reject", ctx.fields.meaning)
+
+
+@concerns("aliquots")
+def aliquots_fit(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, SplitFields) and ctx.unit is not None
+    total = round(sum(a.volume_ml for a in ctx.fields.aliquots), 2)
+    if total > ctx.unit.volume_ml:
+        return f"the aliquots add up to {total:g} ml; the unit holds {ctx.unit.volume_ml:g} ml"
+    return None
+
+
+@concerns("volume_ml")
+def dose_fits(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, AdministerFields) and ctx.unit is not None
+    if ctx.fields.volume_ml > ctx.unit.volume_ml:
+        return f"more than the unit holds ({ctx.unit.volume_ml:g} ml)"
+    return None
+
+
+@concerns("administered_at")
+def administered_time(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, AdministerFields)
+    moment = ctx.fields.administered_at
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return "the time must carry a time zone"
+    if moment > ctx.now + timedelta(minutes=5):
+        return "the time is in the future"
+    if moment < ctx.now - timedelta(hours=24):
+        return "more than 24 hours ago; record it as a correction with QA"
+    return None
+
+
 # ---------------------------------------------------------------------------- the table
 
 
@@ -306,6 +618,7 @@ class Action:
     custody: str = "keep"  # "actor": the actor becomes custodian; "none": nobody holds it; "keep"
     # Narrower starting statuses for some roles (a technician rejects at receipt only).
     role_statuses: tuple[tuple[Role, frozenset[Status]], ...] = ()
+    signed: bool = False  # may carry an electronic signature (a password to check)
 
     def statuses_for(self, role: Role | str) -> frozenset[Status]:
         return dict(self.role_statuses).get(Role(role), self.from_statuses)
@@ -314,7 +627,9 @@ class Action:
         return Role(role) in self.roles and Status(status) in self.statuses_for(role)
 
 
-T, C, Q = Role.TECHNICIAN, Role.CLINICIAN, Role.QA
+T, C, Q, SYSTEM = Role.TECHNICIAN, Role.CLINICIAN, Role.QA, Role.SYSTEM
+S = Status
+LIVE = NON_FINAL
 
 ACTIONS: dict[str, Action] = {
     a.name: a
@@ -323,7 +638,7 @@ ACTIONS: dict[str, Action] = {
             "register",
             "Register collection",
             frozenset(),
-            Status.COLLECTED,
+            S.COLLECTED,
             frozenset({C, T}),
             RegisterFields,
             (collected_not_in_future, collection_site_fits_type),
@@ -332,8 +647,8 @@ ACTIONS: dict[str, Action] = {
         Action(
             "dispatch",
             "Dispatch to lab",
-            frozenset({Status.COLLECTED}),
-            Status.IN_TRANSIT,
+            frozenset({S.COLLECTED}),
+            S.IN_TRANSIT,
             frozenset({C, T}),
             DispatchFields,
             state_guards=(not_expired,),
@@ -342,8 +657,8 @@ ACTIONS: dict[str, Action] = {
         Action(
             "receive",
             "Receive",
-            frozenset({Status.COLLECTED, Status.IN_TRANSIT}),
-            Status.RECEIVED,
+            frozenset({S.COLLECTED, S.IN_TRANSIT}),
+            S.RECEIVED,
             frozenset({T}),
             ReceiveFields,
             (receipt_within_acceptance,),
@@ -352,49 +667,161 @@ ACTIONS: dict[str, Action] = {
         Action(
             "start_processing",
             "Start processing",
-            frozenset({Status.RECEIVED}),
-            Status.IN_PROCESSING,
+            # a received source; or an SVF/BM-MNC product taken into culture expansion
+            frozenset({S.RECEIVED, S.QUARANTINE, S.RELEASED}),
+            S.IN_PROCESSING,
             frozenset({T}),
             StartProcessingFields,
-            state_guards=(not_expired,),
+            state_guards=(not_expired, has_protocol),
             custody="actor",
+        ),
+        Action(
+            "record_step",
+            "Record processing step",
+            frozenset({S.IN_PROCESSING}),
+            None,
+            frozenset({T}),
+            StepFields,
+            (step_in_protocol, step_times, reagent_has_lot),
         ),
         Action(
             "complete_processing",
             "Complete processing",
-            frozenset({Status.IN_PROCESSING}),
-            Status.PROCESSED,
+            frozenset({S.IN_PROCESSING}),
+            S.PROCESSED,
             frozenset({T}),
             CompleteProcessingFields,
             (products_match_source,),
             custody="actor",
         ),
         Action(
-            "reject",
-            "Reject",
-            PRE_RELEASE,
-            Status.REJECTED,
-            frozenset({T, Q}),
-            ReasonFields,
-            custody="actor",
-            role_statuses=((T, AT_RECEIPT),),
+            "record_qc",
+            "Record QC result",
+            frozenset({S.QUARANTINE, S.RELEASED, S.DISPENSED}),
+            None,
+            frozenset({T}),
+            QcFields,
+            (sterility_only_after_release, correction_has_reason),
+        ),
+        Action(
+            "release",
+            "Release",
+            RELEASABLE,
+            S.RELEASED,
+            frozenset({Q}),
+            SignFields,
+            (release_meaning,),
+            state_guards=(not_expired, no_qc_alert),
+            signed=True,
+        ),
+        Action(
+            "exceptional_release",
+            "Exceptional release",
+            RELEASABLE,
+            S.RELEASED,
+            frozenset({Q}),
+            ExceptionalReleaseFields,
+            (release_meaning,),
+            state_guards=(not_expired,),
+            signed=True,
+        ),
+        Action(
+            "split",
+            "Split into aliquots",
+            frozenset({S.QUARANTINE, S.RELEASED}),
+            None,
+            frozenset({T}),
+            SplitFields,
+            (aliquots_fit,),
+            state_guards=(not_expired, is_product),
+        ),
+        Action(
+            "store",
+            "Store",
+            LIVE,
+            None,
+            frozenset({T}),
+            StoreFields,
+            (stored_within_range,),
         ),
         Action(
             "move",
-            "Move / store",
-            NON_FINAL,
+            "Move",
+            LIVE,
             None,
             frozenset({T}),
             MoveFields,
+            (stored_within_range,),
+        ),
+        Action(
+            "thaw",
+            "Thaw",
+            LIVE,
+            None,
+            frozenset({T}),
+            ThawFields,
+            (stored_within_range,),
+            state_guards=(not_expired, is_frozen),
+        ),
+        Action(
+            "dispense",
+            "Dispense to clinician",
+            frozenset({S.RELEASED}),
+            S.DISPENSED,
+            frozenset({T}),
+            DispenseFields,
+            state_guards=(not_expired, no_qc_alert),
+        ),
+        Action(
+            "administer",
+            "Administer",
+            frozenset({S.DISPENSED}),
+            S.ADMINISTERED,
+            frozenset({C}),
+            AdministerFields,
+            (dose_fits, administered_time),
+            state_guards=(not_expired, no_qc_alert),
+            custody="actor",
+        ),
+        Action(
+            "return",
+            "Return to lab",
+            frozenset({S.DISPENSED}),
+            S.RETURNED,
+            frozenset({T, C}),
+            ReturnFields,
+            custody="actor",
+        ),
+        Action(
+            "reject",
+            "Reject",
+            PRE_RELEASE,
+            S.REJECTED,
+            frozenset({T, Q}),
+            RejectFields,
+            (qa_signs_rejection, rejection_meaning),
+            custody="actor",
+            role_statuses=((T, AT_RECEIPT),),
+            signed=True,
         ),
         Action(
             "discard",
             "Discard",
             NON_FINAL,
-            Status.DISCARDED,
+            S.DISCARDED,
             frozenset({T, Q}),
             ReasonFields,
             custody="actor",
+        ),
+        Action(
+            "expire",
+            "Expire",
+            EXPIRABLE,
+            S.EXPIRED,
+            frozenset({SYSTEM}),
+            NoFields,
+            state_guards=(expiry_due,),
+            custody="none",
         ),
     )
 }

@@ -10,6 +10,7 @@ class Role(StrEnum):
     CLINICIAN = "clinician"
     QA = "qa"
     ADMIN = "admin"
+    SYSTEM = "system"  # scheduled work (expiry); never signs in
 
     @property
     def label(self) -> str:
@@ -18,7 +19,9 @@ class Role(StrEnum):
             "clinician": "Clinician",
             "qa": "QA",
             "admin": "Admin",
+            "system": "System",
         }[self.value]
 
 
 ALL_ROLES = frozenset(Role)
+PEOPLE = frozenset(Role) - {Role.SYSTEM}  # roles a person may be given

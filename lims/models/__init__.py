@@ -3,18 +3,27 @@
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
 from .location import LOCATION_KINDS, Location
 from .patient import Patient
+from .qc import Deviation, QcResult, QcSpec, Signature
 from .unit import IdentifierSequence, Unit
 from .user import ApiToken, User
 
+# Tables the database refuses to UPDATE or DELETE (triggers) and the app role may only append to.
+APPEND_ONLY_TABLES = (*LEDGER_TABLES, "qc_specs", "qc_results", "signatures")
+
 __all__ = [
+    "APPEND_ONLY_TABLES",
     "LEDGER_TABLES",
     "LOCATION_KINDS",
     "ApiToken",
+    "Deviation",
     "IdentifierSequence",
     "LedgerEntry",
     "LedgerReceipt",
     "Location",
     "Patient",
+    "QcResult",
+    "QcSpec",
+    "Signature",
     "Unit",
     "User",
 ]

@@ -28,8 +28,18 @@ class Location(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    # A box is a grid of rows × columns; each of its positions knows its cell.
+    grid_rows: Mapped[int | None] = mapped_column(Integer)
+    grid_columns: Mapped[int | None] = mapped_column(Integer)
+    grid_row: Mapped[int | None] = mapped_column(Integer)
+    grid_column: Mapped[int | None] = mapped_column(Integer)
 
-    parent: Mapped[Location | None] = relationship(remote_side=[id])
+    parent: Mapped[Location | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Location]] = relationship(back_populates="parent", order_by="Location.id")
+
+    @property
+    def is_grid(self) -> bool:
+        return bool(self.grid_rows and self.grid_columns)
 
     @property
     def path(self) -> str:

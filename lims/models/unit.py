@@ -57,6 +57,13 @@ class Unit(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deviation: Mapped[bool] = mapped_column(Boolean, default=False)
+    thawed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    exceptional_release: Mapped[bool] = mapped_column(Boolean, default=False)
+    administered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a result arrives that must stop the unit reaching a patient (a positive
+    # sterility culture after release): dispense and administer refuse it.
+    qc_alert: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

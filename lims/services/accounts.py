@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from ..domain.roles import Role
+from ..domain.roles import PEOPLE, Role
 from ..extensions import db
 from ..models import ApiToken, User
 from ..models.types import utcnow
@@ -31,8 +31,8 @@ def create_user(
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise Invalid("a username is 2-64 characters: lower-case letters, digits, . _ -")
-    if role not in {r.value for r in Role}:
-        raise Invalid(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}")
+    if role not in {r.value for r in PEOPLE}:
+        raise Invalid(f"unknown role {role!r}; roles: {', '.join(r.value for r in PEOPLE)}")
     if len(password) < MIN_PASSWORD:
         raise Invalid(f"a password has at least {MIN_PASSWORD} characters")
     with transaction():
@@ -73,3 +73,36 @@ def user_for_token(token: str) -> User | None:
     if record is None or record.expires_at <= utcnow() or not record.user.active:
         return None
     return record.user
+
+
+SYSTEM_USERNAME = "system"
+
+
+def system_user() -> User:
+    """The account scheduled work acts as: it never signs in (inactive, no usable password)."""
+    user = db.session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
+    if user is not None:
+        return user
+    try:
+        with transaction():
+            user = User(
+                username=SYSTEM_USERNAME,
+                role=Role.SYSTEM.value,
+                full_name="LIMS scheduler",
+                active=False,
+                password_hash="!",  # matches no password
+            )
+            db.session.add(user)
+    except Conflict:  # created meanwhile by another worker
+        user = db.session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
+        assert user is not None
+    return user
+
+
+def change_role(user: User, role: str) -> User:
+    """Give a person another role; what they did before stays theirs in the ledger."""
+    if role not in {r.value for r in PEOPLE}:
+        raise Invalid(f"unknown role {role!r}; roles: {', '.join(r.value for r in PEOPLE)}")
+    with transaction():
+        user.role = role
+    return user

@@ -48,15 +48,67 @@ def _check_name_and_kind(name: object, kind: object) -> tuple[str, str]:
     return " ".join(name.split()), str(kind)
 
 
-def create_location(name: str, kind: str, parent: str | Location | None, actor: User) -> Location:
-    """Create a location under ``parent`` (a location or its code); admins only."""
+MAX_GRID = 26  # rows are lettered A–Z
+
+
+def _check_grid(kind: str, rows: object, columns: object) -> tuple[int, int] | None:
+    if rows is None and columns is None:
+        return None
+    if kind != "box":
+        raise Invalid(
+            "only a box has a grid of positions",
+            code="invalid_fields",
+            fields={"kind": "a grid needs kind box"},
+        )
+    for name, value in (("rows", rows), ("columns", columns)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_GRID:
+            raise Invalid(
+                f"a box has 1 to {MAX_GRID} {name}",
+                code="invalid_fields",
+                fields={name: f"1 to {MAX_GRID}"},
+            )
+    return rows, columns  # type: ignore[return-value]
+
+
+def position_name(row: int, column: int) -> str:
+    return f"{chr(ord('A') + row - 1)}{column}"
+
+
+def create_location(
+    name: str,
+    kind: str,
+    parent: str | Location | None,
+    actor: User,
+    *,
+    rows: int | None = None,
+    columns: int | None = None,
+) -> Location:
+    """Create a location under ``parent`` (a location or its code); admins only.
+
+    A box with ``rows`` × ``columns`` gets one scannable position per cell (A1, A2 …).
+    """
     if actor.role != Role.ADMIN:
         raise Forbidden("only an administrator may create locations", code="role_not_allowed")
     name, kind = _check_name_and_kind(name, kind)
+    grid = _check_grid(kind, rows, columns)
     with transaction():
         parent_location = by_code(parent) if isinstance(parent, str) else parent
         location = Location(code=new_code(), name=name, kind=kind, parent=parent_location)
         db.session.add(location)
+        if grid:
+            location.grid_rows, location.grid_columns = grid
+            for row in range(1, grid[0] + 1):
+                for column in range(1, grid[1] + 1):
+                    db.session.add(
+                        Location(
+                            code=new_code(),
+                            name=position_name(row, column),
+                            kind="position",
+                            parent=location,
+                            grid_row=row,
+                            grid_column=column,
+                        )
+                    )
     return location
 
 
@@ -78,6 +130,13 @@ def by_code(code: object) -> Location:
     location = db.session.scalar(select(Location).where(Location.code == canonical))
     if location is None:
         raise NotFound(f"no location has code {canonical}", code="unknown_location")
+    return location
+
+
+def get_location(location_id: int) -> Location:
+    location = db.session.get(Location, location_id) if 0 < location_id <= 2**31 - 1 else None
+    if location is None:
+        raise NotFound(f"no location with id {location_id}")
     return location
 
 

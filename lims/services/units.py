@@ -21,10 +21,8 @@ from ..domain.catalogue import unit_type
 from ..domain.lifecycle import (
     ACTIONS,
     Action,
-    CompleteProcessingFields,
     Context,
     Fields,
-    MoveFields,
     PatientFields,
     ReceiveFields,
     RegisterFields,
@@ -33,18 +31,18 @@ from ..domain.lifecycle import (
     guard_field,
     receipt_acceptance,
 )
+from ..domain.processing import protocol_for
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import Patient, Unit, User
 from ..models.types import utcnow
-from . import ledger, locations, sequences
+from . import bedside, ledger, processing, qc, release, sequences, storage
 from .db import transaction
 from .errors import (
     Conflict,
     Forbidden,
     Invalid,
     NotFound,
-    ServiceError,
     from_validation_error,
 )
 
@@ -186,7 +184,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
 # ---------------------------------------------------------------------------- actions
 
 
-def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now) -> None:
+def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now, actor: User) -> None:
     acceptance = receipt_acceptance(unit, fields, now)
     unit.received_at = now
     unit.volume_ml = fields.volume_ml
@@ -196,57 +194,31 @@ def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now) -> None:
         extra["deviations"] = list(acceptance.deviations)
 
 
-def _start_processing(unit: Unit, fields: Fields, extra: dict, now) -> None:
+def _start_processing(unit: Unit, fields: Fields, extra: dict, now, actor: User) -> None:
     unit.processing_started_at = now
+    protocol = protocol_for(unit.unit_type)
+    if protocol is not None:
+        extra["protocol_steps"] = [s.key for s in protocol.steps]
 
 
-def _complete_processing(unit: Unit, fields: CompleteProcessingFields, extra: dict, now) -> None:
-    unit.processed_at = now
-    for product in fields.products:
-        kind = unit_type(product.type)
-        unit_products = extra.setdefault("_products", [])
-        unit_products.append(
-            Unit(
-                din=unit.din,
-                check_character=unit.check_character,
-                product_code=kind.product_code,
-                division="00",
-                unit_type=kind.key,
-                patient_id=unit.patient_id,
-                parent=unit,
-                status=Status.QUARANTINE.value,
-                custodian_id=unit.custodian_id,
-                location_id=unit.location_id,
-                volume_ml=product.volume_ml,
-                cell_count=product.cell_count,
-                collection_site=unit.collection_site,
-                collected_at=unit.collected_at,
-                collected_by_id=unit.collected_by_id,
-                received_at=unit.received_at,
-                processing_started_at=unit.processing_started_at,
-                processed_at=now,
-                expires_at=now + kind.shelf_life,
-                deviation=unit.deviation,
-            )
-        )
+Effect = Callable[[Unit, Any, dict, Any, User], None]
 
-
-def _move(unit: Unit, fields: MoveFields, extra: dict, now) -> None:
-    """Store the unit at the scanned location; an unknown or wrong code names itself (422)."""
-    try:
-        place = locations.by_code(fields.location)
-    except ServiceError as exc:
-        raise Invalid(exc.message, code=exc.code, fields={"location": exc.message}) from None
-    unit.location_id = place.id
-    extra["location"] = place.code  # canonical, however it was typed
-    extra["location_path"] = place.path
-
-
-EFFECTS: dict[str, Callable[[Unit, Fields, dict, Any], None]] = {
+EFFECTS: dict[str, Effect] = {
     "receive": _receive,
     "start_processing": _start_processing,
-    "complete_processing": _complete_processing,
-    "move": _move,
+    "record_step": processing.record_step,
+    "complete_processing": processing.complete,
+    "record_qc": qc.record,
+    "release": release.release,
+    "exceptional_release": release.exceptional_release,
+    "reject": release.reject,
+    "split": processing.split,
+    "store": storage.move,
+    "move": storage.move,
+    "thaw": storage.thaw,
+    "dispense": bedside.dispense,
+    "administer": bedside.administer,
+    "return": bedside.return_unit,
 }
 
 
@@ -283,7 +255,25 @@ def perform_action(
     actor: User,
     expected_version: int | None = None,
 ) -> ActionResult:
-    """Perform one lifecycle action on one unit, in one transaction, or refuse and change nothing."""
+    """Perform one lifecycle action on one unit, in one transaction, or refuse and change nothing.
+
+    The one exception to "nothing": a bedside identity mismatch refuses the action and is
+    then recorded on the unit, in a transaction of its own.
+    """
+    try:
+        return _perform(unit_id, name, data, actor, expected_version)
+    except bedside.IdentityMismatch as exc:
+        bedside.record_mismatch(exc, actor)
+        raise
+
+
+def _perform(
+    unit_id: int,
+    name: str,
+    data: Mapping[str, Any] | None,
+    actor: User,
+    expected_version: int | None,
+) -> ActionResult:
     action = unit_action(name)
     with transaction():
         unit = get_unit(unit_id)
@@ -309,8 +299,9 @@ def perform_action(
         extra: dict[str, Any] = {}
         effect = EFFECTS.get(action.name)
         if effect:
-            effect(unit, fields, extra, now)
+            effect(unit, fields, extra, now, actor)
         products: list[Unit] = extra.pop("_products", [])
+        signatures = extra.pop("_signatures", [])
         if action.to_status is not None:
             unit.status = action.to_status.value
         if action.custody == "actor":
@@ -337,6 +328,7 @@ def perform_action(
                 at=now,
             )
         ]
+        release.persist(signatures, unit, entries[0], action.name)
         for product in products:
             entries.append(
                 ledger.append(
@@ -348,6 +340,9 @@ def perform_action(
                         "parent": _product_ref(unit),
                         "volume_ml": product.volume_ml,
                         "cell_count": product.cell_count,
+                        "expires_at": product.expires_at.isoformat()
+                        if product.expires_at
+                        else None,
                     },
                     at=now,
                 )

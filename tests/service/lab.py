@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from lims.domain.codes import make_location_code
+from lims.domain.processing import protocol_for
 from lims.extensions import db
 from lims.models import LedgerEntry, Unit
 from lims.services import ledger
@@ -18,7 +19,7 @@ from lims.services import ledger
 KINDS = ("ADIPOSE", "MARROW", "BLOOD")
 # The first location a test creates (facility T0001, location sequence 1): see ``shelf``.
 SHELF = make_location_code("T0001", 1)
-PRODUCT_OF = {"ADIPOSE": "SVF", "MARROW": "BM-MNC", "BLOOD": "PRP"}
+PRODUCT_OF = {"ADIPOSE": "SVF", "MARROW": "BM-MNC", "BLOOD": "PRP", "SVF": "MSC(AT)", "BM-MNC": "MSC(M)"}
 RECEIPT_C = {"ADIPOSE": 4.0, "MARROW": 20.0, "BLOOD": 21.0}
 SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
 
@@ -34,6 +35,28 @@ def registration(kind: str = "ADIPOSE", *, hours_ago: float = 1, **overrides: An
     return {**data, **overrides}
 
 
+def steps_for(kind: str, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Every step of the protocol that processes ``kind``, done in the last two hours."""
+    protocol = protocol_for(kind)
+    assert protocol is not None, kind
+    start = datetime.now(UTC) - timedelta(hours=2)
+    steps = []
+    for index, step in enumerate(protocol.steps):
+        if step.key in skip:
+            continue
+        began = start + timedelta(minutes=10 * index)
+        data = {
+            "step": step.key,
+            "started_at": began.isoformat(),
+            "ended_at": (began + timedelta(minutes=8)).isoformat(),
+            "equipment": "Biosafety cabinet BSC-2",
+        }
+        if step.reagent:
+            data.update(reagent=step.reagent, lot=f"LOT-{index:03d}")
+        steps.append(data)
+    return steps
+
+
 def data_for(action: str, kind: str = "ADIPOSE") -> dict[str, Any]:
     """Valid data for ``action`` on a collection of ``kind`` (what a careful user enters)."""
     return {
@@ -46,7 +69,8 @@ def data_for(action: str, kind: str = "ADIPOSE") -> dict[str, Any]:
         },
         "start_processing": {"protocol": "standard", "equipment": "Centrifuge C-01"},
         "complete_processing": {
-            "products": [{"type": PRODUCT_OF[kind], "volume_ml": 10, "cell_count": 1_000_000}]
+            "products": [{"type": PRODUCT_OF[kind], "volume_ml": 10, "cell_count": 1_000_000}],
+            "steps": steps_for(kind),
         },
         "reject": {"reason": "sample unusable"},
         "move": {"location": SHELF},
@@ -117,3 +141,38 @@ def triggers_off() -> Iterator[Any]:
         for _, sql in triggers:
             session.execute(text(sql))
     session.commit()
+
+
+# ---------------------------------------------------------------------------- QC and release
+
+PASSING = {
+    "viable_cell_count": 2_500_000,
+    "viability": 85.0,
+    "gram_stain": "no organisms seen",
+    "sterility": "no growth",
+    "endotoxin": 0.1,
+    "mycoplasma": "negative",
+    "platelet_count": 1200,
+    **{marker: 98.5 for marker in ("cd73", "cd90", "cd105")},
+    **{marker: 0.4 for marker in ("cd45", "cd34", "cd14", "cd19", "hla_dr")},
+}
+
+
+def qc_data(test: str, value: Any = None, **overrides: Any) -> dict[str, Any]:
+    data = {
+        "test": test,
+        "value": PASSING[test] if value is None else value,
+        "method": "validated method",
+        "lot": "QC-LOT-1",
+    }
+    return {**data, **overrides}
+
+
+def required_tests(product_type: str) -> list[str]:
+    from lims.services.qc import specs_in_force
+
+    return [s.test for s in specs_in_force(product_type) if s.required]
+
+
+def sign(meaning: str = "approved for release", password: str = "test-pass-1234") -> dict:
+    return {"password": password, "meaning": meaning}

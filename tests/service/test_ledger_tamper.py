@@ -23,9 +23,10 @@ ENTRIES = LedgerEntry.__table__
 
 @pytest.fixture
 def six_entries(users, unit_in) -> None:
-    """A ledger of six entries: a collection processed into one product, then another one."""
-    unit_in("processed")  # register, receive, start, complete + its product: five entries
-    unit_in("collected")
+    """A ledger of six entries: three collections, one in processing, one received, one new."""
+    unit_in("in_processing")  # register, receive, start processing: three entries
+    unit_in("received")  # two
+    unit_in("collected")  # one
     db.session.commit()
     assert ledger.count() == 6
 

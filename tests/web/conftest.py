@@ -16,7 +16,7 @@ from sqlalchemy import select
 from lims.extensions import db
 from lims.models import Unit
 from lims.services import ledger, units
-from tests.service.lab import PATH_TO
+from tests.service.lab import PATH_TO, steps_for
 
 ZONE = "Europe/Berlin"
 SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
@@ -79,7 +79,7 @@ SERVICE_DATA = {
         "volume_ml": 250,
     },
     "start_processing": {"protocol": "standard", "equipment": "Centrifuge C-01"},
-    "complete_processing": {"products": [{"type": "SVF", "volume_ml": 10}]},
+    "complete_processing": {"products": [{"type": "SVF", "volume_ml": 10}], "steps": steps_for("ADIPOSE")},
     "reject": {"reason": "sample unusable"},
     "discard": {"reason": "no longer needed"},
 }

@@ -14,7 +14,7 @@ from ...domain.catalogue import CATALOGUE
 from ...domain.lifecycle import ACTIONS, Status
 from ...domain.roles import Role
 from ...models import Unit, User
-from ...security import roles_required
+from ...security import note_refusal, roles_required, signing_throttle
 from ...services import ledger, search, units
 from ...services.errors import Invalid, ServiceError
 from .forms import (
@@ -139,6 +139,7 @@ def _prefill(form: VersionedForm, unit: Unit) -> None:
 
 @bp.route("/<int:unit_id>/actions/<name>", methods=["GET", "POST"])
 @roles_required()
+@signing_throttle
 def act(unit_id: int, name: str) -> ResponseReturnValue:
     unit = units.get_unit(unit_id)
     if name not in ACTION_FORMS:
@@ -161,6 +162,7 @@ def act(unit_id: int, name: str) -> ResponseReturnValue:
             unit.id, name, form.to_data(), _actor(), expected_version=form.expected_version()
         )
     except Invalid as exc:
+        note_refusal(exc.code)
         message = _show_service_error(form, exc)
         page["allowed"] = [a.name for a in units.allowed_actions(unit, _actor())]
         return render_template("units/action.html", form=form, error=message, **page), 422

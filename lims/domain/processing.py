@@ -1,0 +1,113 @@
+"""Processing protocols (PRODUCT.md §3): the steps that turn a unit into its product.
+
+Each step is recorded while the unit is ``in_processing`` (operator, start and end, reagent
+and lot, equipment, notes); ``complete_processing`` is refused until every required step of
+the unit's protocol is on record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    name: str
+    required: bool = True
+    reagent: str | None = None  # a step that uses a reagent must name its lot
+
+
+@dataclass(frozen=True)
+class Protocol:
+    key: str
+    name: str
+    source_types: tuple[str, ...]
+    steps: tuple[Step, ...]
+
+    def step(self, key: str) -> Step | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.steps if s.required)
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.key: p
+    for p in (
+        Protocol(
+            "svf",
+            "Adipose → SVF (enzymatic digestion)",
+            ("ADIPOSE",),
+            (
+                Step("wash", "Wash lipoaspirate", reagent="wash buffer"),
+                Step(
+                    "collagenase_digestion", "Collagenase digestion, 37 °C", reagent="collagenase"
+                ),
+                Step(
+                    "neutralise_centrifuge",
+                    "Neutralise and centrifuge",
+                    reagent="neutralising medium",
+                ),
+                Step("filter", "Filter (100 µm)"),
+                Step("red_cell_lysis", "Red-cell lysis", required=False, reagent="lysis buffer"),
+                Step("resuspend", "Resuspend", reagent="resuspension medium"),
+                Step("count", "Count cells and viability"),
+            ),
+        ),
+        Protocol(
+            "bm-mnc",
+            "Marrow → BM-MNC (density gradient)",
+            ("MARROW",),
+            (
+                Step("dilute", "Dilute aspirate", reagent="diluent"),
+                Step(
+                    "density_gradient", "Density gradient centrifugation", reagent="gradient medium"
+                ),
+                Step("collect_mnc", "Collect mononuclear layer"),
+                Step("wash_1", "Wash 1", reagent="wash buffer"),
+                Step("wash_2", "Wash 2", reagent="wash buffer"),
+                Step("resuspend", "Resuspend", reagent="resuspension medium"),
+                Step("count", "Count cells and viability"),
+            ),
+        ),
+        Protocol(
+            "prp",
+            "Blood → PRP (double spin)",
+            ("BLOOD",),
+            (
+                Step("soft_spin", "Soft spin"),
+                Step("separate_plasma", "Separate plasma"),
+                Step("hard_spin", "Hard spin"),
+                Step("resuspend", "Resuspend platelets"),
+                Step("count", "Count platelets"),
+            ),
+        ),
+        Protocol(
+            "msc",
+            "SVF / BM-MNC → MSC (culture expansion, cryopreservation)",
+            ("SVF", "BM-MNC"),
+            (
+                Step("seed", "Seed culture", reagent="culture medium"),
+                Step("expand", "Expand (passages)", reagent="culture medium"),
+                Step("harvest", "Harvest", reagent="dissociation reagent"),
+                Step("count", "Count cells and viability"),
+                Step(
+                    "cryopreserve",
+                    "Cryopreserve (controlled-rate freezing)",
+                    reagent="cryoprotectant",
+                ),
+            ),
+        ),
+    )
+}
+
+
+def protocol_for(unit_type: str) -> Protocol | None:
+    """The protocol that processes a unit of this type (sources, and culture of SVF/BM-MNC)."""
+    return next((p for p in PROTOCOLS.values() if unit_type in p.source_types), None)
+
+
+def missing_steps(protocol: Protocol, recorded: set[str]) -> tuple[str, ...]:
+    return tuple(key for key in protocol.required if key not in recorded)
