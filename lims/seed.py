@@ -1,6 +1,7 @@
-"""Demo data: the four demo users, a small location tree, patients, and units spread
-over the statuses built so far. Everything goes through the services, so the demo
-ledger is a real, verifiable chain."""
+"""Demo data: the four demo users, a small location tree with box grids, patients, and
+units spread over the lifecycle: collection and receipt, processing with its steps, QC,
+QA release with an electronic signature, frozen MSC aliquots in the LN2 box. Everything
+goes through the services, so the demo ledger is a real, verifiable chain."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from .domain.processing import protocol_for
+from .domain.qc import DEFAULT_SPECS
 from .extensions import db
 from .models import Location, Patient, User
 from .models.types import utcnow
@@ -21,7 +24,8 @@ DEMO_USERS = (
     ("qa", "qa", "Quinn Assurance"),
     ("admin", "admin", "Ada Admin"),
 )
-# (key, name, kind, parent key): site → room → refrigerator/freezer → rack → box.
+# (key, name, kind, parent key[, rows, columns]): site → room → refrigerator/freezer → rack
+# → box (a grid of positions).
 # Codes come from the location sequence (L + facility + number + check character).
 LOCATIONS = (
     ("site", "Main clinic", "site", None),
@@ -29,10 +33,10 @@ LOCATIONS = (
     ("bench", "Receiving bench", "bench", "lab"),
     ("fridge", "Refrigerator 1 (2–8 °C)", "refrigerator", "lab"),
     ("fridge-rack", "Rack A", "rack", "fridge"),
-    ("fridge-box", "Box A1", "box", "fridge-rack"),
+    ("fridge-box", "Box A1", "box", "fridge-rack", 4, 4),
     ("ln2", "LN2 freezer 1 (≤ −150 °C)", "freezer", "lab"),
     ("ln2-rack", "Rack 1", "rack", "ln2"),
-    ("ln2-box", "Box 1-01", "box", "ln2-rack"),
+    ("ln2-box", "Box 1-01", "box", "ln2-rack", 9, 9),
 )
 PATIENTS = (
     ("MRN-100231", "Maria Keller", "1984-03-12", "androgenetic alopecia", "Ludwig I"),
@@ -40,6 +44,66 @@ PATIENTS = (
     ("MRN-100233", "Aisha Rahman", "1990-07-21", "telogen effluvium", "chronic"),
     ("MRN-100234", "Tomasz Nowak", "1971-01-30", "androgenetic alopecia", "Norwood III"),
 )
+
+
+PASSING = {
+    "viable_cell_count": 25_000_000,
+    "viability": 88.0,
+    "gram_stain": "no organisms seen",
+    "sterility": "no growth",
+    "endotoxin": 0.12,
+    "mycoplasma": "negative",
+    "platelet_count": 1350,
+    **dict.fromkeys(("cd73", "cd90", "cd105"), 98.2),
+    **dict.fromkeys(("cd45", "cd34", "cd14", "cd19", "hla_dr"), 0.6),
+}
+
+
+def _steps(kind: str, now) -> list[dict]:
+    protocol = protocol_for(kind)
+    assert protocol is not None
+    start = now - timedelta(minutes=15 * len(protocol.steps) + 5)
+    steps = []
+    for index, step in enumerate(protocol.steps):
+        began = start + timedelta(minutes=15 * index)
+        data = {
+            "step": step.key,
+            "started_at": began.isoformat(),
+            "ended_at": (began + timedelta(minutes=12)).isoformat(),
+            "equipment": "Biosafety cabinet BSC-1",
+        }
+        if step.reagent:
+            data.update(reagent=step.reagent, lot=f"{step.key[:3].upper()}-2611-{index:02d}")
+        steps.append(data)
+    return steps
+
+
+def _process(source, act, receipt: dict, product: str, volume: float, cells, now):
+    act(source, "receive", {**receipt, "volume_ml": source.volume_ml})
+    act(source, "start_processing", {"protocol": "standard", "equipment": "Centrifuge C-01"})
+    made = {"type": product, "volume_ml": volume}
+    if cells:
+        made["cell_count"] = cells
+    return act(
+        source,
+        "complete_processing",
+        {"products": [made], "steps": _steps(source.unit_type, now)},
+    ).products
+
+
+def _qc(product, act, **values) -> None:
+    for (product_type, test), spec in DEFAULT_SPECS.items():
+        if product_type == product.unit_type and spec.required:
+            value = values.get(test, PASSING[test])
+            act(
+                product,
+                "record_qc",
+                {"test": test, "value": value, "method": "SOP-QC", "lot": "QC-2611"},
+            )
+
+
+def _position(box: Location, name: str) -> str:
+    return next(p.code for p in box.children if p.name == name)
 
 
 def is_empty() -> bool:
@@ -55,9 +119,12 @@ def seed_demo() -> bool:
         for name, role, full in DEMO_USERS
     }
     by_key: dict[str, Location] = {}
-    for key, name, kind, parent in LOCATIONS:
-        by_key[key] = locations.create_location(name, kind, by_key.get(parent), users["admin"])
-    tech, doctor = users["tech"], users["doctor"]
+    for key, name, kind, parent, *grid in LOCATIONS:
+        rows, columns = grid or (None, None)
+        by_key[key] = locations.create_location(
+            name, kind, by_key.get(parent), users["admin"], rows=rows, columns=columns
+        )
+    tech, doctor, qa = users["tech"], users["doctor"], users["qa"]
     now = utcnow()
 
     def register(index: int, kind: str, site: str, volume: float, hours_ago: float):
@@ -104,11 +171,50 @@ def seed_demo() -> bool:
         "start_processing",
         {"protocol": "BM-MNC density gradient", "equipment": "Centrifuge C-01"},
     )
-    act(
+    (bm_mnc,) = act(
         marrow2,
         "complete_processing",
-        {"products": [{"type": "BM-MNC", "volume_ml": 10, "cell_count": 180_000_000}]},
-    )  # product in quarantine
+        {
+            "products": [{"type": "BM-MNC", "volume_ml": 10, "cell_count": 180_000_000}],
+            "steps": _steps("MARROW", now),
+        },
+    ).products
+    _qc(bm_mnc, act, sterility="pending")  # in quarantine, QC complete: ready for QA
+
+    fat3 = register(0, "ADIPOSE", "abdomen", 260, 4)
+    (svf,) = _process(fat3, act, receipt_cold, "SVF", 12, 45_000_000, now)
+    _qc(svf, act, sterility="pending")
+    act(svf, "release", {"password": DEMO_PASSWORD, "meaning": "approved for release"}, qa)
+    act(
+        svf,
+        "store",
+        {"location": _position(by_key["fridge-box"], "A1"), "storage_temperature_c": 4.0},
+    )
+
+    blood2 = register(3, "BLOOD", "antecubital vein", 54, 1)
+    (prp,) = _process(blood2, act, receipt_room, "PRP", 6, None, now)
+    _qc(prp, act, platelet_count=640)  # out of specification: a deviation for QA
+
+    fat4 = register(2, "ADIPOSE", "abdomen", 240, 7)
+    (svf2,) = _process(fat4, act, receipt_cold, "SVF", 10, 30_000_000, now)
+    act(svf2, "start_processing", {"protocol": "MSC expansion", "equipment": "Incubator I-02"})
+    (msc,) = act(
+        svf2,
+        "complete_processing",
+        {
+            "products": [{"type": "MSC(AT)", "volume_ml": 6, "cell_count": 60_000_000}],
+            "steps": _steps("SVF", now),
+        },
+    ).products
+    _qc(msc, act)
+    act(msc, "release", {"password": DEMO_PASSWORD, "meaning": "approved for release"}, qa)
+    aliquots = act(msc, "split", {"aliquots": [{"volume_ml": 2}] * 3}).products
+    for aliquot, position in zip(aliquots, ("A1", "A2", "A3"), strict=True):
+        act(
+            aliquot,
+            "store",
+            {"location": _position(by_key["ln2-box"], position), "storage_temperature_c": -185.0},
+        )
     blood = register(0, "BLOOD", "antecubital vein", 60, 2)
     act(
         blood,

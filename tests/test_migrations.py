@@ -13,6 +13,10 @@ from lims.extensions import db
 
 TABLES = {
     "api_tokens",
+    "deviations",
+    "qc_results",
+    "qc_specs",
+    "signatures",
     "identifier_sequences",
     "ledger_entries",
     "ledger_receipts",
@@ -54,22 +58,17 @@ def test_the_migrated_database_matches_the_models(quiet_app):
     assert schema_diff() == []
 
 
-def test_the_ledger_triggers_are_created(quiet_app):
-    expected = (
-        {
-            "ledger_entries_no_update_delete",
-            "ledger_entries_no_truncate",
-            "ledger_receipts_no_update_delete",
-            "ledger_receipts_no_truncate",
-        }
+APPEND_ONLY = ("ledger_entries", "ledger_receipts", "qc_specs", "qc_results", "signatures")
+
+
+def test_the_append_only_triggers_are_created(quiet_app):
+    """The ledger, QC results, specification versions and signatures refuse change."""
+    events = (
+        ("no_update_delete", "no_truncate")
         if db.engine.dialect.name == "postgresql"
-        else {
-            "ledger_entries_no_update",
-            "ledger_entries_no_delete",
-            "ledger_receipts_no_update",
-            "ledger_receipts_no_delete",
-        }
+        else ("no_update", "no_delete")
     )
+    expected = {f"{table}_{event}" for table in APPEND_ONLY for event in events}
     assert ledger_triggers() == expected
 
 
@@ -80,4 +79,4 @@ def test_downgrade_to_base_and_upgrade_again(quiet_app):
     upgrade()
     assert tables() == TABLES
     assert schema_diff() == []
-    assert len(ledger_triggers()) == 4
+    assert len(ledger_triggers()) == 2 * len(APPEND_ONLY)

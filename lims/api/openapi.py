@@ -54,6 +54,10 @@ RESPONSE_MODELS = (
     schemas.ActionResultOut,
     schemas.HistoryOut,
     schemas.VerifyOut,
+    schemas.UnitQcOut,
+    schemas.SpecsOut,
+    schemas.SpecDetailOut,
+    schemas.ReleaseQueueOut,
     schemas.ErrorOut,
     scan_schemas.ScanOut,
     scan_schemas.IdentityOut,
@@ -65,10 +69,17 @@ ERRORS = {
     401: ("Unauthorized", "no token, an unknown or expired token, or wrong credentials"),
     403: ("Forbidden", "the caller's role may not do this"),
     404: ("NotFound", "no such unit"),
-    409: ("Conflict", "not allowed in the unit's current status, or a stale version"),
+    409: (
+        "Conflict",
+        "not allowed in the unit's current status, a stale version, or a rule of the lab "
+        "(e.g. not_releasable, patient_mismatch, position_occupied)",
+    ),
     415: ("UnsupportedMediaType", "the body is not sent as application/json"),
     422: ("Invalid", "invalid data; 'fields' names each wrong field"),
-    429: ("TooManyRequests", "too many failed sign-ins"),
+    429: (
+        "TooManyRequests",
+        "too many failed sign-ins (wrong signature passwords count too; one budget)",
+    ),
 }
 
 
@@ -131,10 +142,11 @@ OPERATIONS = (
         "post",
         "/units/{unit_id}/actions",
         "unit_action",
-        "Perform a lifecycle action on a unit",
+        "Perform a lifecycle action on a unit; signed actions (release, exceptional_release, "
+        "a QA reject) carry the password again and draw on the sign-in budget",
         "ActionResultOut",
         request="ActionRequest",
-        errors=(*BODY_ERRORS, 401, 403, 404, 409),
+        errors=(*BODY_ERRORS, 401, 403, 404, 409, 429),
     ),
     Operation(
         "get",
@@ -143,6 +155,42 @@ OPERATIONS = (
         "The custody ledger of the unit's whole collection",
         "HistoryOut",
         errors=(401, 404),
+    ),
+    Operation(
+        "get",
+        "/units/{unit_id}/qc",
+        "unit_qc",
+        "A product's QC: every result with the spec version it was judged against and its "
+        "verdict, the specs in force, readiness for release and deviations",
+        "UnitQcOut",
+        errors=(401, 404, 409),
+    ),
+    Operation(
+        "get",
+        "/qc/specs",
+        "list_qc_specs",
+        "QC specifications in force per product type, each with its version history",
+        "SpecsOut",
+        query="SpecQuery",
+        errors=(401, 422),
+    ),
+    Operation(
+        "post",
+        "/qc/specs",
+        "publish_qc_spec",
+        "Publish the next version of one QC specification; old results keep theirs",
+        "SpecDetailOut",
+        201,
+        request="SpecRequest",
+        errors=(*BODY_ERRORS, 401, 403),
+    ),
+    Operation(
+        "get",
+        "/release-queue",
+        "release_queue",
+        "Products waiting for QA (quarantine, returned): readiness, deviations, expiry",
+        "ReleaseQueueOut",
+        errors=(401, 403),
     ),
     Operation(
         "get",
@@ -178,7 +226,7 @@ OPERATIONS = (
         "One action applied to many units, each in its own transaction; a result per unit",
         "BatchOut",
         request="BatchRequest",
-        errors=(*BODY_ERRORS, 401, 403),
+        errors=(*BODY_ERRORS, 401, 403, 429),
     ),
     *(
         Operation(
@@ -203,6 +251,8 @@ def _component_schemas() -> dict[str, Any]:
     inputs = [
         (schemas.TokenRequest, "validation"),
         (schemas.UnitQuery, "validation"),
+        (schemas.SpecQuery, "validation"),
+        (schemas.SpecRequest, "validation"),
         (RegisterFields, "validation"),
         (_action_requests(), "validation"),
         (scan_schemas.ScanRequest, "validation"),
@@ -212,7 +262,20 @@ def _component_schemas() -> dict[str, Any]:
         *((model, "serialization") for model in RESPONSE_MODELS),
     ]
     _, defs = models_json_schema(inputs, ref_template=REF)
-    return defs["$defs"]
+    return _mark_secrets(defs["$defs"])
+
+
+SECRETS = ("password", "physician_password")
+
+
+def _mark_secrets(components: dict[str, Any]) -> dict[str, Any]:
+    """Passwords are sent (validation schemas list them, though no dump ever holds them)
+    and never come back: write-only, shown masked by tools that read the document."""
+    for schema in components.values():
+        for name, prop in schema.get("properties", {}).items():
+            if name in SECRETS:
+                prop.update(writeOnly=True, format="password")
+    return components
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ from ..security import (
 from ..services import accounts, ledger, search, units
 from ..services.errors import Invalid
 from . import openapi
-from .body import json_object, parse, query
+from .body import body_first, json_object, parse, query
 from .schemas import HistoryOut, Response, TokenOut, TokenRequest, UnitPageOut, UnitQuery
 from .serialise import (
     action_result_out,
@@ -111,6 +111,7 @@ def _expected_version(body: dict) -> int | None:
 
 @bp.post(f"/units/{UNIT}/actions")
 @roles_required()
+@body_first
 @signing_throttle
 def unit_action(unit_id: int):
     """``{"action": name, "version": n, ...fields}``; the service decides if it is allowed."""

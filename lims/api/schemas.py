@@ -16,12 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictBool,
     StringConstraints,
 )
 
 from ..domain.catalogue import CATALOGUE
 from ..domain.ledger_chain import utc_iso
 from ..domain.lifecycle import Status
+from ..domain.qc import OPERATORS, TESTS, Verdict
 
 MAX_PER_PAGE = 100
 
@@ -53,6 +55,17 @@ UnitTypeKey = Annotated[
     BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
     Field(description="a catalogue type (any case)"),
 ]
+PRODUCT_TYPES = tuple(key for key, kind in CATALOGUE.items() if not kind.is_source)
+ProductTypeKey = Annotated[
+    Literal[PRODUCT_TYPES],
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    Field(description="a product type of the catalogue (any case); sources have no QC"),
+]
+QcTestKey = Annotated[
+    Literal[tuple(TESTS)],
+    BeforeValidator(lambda v: v.strip().lower().replace("-", "_") if isinstance(v, str) else v),
+    Field(description="a QC test key"),
+]
 
 
 class UnitQuery(Request):
@@ -69,6 +82,39 @@ class UnitQuery(Request):
             "a medical record number, or part of a patient's name"
         ),
     ] = None
+
+
+class SpecQuery(Request):
+    """Query parameters of the specification list."""
+
+    type: ProductTypeKey | None = Field(default=None, description="one product type; all if absent")
+
+
+QcWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class SpecRequest(Request):
+    """The next version of one specification, complete in itself.
+
+    A field left out takes its default (``required``: true, ``pending_at_release``: false),
+    not the value of the version in force. Numeric tests take ``operator`` and ``limit``;
+    qualitative tests take ``accept``, the words that pass.
+    """
+
+    product_type: ProductTypeKey
+    test: QcTestKey
+    operator: Literal[tuple(OPERATORS)] | None = None
+    limit: Annotated[float, Field(strict=True, allow_inf_nan=False)] | None = None
+    accept: Annotated[list[QcWord], Field(min_length=1, max_length=10)] | None = None
+    required: StrictBool | None = Field(
+        default=None, description="must pass before release (default true)"
+    )
+    pending_at_release: StrictBool | None = Field(
+        default=None, description="a pending result may be released, flagged (default false)"
+    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
+        description="why the specification changes (at least 3 characters)"
+    )
 
 
 # ---------------------------------------------------------------------------- responses
@@ -130,6 +176,13 @@ class UnitOut(Response):
     custodian: PersonOut | None
     location: LocationOut | None
     deviation: bool
+    thawed_at: UtcTime | None
+    released_at: UtcTime | None
+    exceptional_release: bool
+    administered_at: UtcTime | None
+    qc_alert: str | None = Field(
+        description="a QC result after release that stops dispensing and administration"
+    )
     version: int = Field(
         description="send it back as 'version' with an action to refuse stale edits"
     )
@@ -173,7 +226,10 @@ class LedgerEntryOut(Response):
 class ActionResultOut(Response):
     unit: UnitDetailOut
     entries: list[LedgerEntryOut] = Field(description="the ledger entries this action wrote")
-    products: list[UnitOut] = Field(description="units created (complete_processing)")
+    products: list[UnitOut] = Field(
+        description="units this action made: the products of complete_processing, the "
+        "aliquots of split; empty for every other action"
+    )
 
 
 class HistoryOut(Response):
@@ -181,6 +237,125 @@ class HistoryOut(Response):
     identifier: str
     entries: list[LedgerEntryOut] = Field(
         description="every entry of the collection (all units sharing the identifier), in order"
+    )
+
+
+# ---------------------------------------------------------------------------- QC and release
+
+
+class SpecTerms(Response):
+    """What one version of a specification requires."""
+
+    version: int
+    operator: str | None = Field(description="numeric tests: >=, >, <= or <")
+    limit: float | None
+    accept: list[str] = Field(description="qualitative tests: the words that pass")
+    required: bool = Field(description="must pass before release")
+    pending_at_release: bool = Field(description="a pending result may be released, flagged")
+    text: str = Field(description='as a person reads it, e.g. "≥ 70 %"')
+
+
+class SpecVersionOut(SpecTerms):
+    reason: str | None = Field(description="why it was published; null for the built-in one")
+    published_by: PersonOut | None
+    published_at: UtcTime | None
+
+
+class SpecOut(SpecTerms):
+    """A specification in force for one test of one product type."""
+
+    product_type: str
+    test: str
+    test_name: str
+    measure: str = Field(description='unit of measure of a numeric result; "" for words')
+    values: list[str] = Field(description="the words a qualitative result may be; [] for numbers")
+
+
+class SpecDetailOut(SpecOut):
+    history: list[SpecVersionOut] = Field(
+        description="every version, oldest first; the last is the one in force"
+    )
+
+
+class ProductSpecsOut(Response):
+    product_type: str
+    name: str
+    specs: list[SpecDetailOut]
+
+
+class SpecsOut(Response):
+    product_types: list[ProductSpecsOut]
+
+
+class QcResultOut(Response):
+    id: int
+    unit_id: int = Field(description="the unit it was recorded on (an aliquot's parent: inherited)")
+    test: str
+    test_name: str
+    value: float | str
+    measure: str
+    method: str
+    lot: str
+    spec_version: int = Field(description="the version it was judged against, when recorded")
+    spec: str = Field(description="that version as text")
+    verdict: Verdict
+    recorded_by: PersonOut
+    recorded_at: UtcTime
+    corrects_id: int | None
+    reason: str | None = Field(description="why a correction was made")
+    superseded: bool = Field(
+        description="a later result or correction of the same test replaces it"
+    )
+
+
+class ReadinessOut(Response):
+    """Can the product be released on its current QC (the specs in force decide what is required)?"""
+
+    complete: bool
+    missing: list[str] = Field(description="required tests without a result")
+    failing: list[str] = Field(description="tests whose current result is out of specification")
+    pending: list[str] = Field(description="pending where the specification does not allow it")
+    released_pending: list[str] = Field(description="pending and allowed: the release is flagged")
+    problems: list[str] = Field(description="the above, in words")
+
+
+class DeviationOut(Response):
+    id: int
+    unit_id: int
+    kind: str
+    description: str
+    qc_result_id: int | None
+    opened_by: PersonOut
+    opened_at: UtcTime
+
+
+class UnitQcOut(Response):
+    unit_id: int
+    identifier: str
+    product_type: str
+    results: list[QcResultOut] = Field(
+        description="every result that applies (the unit's and those of the unit it was split "
+        "from), oldest first, superseded ones included"
+    )
+    specs: list[SpecOut] = Field(description="the specifications in force for its product type")
+    readiness: ReadinessOut
+    deviations: list[DeviationOut]
+
+
+class ReleaseQueueItemOut(Response):
+    unit: UnitOut
+    readiness: ReadinessOut
+    deviations: int = Field(description="deviations opened on the product (QC out of spec)")
+    expires_at: UtcTime | None
+    hands_on: list[str] = Field(
+        description="what the caller did to this unit or its source (two-person rule: if any, "
+        "another QA user must release it)"
+    )
+
+
+class ReleaseQueueOut(Response):
+    items: list[ReleaseQueueItemOut] = Field(
+        description="products in quarantine or returned, soonest expiry first"
     )
 
 

@@ -5,19 +5,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..domain import qc as qc_rules
+from ..domain.catalogue import unit_type
 from ..domain.ledger_chain import VerifyResult
-from ..models import LedgerEntry, Location, Unit, User
+from ..models import Deviation, LedgerEntry, Location, QcResult, QcSpec, Unit, User
+from ..services import qc, release
 from ..services.units import ActionResult, allowed_actions
 from .schemas import (
     ActionResultOut,
     ActorOut,
     ChainBreakOut,
+    DeviationOut,
     LedgerEntryOut,
     LocationOut,
     PatientOut,
     PersonOut,
+    ProductSpecsOut,
+    QcResultOut,
+    ReadinessOut,
+    ReleaseQueueItemOut,
+    SpecDetailOut,
+    SpecOut,
+    SpecVersionOut,
     UnitDetailOut,
     UnitOut,
+    UnitQcOut,
     UserOut,
     VerifyOut,
 )
@@ -58,6 +70,11 @@ def _unit_fields(unit: Unit) -> dict[str, Any]:
         "custodian": PersonOut(id=custodian.id, name=custodian.full_name) if custodian else None,
         "location": _location_out(unit.location),
         "deviation": bool(unit.deviation),
+        "thawed_at": unit.thawed_at,
+        "released_at": unit.released_at,
+        "exceptional_release": bool(unit.exceptional_release),
+        "administered_at": unit.administered_at,
+        "qc_alert": unit.qc_alert,
         "version": unit.version,
         "patient": PatientOut(
             id=patient.id, mrn=patient.mrn, name=patient.name, wristband=patient.wristband
@@ -107,6 +124,134 @@ def action_result_out(result: ActionResult, viewer: User) -> ActionResultOut:
         unit=unit_detail_out(result.unit, viewer),
         entries=[entry_out(e) for e in result.entries],
         products=[unit_out(p) for p in result.products],
+    )
+
+
+# ---------------------------------------------------------------------------- QC and release
+
+
+def _person(user: User) -> PersonOut:
+    return PersonOut(id=user.id, name=user.full_name)
+
+
+def _terms(spec: qc_rules.Spec) -> dict[str, Any]:
+    return {
+        "version": spec.version,
+        "operator": spec.operator,
+        "limit": spec.limit,
+        "accept": list(spec.accept),
+        "required": spec.required,
+        "pending_at_release": spec.pending_at_release,
+        "text": spec.text,
+    }
+
+
+def spec_out(spec: qc_rules.Spec) -> SpecOut:
+    test = spec.qc_test
+    return SpecOut(
+        **_terms(spec),
+        product_type=spec.product_type,
+        test=spec.test,
+        test_name=test.name,
+        measure=test.unit,
+        values=list(test.words),
+    )
+
+
+def _version_out(spec: qc_rules.Spec, row: QcSpec | None) -> SpecVersionOut:
+    return SpecVersionOut(
+        **_terms(spec),
+        reason=row.reason if row else None,
+        published_by=_person(row.created_by) if row else None,
+        published_at=row.created_at if row else None,
+    )
+
+
+def spec_detail_out(product_type: str, test: str) -> SpecDetailOut:
+    """The version in force of one specification, with every version before it."""
+    history = qc.spec_history(product_type, test)
+    current, _ = history[-1]
+    return SpecDetailOut(
+        **spec_out(current).model_dump(),
+        history=[_version_out(spec, row) for spec, row in history],
+    )
+
+
+def product_specs_out(product_type: str) -> ProductSpecsOut:
+    return ProductSpecsOut(
+        product_type=product_type,
+        name=unit_type(product_type).name,
+        specs=[spec_detail_out(product_type, s.test) for s in qc.specs_in_force(product_type)],
+    )
+
+
+def readiness_out(readiness: qc_rules.Readiness) -> ReadinessOut:
+    return ReadinessOut(
+        complete=readiness.complete,
+        missing=list(readiness.missing),
+        failing=list(readiness.failing),
+        pending=list(readiness.pending),
+        released_pending=list(readiness.released_pending),
+        problems=readiness.problems(),
+    )
+
+
+def qc_result_out(result: QcResult, superseded: bool) -> QcResultOut:
+    test = qc_rules.TESTS[result.test]
+    return QcResultOut(
+        id=result.id,
+        unit_id=result.unit_id,
+        test=result.test,
+        test_name=test.name,
+        value=result.value,
+        measure=test.unit,
+        method=result.method,
+        lot=result.lot,
+        spec_version=result.spec_version,
+        spec=result.spec_snapshot.get("text", ""),
+        verdict=result.verdict,
+        recorded_by=_person(result.recorded_by),
+        recorded_at=result.recorded_at,
+        corrects_id=result.corrects_id,
+        reason=result.reason,
+        superseded=superseded,
+    )
+
+
+def _deviation_out(deviation: Deviation) -> DeviationOut:
+    return DeviationOut(
+        id=deviation.id,
+        unit_id=deviation.unit_id,
+        kind=deviation.kind,
+        description=deviation.description,
+        qc_result_id=deviation.qc_result_id,
+        opened_by=_person(deviation.opened_by),
+        opened_at=deviation.opened_at,
+    )
+
+
+def unit_qc_out(unit: Unit) -> UnitQcOut:
+    results = qc.results_of(unit)
+    replaced = qc.superseded_ids(results)
+    status = qc.qc_status(unit)
+    return UnitQcOut(
+        unit_id=unit.id,
+        identifier=unit.din,
+        product_type=unit.unit_type,
+        results=[qc_result_out(r, r.id in replaced) for r in results],
+        specs=[spec_out(s) for s in status.specs],
+        readiness=readiness_out(status.readiness),
+        deviations=[_deviation_out(d) for d in qc.deviations_of(unit)],
+    )
+
+
+def release_queue_item_out(unit: Unit, viewer: User) -> ReleaseQueueItemOut:
+    return ReleaseQueueItemOut(
+        unit=unit_out(unit),
+        readiness=readiness_out(qc.qc_status(unit).readiness),
+        deviations=qc.open_deviation_count(unit),
+        expires_at=unit.expires_at,
+        hands_on=sorted(release.hands_on(unit, viewer)),
     )
 
 

@@ -224,6 +224,13 @@ class QcFields(Fields):
     corrects: Annotated[int, Field(gt=0, le=2**31 - 1, strict=True)] | None = None
     reason: Reason | None = None
 
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number_or_word(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("a result is a number, or one of the test's words")
+        return value
+
     @field_validator("test")
     @classmethod
     def _known_test(cls, value: str) -> str:

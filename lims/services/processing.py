@@ -60,7 +60,7 @@ def record_step(unit: Unit, fields: StepFields, extra: dict, now: datetime, acto
 
 
 def _record_inline_steps(
-    unit: Unit, fields: CompleteProcessingFields, now: datetime, actor: User
+    unit: Unit, fields: CompleteProcessingFields, now: datetime, actor: User, written: list
 ) -> set[str]:
     """Steps given with the completion: each checked like ``record_step`` and recorded."""
     action = ACTIONS["record_step"]
@@ -76,7 +76,7 @@ def _record_inline_steps(
                 )
         extra: dict = {}
         record_step(unit, step, extra, now, actor)
-        ledger.append(
+        entry = ledger.append(
             unit=unit,
             action="record_step",
             actor=actor,
@@ -91,6 +91,7 @@ def _record_inline_steps(
             data={**step.model_dump(mode="json", exclude_none=True), **extra},
             at=now,
         )
+        written.append(entry)
         done.add(step.step)
     return done
 
@@ -102,7 +103,8 @@ def complete(
     protocol = protocol_for(unit.unit_type)
     if protocol is not None:
         done = {step_data(e).get("step") for e in recorded_steps(unit)}
-        done |= _record_inline_steps(unit, fields, now, actor)
+        written = extra.setdefault("_entries", [])
+        done |= _record_inline_steps(unit, fields, now, actor, written)
         missing = missing_steps(protocol, done)
         if missing:
             names = ", ".join(s.name.lower() for s in protocol.steps if s.key in missing)
@@ -110,20 +112,25 @@ def complete(
                 f"record every step of {protocol.name} first; missing: {names}",
                 code="steps_missing",
             )
-    unit.processed_at = now
-    products = extra.setdefault("_products", [])
-    for product in fields.products:
-        kind = unit_type(product.type)
-        taken = db.session.scalar(
-            select(Unit.id).where(
-                Unit.din == unit.din, Unit.product_code == kind.product_code, Unit.division == "00"
+    kinds = [unit_type(product.type) for product in fields.products]
+    taken = set(
+        db.session.scalars(
+            select(Unit.product_code).where(
+                Unit.din == unit.din,
+                Unit.product_code.in_([k.product_code for k in kinds]),
+                Unit.division == "00",
             )
         )
-        if taken is not None:
-            raise Conflict(
-                f"this collection already has a {kind.key} product ({kind.product_code} 00)",
-                code="product_exists",
-            )
+    )
+    if taken:
+        made = ", ".join(k.key for k in kinds if k.product_code in taken)
+        raise Conflict(
+            f"this collection already has a {made} product; one per type (split for aliquots)",
+            code="product_exists",
+        )
+    unit.processed_at = now
+    products = extra.setdefault("_products", [])
+    for kind, product in zip(kinds, fields.products, strict=True):
         products.append(
             Unit(
                 din=unit.din,

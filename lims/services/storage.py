@@ -56,12 +56,12 @@ def move(unit: Unit, fields: MoveFields, extra: dict, now: datetime, actor: User
 
 def thaw(unit: Unit, fields: ThawFields, extra: dict, now: datetime, actor: User) -> None:
     """Thawed: usable for 4 h from now (never longer than it already was)."""
+    if fields.location:
+        _place(unit, fields.location, extra)
     unit.thawed_at = now
     limit = now + THAW_SHELF_LIFE
     unit.expires_at = min(unit.expires_at, limit) if unit.expires_at else limit
     extra["expires_at"] = unit.expires_at.isoformat()
-    if fields.location:
-        _place(unit, fields.location, extra)
 
 
 def grid_of(box: Location) -> list[list[tuple[Location, Unit | None]]]:

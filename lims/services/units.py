@@ -299,9 +299,13 @@ def _perform(
         extra: dict[str, Any] = {}
         effect = EFFECTS.get(action.name)
         if effect:
-            effect(unit, fields, extra, now, actor)
+            # One UPDATE per unit per action (one version step): the effect's queries must
+            # not flush its half-made changes.
+            with db.session.no_autoflush:
+                effect(unit, fields, extra, now, actor)
         products: list[Unit] = extra.pop("_products", [])
         signatures = extra.pop("_signatures", [])
+        earlier = extra.pop("_entries", [])  # entries the effect wrote first (inline steps)
         if action.to_status is not None:
             unit.status = action.to_status.value
         if action.custody == "actor":
@@ -329,6 +333,7 @@ def _perform(
             )
         ]
         release.persist(signatures, unit, entries[0], action.name)
+        entries[:0] = earlier
         for product in products:
             entries.append(
                 ledger.append(

@@ -14,15 +14,21 @@ from ..timefmt import local_time, time_left
 
 
 def init_app(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .labels.routes import bp as labels_bp
+    from .locations.routes import bp as locations_bp
     from .main.routes import bp as main_bp
+    from .release.routes import bp as release_bp
     from .scan.routes import bp as scan_bp
     from .units.routes import bp as units_bp
 
+    app.register_blueprint(admin_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(labels_bp)
+    app.register_blueprint(locations_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(release_bp)
     app.register_blueprint(scan_bp)
     app.register_blueprint(units_bp)
 
@@ -67,9 +73,17 @@ def init_app(app: Flask) -> None:
     def _timeleft(value: datetime | None) -> str:
         return time_left(value, utcnow())
 
+    def may_open(endpoint: str) -> bool:
+        """Whether the signed-in user's role passes the route's own check (for nav links)."""
+        allowed = getattr(app.view_functions.get(endpoint), "allowed_roles", "missing")
+        if allowed == "missing" or not current_user.is_authenticated:
+            return False
+        return allowed in (None, "public") or current_user.role in {r.value for r in allowed}
+
     @app.context_processor
     def _globals() -> dict:
         return {
+            "may_open": may_open,
             "Status": Status,
             "register_roles": {r.value for r in ACTIONS["register"].roles},
             "current_user": current_user,

@@ -19,7 +19,13 @@ from lims.services import ledger
 KINDS = ("ADIPOSE", "MARROW", "BLOOD")
 # The first location a test creates (facility T0001, location sequence 1): see ``shelf``.
 SHELF = make_location_code("T0001", 1)
-PRODUCT_OF = {"ADIPOSE": "SVF", "MARROW": "BM-MNC", "BLOOD": "PRP", "SVF": "MSC(AT)", "BM-MNC": "MSC(M)"}
+PRODUCT_OF = {
+    "ADIPOSE": "SVF",
+    "MARROW": "BM-MNC",
+    "BLOOD": "PRP",
+    "SVF": "MSC(AT)",
+    "BM-MNC": "MSC(M)",
+}
 RECEIPT_C = {"ADIPOSE": 4.0, "MARROW": 20.0, "BLOOD": 21.0}
 SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
 
@@ -57,24 +63,61 @@ def steps_for(kind: str, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return steps
 
 
-def data_for(action: str, kind: str = "ADIPOSE") -> dict[str, Any]:
-    """Valid data for ``action`` on a collection of ``kind`` (what a careful user enters)."""
+def storage_c(kind: str) -> float:
+    """A temperature inside the storage range of ``kind``."""
+    from lims.domain.catalogue import unit_type
+
+    storage = unit_type(kind).storage
+    if storage.low_c is None:
+        return storage.high_c - 30
+    if storage.high_c is None:
+        return storage.low_c + 1
+    return (storage.low_c + storage.high_c) / 2
+
+
+def data_for(action: str, kind: str = "ADIPOSE", unit: Any = None) -> dict[str, Any]:
+    """Valid data for ``action`` on a unit of ``kind`` (what a careful user enters).
+
+    ``unit`` is needed where the data names something of it (the patient's wristband).
+    """
+    step_kind = kind if kind in ("ADIPOSE", "MARROW", "BLOOD", "SVF", "BM-MNC") else "ADIPOSE"
     return {
         "dispatch": {"courier": "Courier A", "transport_condition": "cool box"},
         "receive": {
-            "temperature_c": RECEIPT_C[kind],
+            "temperature_c": RECEIPT_C.get(kind, 4.0),
             "container_intact": True,
             "label_matches": True,
             "volume_ml": 50,
         },
         "start_processing": {"protocol": "standard", "equipment": "Centrifuge C-01"},
         "complete_processing": {
-            "products": [{"type": PRODUCT_OF[kind], "volume_ml": 10, "cell_count": 1_000_000}],
-            "steps": steps_for(kind),
+            "products": [{"type": PRODUCT_OF[step_kind], "volume_ml": 10, "cell_count": 1_000_000}],
+            "steps": steps_for(step_kind),
         },
-        "reject": {"reason": "sample unusable"},
+        "record_step": steps_for(step_kind)[0],
+        "record_qc": qc_data("sterility"),
+        "release": sign(),
+        "exceptional_release": {
+            **sign("approved exceptional release"),
+            "justification": "patient already prepared; physician accepts the risk",
+            "physician": "doctor",
+            "physician_password": PASSWORD,
+        },
+        "split": {"aliquots": [{"volume_ml": 1}]},
+        "store": {"location": SHELF, "storage_temperature_c": storage_c(kind)},
+        "thaw": {},
+        "dispense": {"clinician": "doctor"},
+        "administer": {
+            "wristband": unit.patient.wristband if unit is not None else "P-none",
+            "site": "vertex",
+            "method": "micro-injection",
+            "volume_ml": 1,
+        },
+        "return": {"condition": "unopened, kept cold"},
+        "reject": {"reason": "sample unusable", **sign("rejected")},
         "move": {"location": SHELF},
         "discard": {"reason": "no longer needed"},
+        "expire": {},
     }[action]
 
 
@@ -89,7 +132,57 @@ PATH_TO = {
     "rejected": ["reject"],
     "discarded": ["discard"],
 }
-REACHABLE = tuple(PATH_TO)
+# From quarantine on, the product is walked on (``walk``), with these steps and roles.
+AFTER_QUARANTINE = {
+    "released": [("qc", "technician"), ("release", "qa")],
+    "dispensed": [("qc", "technician"), ("release", "qa"), ("dispense", "technician")],
+    "returned": [
+        ("qc", "technician"),
+        ("release", "qa"),
+        ("dispense", "technician"),
+        ("return", "clinician"),
+    ],
+    "administered": [
+        ("qc", "technician"),
+        ("release", "qa"),
+        ("dispense", "technician"),
+        ("administer", "clinician"),
+    ],
+}
+REACHABLE = (*PATH_TO, *AFTER_QUARANTINE)
+PASSWORD = "test-pass-1234"
+
+
+def walk(unit: Any, status: str, users: dict) -> Any:
+    """Take a fresh collection's source unit to ``status`` through the services.
+
+    Returns the unit now in that status: the source up to ``processed``, its product from
+    ``quarantine`` on.
+    """
+    from lims.services import units
+
+    kind = unit.unit_type
+    path = PATH_TO["quarantine"] if status in AFTER_QUARANTINE else PATH_TO[status]
+    result = None
+    for step in path:
+        result = units.perform_action(unit.id, step, data_for(step, kind), users["technician"])
+    if status not in AFTER_QUARANTINE and status != "quarantine":
+        return unit
+    product = result.products[0]
+    for step, role in AFTER_QUARANTINE.get(status, []):
+        if step == "qc":
+            pass_all_qc(product, users["technician"])
+            continue
+        data = data_for(step, product.unit_type, product)
+        units.perform_action(product.id, step, data, users[role])
+    return product
+
+
+def pass_all_qc(product: Any, technician: Any) -> None:
+    from lims.services import units
+
+    for test in required_tests(product.unit_type):
+        units.perform_action(product.id, "record_qc", qc_data(test), technician)
 
 
 def stored(unit_id: int) -> dict[str, Any]:
@@ -174,5 +267,5 @@ def required_tests(product_type: str) -> list[str]:
     return [s.test for s in specs_in_force(product_type) if s.required]
 
 
-def sign(meaning: str = "approved for release", password: str = "test-pass-1234") -> dict:
+def sign(meaning: str = "approved for release", password: str = PASSWORD) -> dict:
     return {"password": password, "meaning": meaning}

@@ -12,7 +12,7 @@ from lims.domain.catalogue import unit_type
 from lims.services import ledger
 from lims.services.units import perform_action
 
-from .lab import KINDS, PRODUCT_OF, data_for, entries_of
+from .lab import KINDS, PRODUCT_OF, data_for, entries_of, steps_for
 
 # step, who does it, status after it, who holds the unit after it (None: the courier)
 STEPS = [
@@ -40,7 +40,8 @@ def test_collection_goes_from_registration_to_quarantine(kind, users, register):
         assert result.unit.version == version + 1, step
 
     assert unit.received_at and unit.processing_started_at and unit.processed_at
-    assert ledger.count() == 1 + len(STEPS) + len(result.products)
+    steps = len(steps_for(kind))  # recorded with the completion, one entry each
+    assert ledger.count() == 1 + len(STEPS) + steps + len(result.products)
     assert ledger.verify().intact
 
 
@@ -76,11 +77,13 @@ def test_ledger_has_one_linked_entry_per_step_and_per_product(kind, users, regis
     product = act(unit, "complete_processing").products[0]
 
     entries = entries_of(unit.id)
+    steps = len(steps_for(kind))
     assert [e.action for e in entries] == [
         "register",
         "dispatch",
         "receive",
         "start_processing",
+        *["record_step"] * steps,
         "complete_processing",
     ]
     assert [(e.from_status, e.to_status) for e in entries] == [
@@ -88,6 +91,7 @@ def test_ledger_has_one_linked_entry_per_step_and_per_product(kind, users, regis
         ("collected", "in_transit"),
         ("in_transit", "received"),
         ("received", "in_processing"),
+        *[("in_processing", "in_processing")] * steps,
         ("in_processing", "processed"),
     ]
     for before, after in itertools.pairwise(entries):
@@ -106,12 +110,12 @@ def test_ledger_has_one_linked_entry_per_step_and_per_product(kind, users, regis
     assert source_data["products"][0]["volume_ml"] == product.volume_ml
 
     chain = [*entries, product_entry]
-    assert sorted(e.seq for e in chain) == list(range(1, 7))
+    assert sorted(e.seq for e in chain) == list(range(1, 7 + steps))
     by_seq = sorted(chain, key=lambda e: e.seq)
     assert by_seq[0].prev_hash == "0" * 64
     for before, after in itertools.pairwise(by_seq):
         assert after.prev_hash == before.entry_hash
-    assert ledger.verify().checked == 6
+    assert ledger.verify().checked == 6 + steps
 
 
 def test_each_entry_records_who_did_it_and_what_was_recorded(users, register, act):

@@ -24,9 +24,7 @@ def perform(users):
 
 
 def make_product(kind: str, users, perform, *, pending_sterility: bool = False):
-    source = units.register(
-        {**_registration(kind)}, users["clinician"]
-    ).unit
+    source = units.register({**_registration(kind)}, users["clinician"]).unit
     perform(source, "receive", data_for("receive", kind))
     perform(source, "start_processing", data_for("start_processing", kind))
     for step in steps_for(kind):
@@ -83,7 +81,7 @@ def test_a_fresh_product_goes_from_collection_to_the_patient(kind, users, perfor
 
 
 def test_a_cryopreserved_msc_aliquot_is_thawed_months_later(users, perform, app):
-    source, svf = make_product("ADIPOSE", users, perform)
+    _source, svf = make_product("ADIPOSE", users, perform)
     perform(svf, "start_processing", {"protocol": "MSC expansion", "equipment": "Incubator 2"})
     for step in steps_for("SVF"):
         perform(svf, "record_step", step)

@@ -116,7 +116,7 @@ def test_expired_blood_cannot_start_processing(expired_blood, users):
 def test_expired_blood_can_be_discarded(expired_blood, users):
     names = {a.name for a in allowed_actions(expired_blood, users["technician"])}
     # An expired unit may still be moved: where it physically sits is recorded until discard.
-    assert names == {"reject", "move", "discard"}
+    assert names == {"reject", "store", "move", "discard"}
     perform_action(expired_blood.id, "discard", {"reason": "expired"}, users["technician"])
     assert expired_blood.status == "discarded"
 

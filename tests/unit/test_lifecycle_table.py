@@ -24,9 +24,11 @@ from lims.domain.lifecycle import (
 from lims.domain.roles import Role
 
 S = Status
-T, C, Q, A = Role.TECHNICIAN, Role.CLINICIAN, Role.QA, Role.ADMIN
+T, C, Q, A, SYS = Role.TECHNICIAN, Role.CLINICIAN, Role.QA, Role.ADMIN, Role.SYSTEM
 FINAL = {S.ADMINISTERED, S.REJECTED, S.DISCARDED, S.EXPIRED}
 NON_FINAL = set(Status) - FINAL
+# "any live status" for expiry: not while processing, not a source already processed
+EXPIRABLE = NON_FINAL - {S.IN_PROCESSING, S.PROCESSED}
 UP_TO_QUARANTINE = {
     S.COLLECTED,
     S.IN_TRANSIT,
@@ -40,11 +42,23 @@ UP_TO_QUARANTINE = {
 SPEC: dict[str, dict[Role, set[Status]]] = {
     "dispatch": {C: {S.COLLECTED}, T: {S.COLLECTED}},
     "receive": {T: {S.COLLECTED, S.IN_TRANSIT}},
-    "start_processing": {T: {S.RECEIVED}},
+    # a received source, or an SVF/BM-MNC product taken into culture (a guard checks which)
+    "start_processing": {T: {S.RECEIVED, S.QUARANTINE, S.RELEASED}},
+    "record_step": {T: {S.IN_PROCESSING}},
     "complete_processing": {T: {S.IN_PROCESSING}},
-    "reject": {T: {S.COLLECTED, S.IN_TRANSIT, S.RECEIVED}, Q: UP_TO_QUARANTINE},
+    "record_qc": {T: {S.QUARANTINE, S.RELEASED, S.DISPENSED}},
+    "release": {Q: {S.QUARANTINE, S.RETURNED}},
+    "exceptional_release": {Q: {S.QUARANTINE, S.RETURNED}},
+    "split": {T: {S.QUARANTINE, S.RELEASED}},
+    "store": {T: NON_FINAL},
     "move": {T: NON_FINAL},
+    "thaw": {T: NON_FINAL},
+    "dispense": {T: {S.RELEASED}},
+    "administer": {C: {S.DISPENSED}},
+    "return": {T: {S.DISPENSED}, C: {S.DISPENSED}},
+    "reject": {T: {S.COLLECTED, S.IN_TRANSIT, S.RECEIVED}, Q: UP_TO_QUARANTINE},
     "discard": {T: NON_FINAL, Q: NON_FINAL},
+    "expire": {SYS: EXPIRABLE},
 }
 TO_STATUS = {
     "register": S.COLLECTED,
@@ -52,9 +66,20 @@ TO_STATUS = {
     "receive": S.RECEIVED,
     "start_processing": S.IN_PROCESSING,
     "complete_processing": S.PROCESSED,
-    "reject": S.REJECTED,
+    "record_step": None,
+    "record_qc": None,
+    "release": S.RELEASED,
+    "exceptional_release": S.RELEASED,
+    "split": None,  # aliquots share the parent's status
+    "store": None,
     "move": None,  # storing a unit changes where it is, not its status
+    "thaw": None,
+    "dispense": S.DISPENSED,
+    "administer": S.ADMINISTERED,
+    "return": S.RETURNED,
+    "reject": S.REJECTED,
     "discard": S.DISCARDED,
+    "expire": S.EXPIRED,
 }
 MUST_RECORD = {
     "register": {"patient", "type", "collection_site", "volume_ml", "collected_at"},
@@ -62,9 +87,26 @@ MUST_RECORD = {
     "receive": {"temperature_c", "container_intact", "volume_ml"},
     "start_processing": {"protocol", "equipment"},
     "complete_processing": {"products"},
-    "reject": {"reason"},
+    "record_step": {"step", "started_at", "ended_at"},
+    "record_qc": {"test", "value", "method", "lot"},
+    "release": {"password", "meaning"},
+    "exceptional_release": {
+        "password",
+        "meaning",
+        "justification",
+        "physician",
+        "physician_password",
+    },
+    "split": {"aliquots"},
+    "store": {"location", "storage_temperature_c"},
     "move": {"location"},
+    "thaw": set(),
+    "dispense": {"clinician"},
+    "administer": {"wristband", "site", "method", "volume_ml"},
+    "return": {"condition"},
+    "reject": {"reason"},  # QA must sign too: a guard asks for the password
     "discard": {"reason"},
+    "expire": set(),
 }
 
 
@@ -117,14 +159,24 @@ def test_available_actions_are_exactly_those_the_spec_grants(status, role):
     ("status", "role", "expected"),
     [
         (S.COLLECTED, C, {"dispatch"}),
-        (S.COLLECTED, T, {"dispatch", "receive", "reject", "move", "discard"}),
-        (S.IN_TRANSIT, T, {"receive", "reject", "move", "discard"}),
-        (S.RECEIVED, T, {"start_processing", "reject", "move", "discard"}),
-        (S.IN_PROCESSING, T, {"complete_processing", "move", "discard"}),
+        (S.COLLECTED, T, {"dispatch", "receive", "reject", "store", "move", "thaw", "discard"}),
+        (S.IN_TRANSIT, T, {"receive", "reject", "store", "move", "thaw", "discard"}),
+        (S.RECEIVED, T, {"start_processing", "reject", "store", "move", "thaw", "discard"}),
+        (
+            S.IN_PROCESSING,
+            T,
+            {"record_step", "complete_processing", "store", "move", "thaw", "discard"},
+        ),
         (S.IN_PROCESSING, Q, {"reject", "discard"}),
-        (S.QUARANTINE, Q, {"reject", "discard"}),
-        (S.QUARANTINE, T, {"move", "discard"}),
+        (S.QUARANTINE, Q, {"release", "exceptional_release", "reject", "discard"}),
+        (
+            S.QUARANTINE,
+            T,
+            {"start_processing", "record_qc", "split", "store", "move", "thaw", "discard"},
+        ),
         (S.RELEASED, Q, {"discard"}),
+        (S.DISPENSED, C, {"administer", "return"}),
+        (S.RETURNED, Q, {"release", "exceptional_release", "discard"}),
         (S.COLLECTED, A, set()),
     ],
 )
@@ -139,8 +191,20 @@ def test_admins_may_do_nothing_to_units():
 def test_custody_follows_the_material():
     custody = {name: action.custody for name, action in ACTIONS.items()}
     assert custody.pop("dispatch") == "none"  # the courier has it, not a user
-    assert custody.pop("move") == "keep"  # storing a unit does not hand it over
+    assert custody.pop("expire") == "none"  # nobody holds an expired unit for use
+    keep = {"record_step", "record_qc", "release", "exceptional_release", "split", "store"}
+    keep |= {"move", "thaw", "dispense"}  # dispense hands it to the named clinician
+    for name in keep:
+        assert custody.pop(name) == "keep", name
     assert set(custody.values()) == {"actor"}
+
+
+def test_signed_actions_are_release_exceptional_release_and_reject():
+    assert {n for n, a in ACTIONS.items() if a.signed} == {
+        "release",
+        "exceptional_release",
+        "reject",
+    }
 
 
 # ---------------------------------------------------------------------------- guards
@@ -152,6 +216,10 @@ class FakeUnit:
     status: str = "collected"
     collected_at: datetime = datetime(2026, 1, 1, 8, tzinfo=UTC)
     expires_at: datetime | None = None
+    division: str = "00"
+    volume_ml: float = 10.0
+    thawed_at: datetime | None = None
+    qc_alert: str | None = None
 
 
 NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)

@@ -12,19 +12,27 @@ from flask_login import current_user
 
 from ...domain.catalogue import CATALOGUE
 from ...domain.lifecycle import ACTIONS, Status
+from ...domain.processing import protocol_for
 from ...domain.roles import Role
 from ...models import Unit, User
 from ...security import note_refusal, roles_required, signing_throttle
-from ...services import ledger, search, units
-from ...services.errors import Invalid, ServiceError
+from ...services import ledger, processing, qc, search, units
+from ...services.errors import Invalid, NotFound, ServiceError
 from .forms import (
     ACTION_FORMS,
+    SIGNED_FORMS,
+    AdministerForm,
     CompleteProcessingForm,
+    DispenseForm,
+    Earlier,
+    ExceptionalReleaseForm,
+    RecordQcForm,
+    RecordStepForm,
     RegisterForm,
     ServiceForm,
     VersionedForm,
 )
-from .view import timeline
+from .view import action_context, active_clinicians, correctable_results, timeline, unit_panels
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
@@ -117,24 +125,43 @@ def detail(unit_id: int) -> ResponseReturnValue:
         collection=collection,
         timeline=timeline(entries, collection),
         actions=units.allowed_actions(unit, _actor()),
+        panels=unit_panels(unit),
     )
 
 
-def _make_form(name: str, unit: Unit) -> VersionedForm:
+def _make_form(name: str, unit: Unit, actor: User) -> VersionedForm:
+    """The action's form, with the choices this unit offers (steps, tests, clinicians)."""
+    zone = current_app.config["TIMEZONE"]
     form_class = ACTION_FORMS[name]
+    if actor.role == Role.QA and name in SIGNED_FORMS:
+        form_class = SIGNED_FORMS[name]
     if form_class is CompleteProcessingForm:
-        return form_class(source_type=unit.unit_type)
+        return CompleteProcessingForm(source_type=unit.unit_type)
+    if form_class is RecordStepForm:
+        protocol = protocol_for(unit.unit_type)
+        done = [processing.step_data(e).get("step") for e in processing.recorded_steps(unit)]
+        return RecordStepForm(steps=protocol.steps if protocol else (), done=done, zone=zone)
+    if form_class is RecordQcForm:
+        specs = qc.specs_in_force(unit.unit_type)
+        if unit.status != Status.QUARANTINE:  # after release only sterility is still recorded
+            specs = [s for s in specs if s.test == "sterility"]
+        earlier = [Earlier(r.id, r.test, text) for r, text in correctable_results(unit)]
+        return RecordQcForm(specs=specs, earlier=earlier)
+    if form_class in (DispenseForm, ExceptionalReleaseForm):
+        return form_class(clinicians=[(u.username, u.full_name) for u in active_clinicians()])
+    if form_class is AdministerForm:
+        return AdministerForm(zone=zone)
     return form_class()
 
 
 def _prefill(form: VersionedForm, unit: Unit) -> None:
     """The version the user sees; and a choice that can only be one way, to save taps.
 
-    Measurements (temperature, volume at receipt) are never prefilled: they must be read.
+    Measurements (temperature, volume at receipt, QC results) are never prefilled: they must
+    be read. Neither are passwords.
     """
     form.version.data = str(unit.version)
-    if isinstance(form, CompleteProcessingForm):
-        form.suggest_product()
+    form.prefill(request.args)
 
 
 @bp.route("/<int:unit_id>/actions/<name>", methods=["GET", "POST"])
@@ -150,8 +177,9 @@ def act(unit_id: int, name: str) -> ResponseReturnValue:
     try:
         units.check_allowed(unit, name, _actor())
     except ServiceError as exc:
-        return render_template("units/action.html", refusal=exc.message, **page), exc.http_status
-    form = _make_form(name, unit)
+        return _refused(page, exc)
+    page.update(action_context(name, unit, _actor()))
+    form = _make_form(name, unit, _actor())
     if not form.is_submitted():
         _prefill(form, unit)
         return render_template("units/action.html", form=form, **page)
@@ -166,10 +194,30 @@ def act(unit_id: int, name: str) -> ResponseReturnValue:
         message = _show_service_error(form, exc)
         page["allowed"] = [a.name for a in units.allowed_actions(unit, _actor())]
         return render_template("units/action.html", form=form, error=message, **page), 422
+    except NotFound as exc:
+        if exc.fields and all(form.add_error(k, v) for k, v in exc.fields.items()):
+            # something the user entered names nothing (a wristband no patient wears)
+            return render_template(
+                "units/action.html", form=form, error=exc.message, **page
+            ), exc.http_status
+        return _refused(page, exc, form)
     except ServiceError as exc:
-        return render_template("units/action.html", refusal=exc.message, **page), exc.http_status
+        return _refused(page, exc, form)
     flash(_done_message(action.label, result), "success")
     return redirect(back)
+
+
+def _refused(
+    page: dict, exc: ServiceError, form: VersionedForm | None = None
+) -> ResponseReturnValue:
+    """The service's refusal in full, without the form; a bedside mismatch is a loud STOP."""
+    return render_template(
+        "units/action.html",
+        refusal=exc.message,
+        refusal_code=exc.code,
+        retry=form is not None,
+        **page,
+    ), exc.http_status
 
 
 def _local_next() -> str | None:

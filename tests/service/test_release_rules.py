@@ -1,0 +1,300 @@
+"""Issue 4, the release rules: two-person rule, e-signature password, out-of-spec refusal,
+pending sterility flagged, exceptional release with two signatures, a late positive
+sterility recorded and flagged, and the signature bound to the hash of what was signed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lims.domain.signatures import record_hash
+from lims.models import Deviation, Signature
+from lims.services import accounts, units
+from lims.services.errors import Conflict, Invalid
+from lims.services.release import signatures_of
+
+from .lab import entries_of, pass_all_qc, qc_data, required_tests, sign, stored
+
+RELEASE = "release"
+
+
+def perform(unit, action, data, user):
+    return units.perform_action(unit.id, action, data, user)
+
+
+@pytest.fixture
+def product(unit_in):
+    """A fresh SVF in quarantine (no QC yet)."""
+    return unit_in("quarantine")
+
+
+def record_all(product, technician, **values):
+    for test in required_tests(product.unit_type):
+        perform(product, "record_qc", qc_data(test, values.get(test)), technician)
+
+
+def test_a_complete_in_spec_product_is_released_with_a_signature(product, users):
+    record_all(product, users["technician"])
+    result = perform(product, RELEASE, sign(), users["qa"])
+    assert result.unit.status == "released" and result.unit.released_at is not None
+    (signature,) = signatures_of([product.id])
+    assert (signature.printed_name, signature.role, signature.meaning) == (
+        "Test Qa",
+        "qa",
+        "approved for release",
+    )
+    assert signature.ledger_entry_id == result.entries[0].id
+
+
+def test_the_signature_is_bound_to_the_hash_of_what_was_signed(product, users):
+    record_all(product, users["technician"])
+    perform(product, RELEASE, sign(), users["qa"])
+    entry = entries_of(product.id)[-1]
+    data = json.loads(entry.data)
+    (signature,) = signatures_of([product.id])
+    signed = data["signed_record"]
+    assert record_hash({**signed, "signer_id": users["qa"].id}) == signature.record_hash
+    assert data["signatures"][0]["record_hash"] == signature.record_hash
+    assert {q["test"] for q in signed["qc"]} == set(required_tests("SVF"))
+    # a record altered afterwards no longer matches the signature
+    altered = {**signed, "qc": [{**signed["qc"][0], "value": 1.0}, *signed["qc"][1:]]}
+    assert record_hash({**altered, "signer_id": users["qa"].id}) != signature.record_hash
+
+
+def test_the_password_is_never_recorded(product, users):
+    record_all(product, users["technician"])
+    perform(product, RELEASE, sign(), users["qa"])
+    assert all("test-pass-1234" not in e.data for e in entries_of(product.id))
+
+
+def test_a_wrong_password_is_refused_and_changes_nothing(product, users):
+    record_all(product, users["technician"])
+    before = stored(product.id)
+    with pytest.raises(Invalid) as refused:
+        perform(product, RELEASE, sign(password="not-my-password"), users["qa"])
+    assert refused.value.code == "wrong_password"
+    assert refused.value.fields == {"password": "wrong password"}
+    assert stored(product.id) == before
+    assert signatures_of([product.id]) == []
+
+
+@pytest.mark.parametrize("meaning", ["reviewed", "rejected", "approved exceptional release"])
+def test_a_release_signature_must_mean_approval(product, users, meaning):
+    record_all(product, users["technician"])
+    with pytest.raises(Invalid) as refused:
+        perform(product, RELEASE, sign(meaning), users["qa"])
+    assert "meaning" in refused.value.fields
+
+
+def test_whoever_tested_the_unit_may_not_release_it(product, users):
+    """A technician who recorded QC, later made QA, is still barred (the ledger remembers)."""
+    tester = users["technician2"]
+    record_all(product, tester)
+    accounts.change_role(tester, "qa")
+    before = stored(product.id)
+    with pytest.raises(Conflict) as refused:
+        perform(product, RELEASE, sign(), tester)
+    assert refused.value.code == "two_person_rule"
+    assert "record qc" in refused.value.message
+    assert stored(product.id) == before
+    perform(product, RELEASE, sign(), users["qa"])  # a second person may
+
+
+def test_whoever_processed_the_source_may_not_release_the_product(product, users):
+    processor = users["technician"]  # walked the collection through processing
+    record_all(product, users["technician2"])
+    accounts.change_role(processor, "qa")
+    with pytest.raises(Conflict, match="start processing"):
+        perform(product, RELEASE, sign(), processor)
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "problem"),
+    [
+        ("viability", 69.9, "out of specification: viability"),
+        ("endotoxin", 0.5, "out of specification: endotoxin"),
+        ("gram_stain", "organisms seen", "out of specification: gram stain"),
+    ],
+)
+def test_an_out_of_spec_product_is_refused(product, users, test, value, problem):
+    record_all(product, users["technician"], **{test: value})
+    before = stored(product.id)
+    with pytest.raises(Conflict) as refused:
+        perform(product, RELEASE, sign(), users["qa"])
+    assert refused.value.code == "not_releasable"
+    assert problem in refused.value.message
+    assert stored(product.id) == before
+
+
+def test_a_missing_result_is_refused(product, users):
+    for test in required_tests("SVF"):
+        if test != "endotoxin":
+            perform(product, "record_qc", qc_data(test), users["technician"])
+    with pytest.raises(Conflict, match="no result for endotoxin"):
+        perform(product, RELEASE, sign(), users["qa"])
+
+
+def test_an_out_of_spec_result_opens_a_deviation(product, users, app):
+    from lims.extensions import db
+
+    result = perform(product, "record_qc", qc_data("viability", 62.0), users["technician"])
+    data = json.loads(result.entries[0].data)
+    assert data["verdict"] == "fail" and data["spec"] == "≥ 70 %" and data["spec_version"] == 1
+    deviation = db.session.get(Deviation, data["deviation_id"])
+    assert "Viability 62 %" in deviation.description and "≥ 70 %" in deviation.description
+    assert product.deviation is True
+
+
+def test_pending_sterility_is_released_flagged_for_a_fresh_product(product, users):
+    record_all(product, users["technician"], sterility="pending")
+    result = perform(product, RELEASE, sign(), users["qa"])
+    assert json.loads(result.entries[0].data)["flags"] == ["sterility pending at release"]
+
+
+def test_pending_sterility_blocks_a_cryopreserved_product(users, unit_in):
+    svf = unit_in("quarantine")
+    perform(
+        svf, "start_processing", {"protocol": "MSC", "equipment": "Incubator"}, users["technician"]
+    )
+    from .lab import data_for
+
+    (msc,) = perform(
+        svf, "complete_processing", data_for("complete_processing", "SVF"), users["technician"]
+    ).products
+    record_all(msc, users["technician"], sterility="pending")
+    with pytest.raises(Conflict, match="still pending: sterility culture"):
+        perform(msc, RELEASE, sign(), users["qa"])
+
+
+def test_a_late_positive_sterility_is_recorded_and_flagged(product, users):
+    record_all(product, users["technician"], sterility="pending")
+    perform(product, RELEASE, sign(), users["qa"])
+    (aliquot,) = perform(
+        product, "split", {"aliquots": [{"volume_ml": 2}]}, users["technician"]
+    ).products
+    perform(product, "dispense", {"clinician": "doctor"}, users["technician"])
+
+    result = perform(product, "record_qc", qc_data("sterility", "growth"), users["technician"])
+
+    assert result.unit.status == "dispensed"  # recorded on the dispensed unit
+    assert "recorded after release" in product.qc_alert
+    assert aliquot.qc_alert == product.qc_alert  # the aliquot is the same material
+    data = json.loads(result.entries[0].data)
+    assert data["verdict"] == "fail" and "qc_alert" in data
+    administer = {
+        "wristband": product.patient.wristband,
+        "site": "vertex",
+        "method": "micro-injection",
+        "volume_ml": 1,
+    }
+    with pytest.raises(Conflict, match="QC alert"):
+        perform(product, "administer", administer, users["clinician"])
+    with pytest.raises(Conflict, match="QC alert"):
+        perform(aliquot, "dispense", {"clinician": "doctor"}, users["technician"])
+
+
+def test_only_sterility_may_be_recorded_after_release(product, users):
+    record_all(product, users["technician"])
+    perform(product, RELEASE, sign(), users["qa"])
+    with pytest.raises(Invalid) as refused:
+        perform(product, "record_qc", qc_data("viability", 90.0), users["technician"])
+    assert "test" in refused.value.fields
+
+
+EXCEPTIONAL = {
+    "password": "test-pass-1234",
+    "meaning": "approved exceptional release",
+    "justification": "patient travelled from abroad; physician accepts viability 65 %",
+    "physician": "doctor",
+    "physician_password": "test-pass-1234",
+}
+
+
+def test_exceptional_release_needs_qa_and_a_physician(product, users):
+    record_all(product, users["technician"], viability=65.0)
+    result = perform(product, "exceptional_release", EXCEPTIONAL, users["qa"])
+    assert result.unit.status == "released" and result.unit.exceptional_release
+    signatures = signatures_of([product.id])
+    assert [(s.printed_name, s.role) for s in signatures] == [
+        ("Test Qa", "qa"),
+        ("Test Clinician", "clinician"),
+    ]
+    assert {s.meaning for s in signatures} == {"approved exceptional release"}
+    data = json.loads(result.entries[0].data)
+    assert "out of specification: viability" in data["flags"]
+    assert data["justification"].startswith("patient travelled")
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"physician_password": "wrong-password"}, "physician_password", "wrong_password"),
+        ({"password": "wrong-password"}, "password", "wrong_password"),
+        ({"physician": "qa"}, "physician", "invalid_fields"),  # not a clinician
+        ({"physician": "nobody"}, "physician", "invalid_fields"),
+        ({"justification": "ok"}, "justification", "invalid_fields"),
+        ({"meaning": "approved for release"}, "meaning", None),
+    ],
+)
+def test_exceptional_release_refuses_without_both_valid_signatures(
+    product, users, change, field, code
+):
+    record_all(product, users["technician"], viability=65.0)
+    before = stored(product.id)
+    with pytest.raises(Invalid) as refused:
+        perform(product, "exceptional_release", {**EXCEPTIONAL, **change}, users["qa"])
+    assert field in refused.value.fields
+    if code:
+        assert refused.value.code == code
+    assert stored(product.id) == before
+    assert signatures_of([product.id]) == []
+
+
+def test_exceptional_release_is_not_for_a_product_in_spec(product, users):
+    record_all(product, users["technician"])
+    with pytest.raises(Conflict, match="use the ordinary release"):
+        perform(product, "exceptional_release", EXCEPTIONAL, users["qa"])
+
+
+def test_qa_rejection_is_signed(product, users):
+    perform(product, "reject", {"reason": "viability far below", **sign("rejected")}, users["qa"])
+    (signature,) = signatures_of([product.id])
+    assert signature.meaning == "rejected" and signature.action == "reject"
+
+
+def test_qa_rejection_without_a_signature_is_refused(product, users):
+    with pytest.raises(Invalid) as refused:
+        perform(product, "reject", {"reason": "viability far below"}, users["qa"])
+    assert "password" in refused.value.fields
+
+
+def test_a_returned_product_is_re_released_or_discarded(unit_in, users):
+    product = unit_in("returned")
+    result = perform(product, RELEASE, sign(), users["qa"])
+    assert result.unit.status == "released"
+    assert len(signatures_of([product.id])) == 2  # the first release and this one
+
+
+def test_signatures_cannot_be_changed(product, users, app):
+    import sqlalchemy as sa
+
+    from lims.extensions import db
+
+    record_all(product, users["technician"])
+    perform(product, RELEASE, sign(), users["qa"])
+    db.session.commit()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.session.execute(sa.update(Signature).values(printed_name="Mallory"))
+        db.session.commit()
+    db.session.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.session.execute(sa.text("DELETE FROM qc_results"))
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_pass_all_helper_covers_every_required_test(product, users):
+    pass_all_qc(product, users["technician"])
+    perform(product, RELEASE, sign(), users["qa"])
+    assert product.status == "released"
