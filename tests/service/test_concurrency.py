@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from lims.extensions import db
 from lims.models import LedgerEntry, User
-from lims.services import ledger
+from lims.services import accounts, ledger
 from lims.services.errors import Conflict
 from lims.services.units import perform_action, register
 
@@ -145,3 +145,54 @@ def test_ten_registrations_at_once_on_sqlite_queue_instead_of_failing(app, users
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert sorted(int(din[7:]) for din in outcomes) == list(range(1, 11))
     assert ledger.verify().checked == 10
+
+
+@pytest.mark.postgres_only
+def test_two_qa_users_release_one_unit_at_once(app, users, unit_in):
+    """Issue 4: one release wins, the other is told (409); one signature, one ledger entry."""
+    from lims.services.release import signatures_of
+
+    from .lab import pass_all_qc, sign
+
+    product = unit_in("quarantine")
+    pass_all_qc(product, users["technician"])
+    second_qa = accounts.create_user("qa2", "qa", "test-pass-1234", full_name="Second QA")
+
+    def release(user: User) -> str:
+        return perform_action(product.id, "release", sign(), user).unit.status
+
+    outcomes = at_once(app, [(users["qa"].id, release), (second_qa.id, release)])
+
+    winners, losers = winners_and_losers(outcomes)
+    assert (winners, len(losers)) == (["released"], 1)
+    assert losers[0].http_status == 409
+    assert [e.action for e in entries_of(product.id)].count("release") == 1
+    assert len(signatures_of([product.id])) == 1
+    assert ledger.verify().intact
+
+
+@pytest.mark.postgres_only
+def test_two_units_stored_into_one_position_at_once(app, users, unit_in):
+    """A position holds one unit: of two technicians storing there at once, one wins."""
+    from lims.services.locations import create_location
+
+    box = create_location("Box", "box", None, users["admin"], rows=1, columns=1)
+    (position,) = box.children
+    first = unit_in("quarantine")
+    second = unit_in("quarantine", patient={"mrn": "MRN-2", "name": "Other Patient"})
+    data = {"location": position.code, "storage_temperature_c": 4.0}
+
+    def store(unit_id: int) -> Callable[[User], Any]:
+        return lambda user: perform_action(unit_id, "store", data, user).unit.location_id
+
+    outcomes = at_once(
+        app,
+        [(users["technician"].id, store(first.id)), (users["technician2"].id, store(second.id))],
+    )
+
+    winners, losers = winners_and_losers(outcomes)
+    assert (winners, len(losers)) == ([position.id], 1)
+    assert losers[0].code == "position_occupied"
+    db.session.expire_all()
+    placed = [db.session.get(type(first), u.id).location_id for u in (first, second)]
+    assert placed.count(position.id) == 1 and placed.count(None) == 1
