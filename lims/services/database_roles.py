@@ -13,7 +13,7 @@ import re
 from sqlalchemy import text
 
 from ..extensions import db
-from ..models import LEDGER_TABLES
+from ..models import APPEND_ONLY_TABLES
 from .errors import Invalid
 
 _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -28,7 +28,7 @@ def grant_application_role(role: str) -> list[str]:
         raise Invalid("database roles exist on PostgreSQL only; SQLite has no roles")
     if not _ROLE.match(role):
         raise Invalid(f"{role!r} is not a plain PostgreSQL role name (a-z, 0-9, _)")
-    ledger = ", ".join(LEDGER_TABLES)
+    ledger = ", ".join(APPEND_ONLY_TABLES)
     statements = [
         f"GRANT USAGE ON SCHEMA public TO {role}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
