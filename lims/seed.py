@@ -156,7 +156,11 @@ def seed_demo() -> bool:
     )  # in transit
     fat = register(2, "ADIPOSE", "thigh", 300, 5)
     act(fat, "receive", {**receipt_cold, "volume_ml": 295})  # received
-    act(fat, "move", {"location": by_key["fridge-box"].code, "storage_temperature_c": 4.0})
+    act(
+        fat,
+        "store",
+        {"location": _position(by_key["fridge-box"], "B1"), "storage_temperature_c": 4.0},
+    )
     fat2 = register(3, "ADIPOSE", "flank", 280, 6)
     act(fat2, "receive", {**receipt_cold, "volume_ml": 280})
     act(

@@ -269,6 +269,12 @@ def apply_batch(
     """One action for many units, each in its own transaction: one refusal stops no other."""
     ids = _batch_ids(unit_ids)
     spec = units.unit_action(action)
+    if spec.signed:
+        raise Invalid(
+            f"{spec.label.lower()} is signed unit by unit: a signature binds to one unit's record",
+            code="signed_action",
+            fields={"action": "not in a batch"},
+        )
     units.check_role(spec, actor)
     results = []
     for unit_id in ids:

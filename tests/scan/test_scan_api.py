@@ -142,11 +142,12 @@ def test_a_batch_with_one_bad_unit(api, unit_in, stored):
     ("body", "status"),
     [
         ({"units": [1], "reason": "x"}, 422),
-        ({"units": [1], "action": "release"}, 422),
+        ({"units": [1], "action": "approve"}, 422),
+        ({"units": [1], "action": "release", "password": "x", "meaning": "reviewed"}, 422),
         ({"units": "1", "action": "discard", "reason": "xyz"}, 422),
         ({"units": [1], "action": "dispatch", "courier": "a", "transport_condition": "b"}, 403),
     ],
-    ids=["no action", "unknown action", "units not a list", "role may not"],
+    ids=["no action", "unknown action", "signed action", "units not a list", "role may not"],
 )
 def test_a_bad_batch_request_is_refused_whole(api, unit_in, stored, body, status):
     unit_in("collected")

@@ -24,8 +24,9 @@ def test_a_unit_barcode_resolves_to_the_unit_and_what_the_user_may_do(unit_in, u
     assert [a.name for a in found.allowed_actions] == [
         "dispatch",
         "receive",
-        "reject",
+        "store",
         "move",
+        "reject",
         "discard",
     ]
 
@@ -260,11 +261,12 @@ def test_a_unit_scanned_twice_is_acted_on_once(unit_in, users):
         ([], "discard", "technician", Invalid),
         ("1,2", "discard", "technician", Invalid),
         ([1, "x"], "discard", "technician", Invalid),
-        ([1], "release", "technician", Invalid),
+        ([1], "approve", "technician", Invalid),
+        ([1], "release", "qa", Invalid),  # signed unit by unit, never in a batch
         ([1], "move", "qa", Forbidden),
         ([1] * 201, "discard", "technician", Invalid),
     ],
-    ids=["empty", "not a list", "not ids", "unknown action", "role", "too many"],
+    ids=["empty", "not a list", "not ids", "unknown action", "signed", "role", "too many"],
 )
 def test_a_malformed_batch_is_refused_as_a_whole(unit_in, users, stored, ids, action, role, error):
     unit_in("received")

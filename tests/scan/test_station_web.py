@@ -42,7 +42,7 @@ def test_the_station_is_one_focused_empty_input(login):
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        ("technician", ["dispatch", "receive", "reject", "move", "discard"]),
+        ("technician", ["dispatch", "receive", "store", "move", "reject", "discard"]),
         ("clinician", ["dispatch"]),
         ("qa", ["reject", "discard"]),
         ("admin", []),
@@ -159,7 +159,7 @@ def test_a_move_of_a_unit_in_a_final_status_is_refused(login, unit_in, place, st
     assert "Unit in a final status" in text_of(shown) and action_buttons(shown) == []
     before = stored()
     refused = scan(client, box.code)
-    assert refused.status_code == 409 and "cannot move / store a unit that is discarded" in (
+    assert refused.status_code == 409 and "cannot move a unit that is discarded" in (
         text_of(refused)
     )
     assert stored() == before
@@ -272,13 +272,13 @@ def test_batch_mode_applies_one_action_with_a_result_per_unit(login, unit_in, pl
     before = {u[0]: u for u in stored()["units"]}
 
     form = client.get("/station/batch/move")
-    assert form.status_code == 200 and "Move / store all 3" in text_of(form)
+    assert form.status_code == 200 and "Move all 3" in text_of(form)
     done = client.post("/station/batch/move", data={"version": "0", "location": box.code})
 
     assert done.status_code == 200
     markup = done.get_data(as_text=True)
     assert markup.count('class="ok"') == 2 and markup.count('class="failed"') == 1
-    assert "Move / store: 2 of 3 done" in text_of(done)
+    assert "Move: 2 of 3 done" in text_of(done)
     after = {u[0]: u for u in stored()["units"]}
     assert after[bad.id] == before[bad.id]
     assert all(after[u.id][3] == box.id for u in good)

@@ -97,7 +97,10 @@ def scan() -> ResponseReturnValue:
 # ---------------------------------------------------------------------------- the station
 
 # Batch mode applies one form to many units; processing makes different products per unit.
-BATCH_ACTIONS = tuple(name for name in ACTION_FORMS if name != "complete_processing")
+# What a box of tubes gets at once. Not what is recorded unit by unit (processing, QC,
+# splitting, dispensing to a patient's clinician) and never a signature, which binds to
+# one unit's record.
+BATCH_ACTIONS = ("dispatch", "receive", "store", "move", "discard")
 ERROR_TITLES = {
     "not_found": "Unknown code",
     "unknown_identifier": "Unknown unit",
