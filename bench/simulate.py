@@ -21,10 +21,12 @@ from sqlalchemy import inspect
 from lims.domain import identifiers
 from lims.domain.catalogue import CATALOGUE, products_of, unit_type
 from lims.domain.ledger_chain import canonical_json
-from lims.domain.lifecycle import ACTIONS, Action, Context, Fields, Status
+from lims.domain.lifecycle import ACTIONS, Action, CompleteProcessingFields, Context, Fields, Status
+from lims.domain.processing import protocol_for
 from lims.domain.roles import Role
 from lims.models import Unit
 from lims.services.ledger import Movement, movement_of
+from lims.services.processing import record_step
 from lims.services.units import EFFECTS, _product_ref
 
 from .stories import CollectionPlan, PatientPlan
@@ -35,6 +37,39 @@ SOURCE_VOLUME_ML = {"ADIPOSE": (150, 350), "MARROW": (40, 80), "BLOOD": (40, 60)
 DEVIATION = 0.03  # share of receipts outside acceptance, accepted with a note
 REJECT_REASONS = ("Container leaking at receipt", "Label does not match requisition")
 DISCARD_REASONS = ("Clotted during processing", "Patient withdrew consent", "Equipment failure")
+
+
+def _complete(unit: Unit, fields: CompleteProcessingFields, extra: dict, at: datetime) -> None:
+    """``services.processing.complete`` without its database checks: the plan recorded every
+    step just before, and a collection makes each product type once."""
+    unit.processed_at = at
+    products = extra.setdefault("_products", [])
+    for product in fields.products:
+        kind = unit_type(product.type)
+        products.append(
+            Unit(
+                din=unit.din,
+                check_character=unit.check_character,
+                product_code=kind.product_code,
+                division="00",
+                unit_type=kind.key,
+                patient_id=unit.patient_id,
+                status=Status.QUARANTINE.value,
+                custodian_id=unit.custodian_id,
+                location_id=unit.location_id,
+                volume_ml=product.volume_ml,
+                cell_count=product.cell_count,
+                collection_site=unit.collection_site,
+                collected_at=unit.collected_at,
+                collected_by_id=unit.collected_by_id,
+                received_at=unit.received_at,
+                processing_started_at=unit.processing_started_at,
+                processed_at=at,
+                expires_at=at + kind.shelf_life,
+                deviation=unit.deviation,
+                exceptional_release=False,
+            )
+        )
 
 
 class PlanRefused(RuntimeError):
@@ -125,6 +160,10 @@ class Simulator:
         events = [first]
         for name in plan.actions:
             actor = registrar if name == "dispatch" else rng.choice(self.technicians)
+            if name == "complete_processing":  # each step of the protocol on record first
+                for step in self._steps(unit, at, actor):
+                    event, _ = self._act(unit, "record_step", step, actor, step["_at"])
+                    events.append(event)
             at = self._when(name, plan, at)
             event, products = self._act(unit, name, self._fields(name, unit), actor, at)
             events.append(event)
@@ -146,6 +185,26 @@ class Simulator:
         if name == "complete_processing":
             return previous + timedelta(hours=PROCESSING_HOURS[plan.kind] * uniform(0.8, 1.2))
         return previous + timedelta(minutes=uniform(10, 90))
+
+    def _steps(self, unit: Unit, start: datetime, actor: Actor) -> list[dict[str, Any]]:
+        """The protocol's steps, back to back after processing started, a few minutes each."""
+        protocol = protocol_for(unit.unit_type)
+        assert protocol is not None
+        steps, at = [], start
+        for index, step in enumerate(protocol.steps):
+            ended = at + timedelta(minutes=self.rng.uniform(3, 8))
+            data: dict[str, Any] = {
+                "step": step.key,
+                "started_at": at.isoformat(),
+                "ended_at": ended.isoformat(),
+                "equipment": "Biosafety cabinet BSC-1",
+                "_at": ended,
+            }
+            if step.reagent:
+                data.update(reagent=step.reagent, lot=f"LOT-{index:02d}{self.rng.randrange(1000)}")
+            steps.append(data)
+            at = ended
+        return steps
 
     def _fields(self, name: str, unit: Unit) -> dict[str, Any]:
         rng, kind = self.rng, unit_type(unit.unit_type)
@@ -216,6 +275,7 @@ class Simulator:
             collected_by_id=actor.id,
             expires_at=collected_at + kind.shelf_life,
             deviation=False,
+            exceptional_release=False,
             created_at=at,
             updated_at=at,
             version=1,
@@ -229,6 +289,7 @@ class Simulator:
     ) -> tuple[Event, list[Unit]]:
         """As ``units.perform_action``, on a transient unit."""
         action = ACTIONS[name]
+        data = {k: v for k, v in data.items() if not k.startswith("_")}
         fields = _check(action, unit, data, actor, at)
         before = {
             "status": unit.status,
@@ -236,8 +297,13 @@ class Simulator:
             "location_id": unit.location_id,
         }
         extra: dict[str, Any] = {}
-        if name in EFFECTS:
-            EFFECTS[name](unit, fields, extra, at)
+        if name == "record_step":
+            record_step(unit, fields, extra, at, actor)  # type: ignore[arg-type]
+        elif name == "complete_processing":
+            assert isinstance(fields, CompleteProcessingFields)
+            _complete(unit, fields, extra, at)
+        elif name in EFFECTS:
+            EFFECTS[name](unit, fields, extra, at, actor)  # type: ignore[arg-type]
         products: list[Unit] = extra.pop("_products", [])
         if action.to_status is not None:
             unit.status = action.to_status.value
@@ -262,6 +328,7 @@ class Simulator:
                 "parent": _product_ref(unit),
                 "volume_ml": product.volume_ml,
                 "cell_count": product.cell_count,
+                "expires_at": product.expires_at.isoformat() if product.expires_at else None,
             }
             entries.append(
                 entry_content(product, name, actor, movement_of(product), product_data, None, at)

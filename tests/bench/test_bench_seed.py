@@ -15,6 +15,7 @@ from lims.domain.catalogue import unit_type
 from lims.extensions import db
 from lims.models import LedgerEntry, Unit, User
 from lims.services import ledger
+from tests.service.lab import steps_for
 
 ALL_STATUSES_SO_FAR = {
     "collected",
@@ -89,8 +90,11 @@ def _unit_shape(unit: Unit) -> tuple:
 def _service_stories(register, act) -> None:
     made = register("ADIPOSE")
     act(made, "dispatch", as_="clinician")
-    for action in ("receive", "start_processing", "complete_processing"):
+    for action in ("receive", "start_processing"):
         act(made, action)
+    for step in steps_for("ADIPOSE"):  # one by one at the bench, as the seed does
+        act(made, "record_step", **step)
+    act(made, "complete_processing", products=[{"type": "SVF", "volume_ml": 8, "cell_count": 9}])
     rejected = register("MARROW", as_="technician", mrn="MRN-2")
     act(rejected, "receive")
     act(rejected, "reject")
