@@ -226,7 +226,7 @@ OPERATIONS = (
         "One action applied to many units, each in its own transaction; a result per unit",
         "BatchOut",
         request="BatchRequest",
-        errors=(*BODY_ERRORS, 401, 403, 429),
+        errors=(*BODY_ERRORS, 401, 403),
     ),
     *(
         Operation(

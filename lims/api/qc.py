@@ -55,8 +55,6 @@ def publish_qc_spec():
 @bp.get("/release-queue")
 @roles_required(Role.QA)
 def release_queue():
-    return _json(
-        ReleaseQueueOut(
-            items=[release_queue_item_out(u, current_user) for u in qc.release_queue()]
-        )
-    )
+    viewer = current_user._get_current_object()
+    items = [release_queue_item_out(unit, viewer) for unit in qc.release_queue()]
+    return _json(ReleaseQueueOut(items=items))

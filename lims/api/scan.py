@@ -9,10 +9,10 @@ from flask_login import current_user
 
 from ..domain.roles import Role
 from ..models import User
-from ..security import note_refusal, roles_required, signing_throttle
+from ..security import roles_required
 from ..services import scan
 from ..services.errors import Invalid
-from .body import body_first, json_object, parse
+from .body import json_object, parse
 from .routes import _json, bp
 from .scan_schemas import (
     BatchError,
@@ -96,14 +96,9 @@ def scan_identity():
 
 @bp.post("/scan/batch")
 @roles_required()
-@body_first
-@signing_throttle
 def scan_batch():
     """``{"units": [ids], "action", ...fields}``: each unit in its own transaction; the
-    action's own roles decide (403 for the whole batch when the caller may not).
-
-    A batch that signs draws on the sign-in budget like a single action: its password is
-    one attempt, and a wrong one counts once however many units refused it."""
+    action's own roles decide (403 for the whole batch when the caller may not)."""
     body = json_object()
     unit_ids = body.pop("units", None)
     action = body.pop("action", None)
@@ -114,8 +109,6 @@ def scan_batch():
             fields={"action": "required: the name of an action"},
         )
     results = scan.apply_batch(unit_ids, action, body, _actor())
-    if any(r.code == "wrong_password" for r in results):
-        note_refusal("wrong_password")
     return _json(
         BatchOut(
             action=action,

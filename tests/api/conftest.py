@@ -1,5 +1,9 @@
 """API test fixtures: an ``api`` helper
 that calls the JSON API as a given role (or anonymously) and reads like the lab's actions.
+
+Every answer the helper receives is checked for passwords: no password sent with a
+request, nor the test users' own, may come back in any response, and no response holds a
+password field (the OpenAPI document, which describes the fields, excepted).
 """
 
 from __future__ import annotations
@@ -13,7 +17,37 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit
-from tests.conftest import ACTION_DATA, registration
+from tests.conftest import ACTION_DATA, PASSWORD, registration
+
+SECRET_FIELDS = frozenset({"password", "physician_password"})
+
+
+def secret_fields(value: Any, where: str = "$") -> list[str]:
+    """Where in a JSON value a password field appears (an error may name the field that
+    was wrong in ``error.fields``; that names it, it does not hold it)."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in SECRET_FIELDS and where != "$.error.fields":
+                found.append(f"{where}.{key}")
+            found += secret_fields(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += secret_fields(item, f"{where}[{index}]")
+    return found
+
+
+def assert_no_secrets(response, sent: Any = None) -> None:
+    """No password (ours, or any sent in the request) and no password field in the answer."""
+    if not response.is_json or response.request.path.endswith("/openapi.json"):
+        return
+    text = response.get_data(as_text=True)
+    secrets = {PASSWORD}
+    if isinstance(sent, dict):
+        secrets |= {v for k, v in sent.items() if k in SECRET_FIELDS and isinstance(v, str) and v}
+    for secret in secrets:
+        assert secret not in text, f"a password came back: {text[:300]}"
+    assert not secret_fields(response.get_json()), secret_fields(response.get_json())
 
 
 @dataclass
@@ -30,12 +64,16 @@ class Api:
         return self._headers[as_]
 
     def get(self, path: str, as_: str | None = "technician", **kwargs: Any):
-        return self.client.get(f"/api/v1{path}", headers=self.headers(as_), **kwargs)
+        response = self.client.get(f"/api/v1{path}", headers=self.headers(as_), **kwargs)
+        assert_no_secrets(response)
+        return response
 
     def post(self, path: str, body: Any = None, as_: str | None = "technician", **kwargs: Any):
         if body is not None:
             kwargs["json"] = body
-        return self.client.post(f"/api/v1{path}", headers=self.headers(as_), **kwargs)
+        response = self.client.post(f"/api/v1{path}", headers=self.headers(as_), **kwargs)
+        assert_no_secrets(response, body)
+        return response
 
     def register(self, kind: str = "ADIPOSE", as_: str = "clinician", **overrides: Any) -> dict:
         response = self.post("/units", registration(kind, **overrides), as_=as_)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, USERNAMES, registration
+from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
 
 from .helpers import assert_error
 
@@ -19,7 +19,7 @@ PUBLIC = "public"
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # {id}: a freshly registered unit
+    path: str  # {id}: a freshly registered unit; {product}: a product made from it
     allowed: frozenset[str] | str  # roles, or PUBLIC
     success: int = 200
     body: Any = None
@@ -40,6 +40,22 @@ ENDPOINTS = {
         body=lambda: {"action": "dispatch", "courier": "A", "transport_condition": "cool"},
     ),
     "api.unit_history": Endpoint("GET", "/units/{id}/history", EVERYONE),
+    "api.unit_qc": Endpoint("GET", "/units/{product}/qc", EVERYONE),
+    "api.list_qc_specs": Endpoint("GET", "/qc/specs?type=SVF", EVERYONE),
+    "api.publish_qc_spec": Endpoint(
+        "POST",
+        "/qc/specs",
+        frozenset({"admin"}),
+        201,
+        body=lambda: {
+            "product_type": "PRP",
+            "test": "platelet_count",
+            "operator": ">=",
+            "limit": 1500,
+            "reason": "route and role check",
+        },
+    ),
+    "api.release_queue": Endpoint("GET", "/release-queue", frozenset({"qa"})),
     "api.verify_ledger": Endpoint("GET", "/ledger/verify", frozenset({"qa"})),
     "api.openapi_document": Endpoint("GET", "/openapi.json", PUBLIC),
     # Label previews (SVG, the default) are not prints; the roles are those who may print.
@@ -93,9 +109,22 @@ def _location_id() -> int:
     return box.id
 
 
-def _call(api, endpoint: Endpoint, role: str | None, unit):
+def _product_id(unit, technician) -> int:
+    """Take the fresh collection through processing (as a technician): its product's id."""
+    from lims.services import units
+
+    for action in ("receive", "start_processing", "complete_processing"):
+        data = ACTION_DATA[action](unit.unit_type)
+        result = units.perform_action(unit.id, action, data, technician)
+    return result.products[0].id
+
+
+def _call(api, endpoint: Endpoint, role: str | None, unit, users):
     location = _location_id() if "{location}" in endpoint.path else None
-    path = endpoint.path.format(id=unit.id, patient=unit.patient.id, location=location)
+    product = _product_id(unit, users["technician"]) if "{product}" in endpoint.path else None
+    path = endpoint.path.format(
+        id=unit.id, patient=unit.patient.id, location=location, product=product
+    )
     if endpoint.path == "/tokens":  # signing in: the credentials are the caller's
         username = USERNAMES[role or "technician"]
         return api.post(path, {"username": username, "password": PASSWORD}, as_=None)
@@ -106,10 +135,10 @@ def _call(api, endpoint: Endpoint, role: str | None, unit):
 
 @pytest.mark.parametrize("role", [*ROLES, None], ids=[*ROLES, "anonymous"])
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
-def test_each_route_admits_exactly_its_roles(api, register, name, role):
+def test_each_route_admits_exactly_its_roles(api, register, users, name, role):
     endpoint = ENDPOINTS[name]
     unit = register("ADIPOSE")
-    response = _call(api, endpoint, role, unit)
+    response = _call(api, endpoint, role, unit, users)
     if endpoint.allowed == PUBLIC or role in endpoint.allowed:
         assert response.status_code == endpoint.success, response.get_json()
     elif role is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import SOURCES, registration
+from tests.service.lab import steps_for
 
 from .helpers import assert_error
 
@@ -30,6 +31,11 @@ UNIT_KEYS = {
     "custodian",
     "location",
     "deviation",
+    "thawed_at",
+    "released_at",
+    "exceptional_release",
+    "administered_at",
+    "qc_alert",
     "version",
     "patient",
 }
@@ -51,7 +57,12 @@ def test_a_collection_goes_from_registration_to_quarantined_product(api, kind):
     assert product["identifier"] == unit["identifier"]
     assert product["parent_id"] == unit["id"]
     assert done["unit"]["children"] == [product["id"]]
-    assert [e["unit_id"] for e in done["entries"]] == [unit["id"], product["id"]]
+    steps = steps_for(kind)  # given with the completion: each recorded as its own step
+    assert [(e["action"], e["unit_id"]) for e in done["entries"]] == [
+        *[("record_step", unit["id"])] * len(steps),
+        ("complete_processing", unit["id"]),
+        ("complete_processing", product["id"]),
+    ]
 
     history = api.get(f"/units/{product['id']}/history").get_json()
     assert [(e["action"], e["to_status"]) for e in history["entries"]] == [
@@ -59,11 +70,15 @@ def test_a_collection_goes_from_registration_to_quarantined_product(api, kind):
         ("dispatch", "in_transit"),
         ("receive", "received"),
         ("start_processing", "in_processing"),
+        *[("record_step", "in_processing")] * len(steps),
         ("complete_processing", "processed"),
         ("complete_processing", "quarantine"),
     ]
+    recorded = [e["data"]["step"] for e in history["entries"] if e["action"] == "record_step"]
+    assert recorded == [step["step"] for step in steps]
     verify = api.get("/ledger/verify", as_="qa").get_json()
-    assert verify == {"intact": True, "checked": 6, "head_seq": 6, "first_break": None}
+    total = 6 + len(steps)
+    assert verify == {"intact": True, "checked": total, "head_seq": total, "first_break": None}
 
 
 def test_a_registered_unit_carries_its_identity_patient_and_expiry(api):
@@ -93,7 +108,7 @@ def test_registration_answers_with_the_new_units_address(api):
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
-        ("technician", ["dispatch", "receive", "reject", "move", "discard"]),
+        ("technician", ["dispatch", "receive", "store", "move", "reject", "discard"]),
         ("clinician", ["dispatch"]),
         ("qa", ["reject", "discard"]),
         ("admin", []),
@@ -210,7 +225,8 @@ def test_history_covers_the_whole_collection_from_any_of_its_units(api):
     from_source = api.get(f"/units/{unit['id']}/history", as_="clinician").get_json()
     from_product = api.get(f"/units/{product_id}/history", as_="admin").get_json()
     assert from_source["entries"] == from_product["entries"]
-    assert [e["seq"] for e in from_source["entries"]] == [1, 2, 3, 4, 5]
+    steps = len(steps_for("ADIPOSE"))  # register, receive, start, the steps, complete ×2
+    assert [e["seq"] for e in from_source["entries"]] == list(range(1, 6 + steps))
     assert other["id"] not in {e["unit_id"] for e in from_source["entries"]}
     assert from_source["identifier"] == unit["identifier"]
     register = from_source["entries"][0]
