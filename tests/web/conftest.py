@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from lims.extensions import db
-from lims.models import Unit
-from lims.services import ledger, units
-from tests.service.lab import PATH_TO, steps_for
+from lims.models import Location, Unit
+from lims.services import ledger, locations, units
+from tests.service.lab import PATH_TO, data_for, steps_for
 
 ZONE = "Europe/Berlin"
 SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
@@ -79,7 +79,10 @@ SERVICE_DATA = {
         "volume_ml": 250,
     },
     "start_processing": {"protocol": "standard", "equipment": "Centrifuge C-01"},
-    "complete_processing": {"products": [{"type": "SVF", "volume_ml": 10}], "steps": steps_for("ADIPOSE")},
+    "complete_processing": {
+        "products": [{"type": "SVF", "volume_ml": 10}],
+        "steps": steps_for("ADIPOSE"),
+    },
     "reject": {"reason": "sample unusable"},
     "discard": {"reason": "no longer needed"},
 }
@@ -96,6 +99,31 @@ def unit_in(register, users) -> Callable[..., Unit]:
         return unit
 
     return _unit_in
+
+
+@pytest.fixture
+def product_in_quarantine(register, users) -> Callable[..., Unit]:
+    """``product_in_quarantine("BLOOD")``: a fresh collection processed into its product."""
+
+    def _product(kind: str = "ADIPOSE", **overrides: Any) -> Unit:
+        unit = register(kind, **overrides)
+        for step in PATH_TO["quarantine"]:
+            result = units.perform_action(unit.id, step, data_for(step, kind), users["technician"])
+        return result.products[0]
+
+    return _product
+
+
+@pytest.fixture
+def make_box(users) -> Callable[..., Location]:
+    """``make_box(rows=2, columns=3)``: a box with a grid of positions A1 …, made by the admin."""
+
+    def _box(name: str = "Box 1", rows: int = 2, columns: int = 3, parent=None) -> Location:
+        return locations.create_location(
+            name, "box", parent, users["admin"], rows=rows, columns=columns
+        )
+
+    return _box
 
 
 def stored(unit_id: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ ALL = {"technician", "clinician", "qa", "admin"}
 COLLECTORS = {"technician", "clinician"}
 PRINTERS = {"technician", "qa", "admin"}
 WRISTBAND_PRINTERS = {"technician", "clinician", "qa"}
+KEEPERS = {"technician", "qa", "admin"}  # who looks after stored units
 
 # endpoint -> (method, url template, roles that get the page; None: public)
 ROUTES = {
@@ -32,6 +33,12 @@ ROUTES = {
     "scan.station_page": ("GET", "/station", ALL),
     "scan.station_post": ("POST", "/station", ALL),  # an empty scan: the page again
     "scan.station_batch": ("GET", "/station/batch/discard", ALL),  # empty batch: back
+    "release.queue": ("GET", "/release", {"qa"}),
+    "locations.index": ("GET", "/locations/", KEEPERS),
+    "locations.detail": ("GET", "/locations/{location}", KEEPERS),
+    "locations.create": ("GET", "/locations/new", {"admin"}),  # the form; POST creates
+    "admin.specs": ("GET", "/admin/specs", {"admin"}),
+    "admin.spec": ("GET", "/admin/specs/SVF/viability", {"admin"}),  # history; POST publishes
     "auth.login": ("GET", "/login", None),
     "auth.logout": ("POST", "/logout", None),
 }

@@ -38,6 +38,11 @@ def _limit(text: str | None) -> float | str | None:
         return text
 
 
+def _plain(number: float) -> str:
+    """A limit as one types it: 1000000, 0.5 (never 1e+06)."""
+    return f"{number:f}".rstrip("0").rstrip(".")
+
+
 class SpecForm(ServiceForm):
     operator = SelectField(
         "Operator",
@@ -75,7 +80,7 @@ class SpecForm(ServiceForm):
             self.required.data = True
             return
         self.operator.data = spec.operator
-        self.limit.data = f"{spec.limit:g}" if spec.limit is not None else ""
+        self.limit.data = _plain(spec.limit) if spec.limit is not None else ""
         self.accept.data = list(spec.accept)
         self.required.data = spec.required
         self.pending_at_release.data = spec.pending_at_release

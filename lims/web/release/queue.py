@@ -78,7 +78,7 @@ def _cell(spec: qc_rules.Spec, result: QcResult | None) -> QcCell:
         value = None
     else:
         state = result.verdict
-        value = qc_rules.value_text(test, result.value)
+        value = qc_rules.value_text(test, result.value) if state != "pending" else None
         words = {"pass": "in spec", "fail": "out of spec", "pending": "pending"}[state]
         if state == "pending" and result.spec_snapshot.get("pending_at_release"):
             words = "pending (may be released, flagged)"
