@@ -10,6 +10,7 @@ import pytest
 from lims.extensions import db
 from lims.models import Unit
 from lims.services import units
+from tests.service.lab import steps_for
 
 from .conftest import SERVICE_DATA, action_form, stored, text_of
 
@@ -32,6 +33,12 @@ def shown_version(response) -> str:
     return match.group(1)
 
 
+def record_every_step(unit, users) -> None:
+    """Processing completes only once every step of the protocol is on record."""
+    for step in steps_for(unit.unit_type):
+        units.perform_action(unit.id, "record_step", step, users["technician"])
+
+
 def submit(client, unit, action, **fields):
     """Open the action's form, fill it in as a person would, and send it."""
     form = client.get(f"/units/{unit.id}/actions/{action}")
@@ -41,9 +48,11 @@ def submit(client, unit, action, **fields):
 
 
 @pytest.mark.parametrize("action", HAPPY)
-def test_each_action_through_its_form(login, unit_in, action):
+def test_each_action_through_its_form(login, unit_in, users, action):
     role, start, end = HAPPY[action]
     unit = unit_in(start)
+    if action == "complete_processing":
+        record_every_step(unit, users)
     before = stored(unit.id)
     client = login(role)
 
@@ -57,8 +66,9 @@ def test_each_action_through_its_form(login, unit_in, action):
     assert f"is now {end.replace('_', ' ')}" in text_of(client.get(response.location))
 
 
-def test_completing_processing_creates_the_products_of_the_filled_rows_only(login, unit_in):
+def test_completing_processing_creates_the_products_of_the_filled_rows_only(login, unit_in, users):
     unit = unit_in("in_processing")
+    record_every_step(unit, users)
     client = login("technician")
 
     response = submit(
@@ -290,7 +300,13 @@ def test_a_form_without_a_readable_version_is_refused(login, unit_in, version):
 
 
 @pytest.mark.parametrize(
-    "url", ["/units/999/actions/receive", "/units/{id}/actions/release", "/units/{id}/actions/x"]
+    "url",
+    [
+        "/units/999/actions/receive",
+        "/units/{id}/actions/expire",  # the scheduler's action: no form
+        "/units/{id}/actions/register",  # not an action on a unit
+        "/units/{id}/actions/x",
+    ],
 )
 def test_unknown_units_and_actions_are_404(login, unit_in, url):
     unit = unit_in("collected")

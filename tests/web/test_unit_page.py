@@ -8,7 +8,9 @@ import re
 import pytest
 
 from lims.domain.lifecycle import ACTIONS
+from lims.domain.processing import protocol_for
 from lims.services import units
+from tests.service.lab import steps_for
 
 from .conftest import SERVICE_DATA, text_of
 
@@ -43,7 +45,10 @@ def test_the_history_lists_every_entry_of_the_collection_oldest_first(login, uni
     result = units.perform_action(
         unit.id,
         "complete_processing",
-        {"products": [{"type": "SVF", "volume_ml": 10, "cell_count": 2_500_000}]},
+        {
+            "products": [{"type": "SVF", "volume_ml": 10, "cell_count": 2_500_000}],
+            "steps": steps_for("ADIPOSE"),
+        },
         users["technician"],
     )
     product = result.products[0]
@@ -52,10 +57,13 @@ def test_the_history_lists_every_entry_of_the_collection_oldest_first(login, uni
 
     page = text_of(response)
     steps = re.findall(r'<li class="event" data-action="(\w+)"', response.get_data(as_text=True))
+    protocol = protocol_for("ADIPOSE")
+    assert protocol is not None
     assert steps == [
         "register",
         "receive",
         "start_processing",
+        *["record_step"] * len(protocol.steps),
         "complete_processing",
         "complete_processing",
     ]

@@ -244,6 +244,22 @@ class MoveForm(VersionedForm):
         )
 
 
+def _filled_rows(rows: FieldList) -> list[int]:
+    return [i for i, row in enumerate(rows) if not row.form.is_empty()]
+
+
+def _row_field(rows: FieldList, filled: list[int], parts: list[str], first: str) -> Field | None:
+    """The input a service message about ``<list>.<n>[.<field>]`` is about, if any.
+
+    The service counts only the rows it was sent (the filled ones); a message about the list
+    as a whole belongs at the top of the page, so it has no field.
+    """
+    if len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) >= len(filled):
+        return None
+    row = rows[filled[int(parts[1])]].form
+    return getattr(row, parts[2] if len(parts) > 2 else first, None)
+
+
 class ProductRow(Form):
     """One product made by processing; a row left empty is ignored."""
 
@@ -315,7 +331,7 @@ class ReasonForm(VersionedForm):
         return _compact({"reason": (self.reason.data or "").strip()})
 
 
-# ---------------------------------------------------------------------------- issue 4 actions
+# ---------------------------------------------------------------------------- steps, QC, signatures, storage, bedside
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 ALIQUOT_ROWS = 6
@@ -353,22 +369,6 @@ def _password(label: str, description: str | None = None) -> PasswordField:
             "spellcheck": "false",
         },
     )
-
-
-def _filled_rows(rows: FieldList) -> list[int]:
-    return [i for i, row in enumerate(rows) if not row.form.is_empty()]
-
-
-def _row_field(rows: FieldList, filled: list[int], parts: list[str], first: str) -> Field | None:
-    """The input a service message about ``<list>.<n>[.<field>]`` is about, if any.
-
-    The service counts only the rows it was sent (the filled ones); a message about the list
-    as a whole belongs at the top of the page, so it has no field.
-    """
-    if len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) >= len(filled):
-        return None
-    row = rows[filled[int(parts[1])]].form
-    return getattr(row, parts[2] if len(parts) > 2 else first, None)
 
 
 @dataclass(frozen=True)
@@ -588,6 +588,10 @@ class SignatureForm(VersionedForm):
 class ReleaseForm(SignatureForm):
     ACTION = "release"
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.password.render_kw = {**self.password.render_kw, "autofocus": True}
+
 
 class ExceptionalReleaseForm(SignatureForm):
     ACTION = "exceptional_release"
@@ -647,6 +651,8 @@ class SplitForm(VersionedForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        first = self.aliquots[0].form.volume_ml
+        first.render_kw = {**first.render_kw, "autofocus": True}
         self._rows: list[int] = []
 
     def to_data(self) -> dict[str, Any]:

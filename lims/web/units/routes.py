@@ -207,6 +207,9 @@ def act(unit_id: int, name: str) -> ResponseReturnValue:
     return redirect(back)
 
 
+RETRYABLE = frozenset({"patient_mismatch", "stale_version"})
+
+
 def _refused(
     page: dict, exc: ServiceError, form: VersionedForm | None = None
 ) -> ResponseReturnValue:
@@ -215,7 +218,7 @@ def _refused(
         "units/action.html",
         refusal=exc.message,
         refusal_code=exc.code,
-        retry=form is not None,
+        retry=form is not None and exc.code in RETRYABLE,
         **page,
     ), exc.http_status
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ...domain import qc as qc_domain
 from ...domain.catalogue import CATALOGUE
 from ...domain.lifecycle import ACTIONS, Status
-from ...domain.processing import protocol_for
+from ...domain.processing import PROTOCOLS, protocol_for
 from ...domain.roles import Role
 from ...domain.signatures import manifestation
 from ...extensions import db
@@ -47,8 +47,20 @@ LABELS = {
     "identity_check": "Identity check",
     "protocol_steps": "Protocol steps",
 }
-# Shown in another form (signatures as manifestations) or folded into a neighbour.
-FOLDED_KEYS = frozenset({"signatures", "spec_version", "step"})
+# The ledger stores keys sorted; these read best first, in this order.
+FIRST_KEYS = (
+    "step_name",
+    "started_at",
+    "ended_at",
+    "reagent",
+    "lot",
+    "test",
+    "value",
+    "verdict",
+    "spec",
+    "method",
+    "meaning",
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,8 @@ def show(key: str, value: Any) -> str:
         return ", ".join(
             f"{label(k)}: {show(k, v)}" for k, v in value.items() if k not in HIDDEN_KEYS
         )
+    if key == "protocol_steps" and isinstance(value, list):
+        return ", ".join(str(v).replace("_", " ") for v in value)
     if isinstance(value, list):
         return "; ".join(show(key, v) for v in value)
     if value is None:
@@ -154,17 +168,20 @@ def recorded(data: str) -> list[tuple[str, str]]:
     special = _record_qc(values) if "verdict" in values or "spec" in values else {}
     if "signed_record" in values:
         special["signed_record"] = signed_summary(values["signed_record"])
-    if values.get("step_name"):
-        special.setdefault("step_name", str(values["step_name"]))
+    if values.get("protocol") in PROTOCOLS:
+        special["protocol"] = PROTOCOLS[values["protocol"]].name
+    keys = [k for k in FIRST_KEYS if k in values] + [k for k in values if k not in FIRST_KEYS]
     return [
-        (label(k), special[k] if k in special else show(k, v))
-        for k, v in values.items()
-        if k not in HIDDEN_KEYS and not (k in FOLDED_KEYS and _folded(k, values))
+        (label(k), special[k] if k in special else show(k, values[k]))
+        for k in keys
+        if k not in HIDDEN_KEYS and not _folded(k, values)
     ]
 
 
 def _folded(key: str, values: Mapping[str, Any]) -> bool:
-    return key == "signatures" or (key == "step" and "step_name" in values) or key == "spec_version"
+    """Shown another way: signatures as manifestations, the spec's version beside the spec,
+    the step's key as its name."""
+    return key in ("signatures", "spec_version") or (key == "step" and "step_name" in values)
 
 
 @dataclass(frozen=True)
@@ -227,6 +244,16 @@ def _role_label(value: str) -> str:
 EXTRA_LABELS = {"identity_check": "Bedside identity check"}
 
 
+def _refused_check(entry: LedgerEntry) -> bool:
+    """A bedside identity check that found another patient's wristband."""
+    if entry.action != "identity_check":
+        return False
+    try:
+        return json.loads(entry.data).get("result") == "mismatch"
+    except (ValueError, AttributeError):
+        return False
+
+
 def timeline(entries: list[LedgerEntry], collection: list[Unit]) -> list[TimelineEntry]:
     """The collection's ledger entries, oldest first, ready to show."""
     by_id = {u.id: u for u in collection}
@@ -248,7 +275,7 @@ def timeline(entries: list[LedgerEntry], collection: list[Unit]) -> list[Timelin
                 actor_role=_role_label(entry.actor_role),
                 data=recorded(entry.data),
                 signatures=ledger_signatures(entry.data, entry.action),
-                alert=entry.action == "identity_check" and '"mismatch"' in entry.data,
+                alert=_refused_check(entry),
             )
         )
     return result
@@ -405,8 +432,7 @@ def _superseded(result: QcResult, later: list[QcResult]) -> QcEntry:
         if correction is not None
         else "superseded by a later result"
     )
-    entry = _qc_entry(result)
-    return QcEntry(**{**entry.__dict__, "superseded_by": why})
+    return replace(_qc_entry(result), superseded_by=why)
 
 
 def qc_panel(unit: Unit) -> QcPanel | None:
@@ -465,8 +491,11 @@ def signature_views(unit: Unit) -> list[SignatureView]:
     for s in release.signatures_of(list(units)):
         view = _sign_view(s.printed_name, s.meaning, s.signed_at, s.role, s.action, s.record_hash)
         other = None if s.unit_id == unit.id else _unit_name(units[s.unit_id])
-        views.append(SignatureView(**{**view.__dict__, "unit_label": other}))
+        views.append(replace(view, unit_label=other))
     return views
+
+
+DEVIATION_KINDS = {"qc_out_of_specification": "QC out of specification"}
 
 
 def unit_panels(unit: Unit) -> UnitPanels:
@@ -478,7 +507,10 @@ def unit_panels(unit: Unit) -> UnitPanels:
         flags.append(f"released with {', '.join(panel.released_pending)} pending")
     deviations = [
         DeviationRow(
-            d.kind.replace("_", " "), d.description, d.opened_by.full_name, local_time(d.opened_at)
+            DEVIATION_KINDS.get(d.kind, d.kind.replace("_", " ").capitalize()),
+            d.description,
+            d.opened_by.full_name,
+            local_time(d.opened_at),
         )
         for d in qc.deviations_of(unit)
     ]
