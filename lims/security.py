@@ -76,7 +76,10 @@ def _carries_password() -> bool:
     """A request that sends a password (an electronic signature) is a sign-in attempt."""
     if request.form.get("password") is not None:
         return True
-    body = request.get_json(silent=True) if request.is_json else None
+    try:
+        body = request.get_json(silent=True) if request.is_json else None
+    except (RecursionError, ValueError):  # the view refuses such a body itself
+        return False
     return isinstance(body, dict) and "password" in body
 
 

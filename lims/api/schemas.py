@@ -94,11 +94,11 @@ QcWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 
 class SpecRequest(Request):
-    """The next version of one specification, complete in itself.
+    """The next version of one specification.
 
-    A field left out takes its default (``required``: true, ``pending_at_release``: false),
-    not the value of the version in force. Numeric tests take ``operator`` and ``limit``;
-    qualitative tests take ``accept``, the words that pass.
+    A field left out (or null) keeps its value in the version in force, so changing a limit
+    never silently drops ``pending_at_release``. Numeric tests take ``operator`` and
+    ``limit``; qualitative tests take ``accept``, the words that pass.
     """
 
     product_type: ProductTypeKey
@@ -107,10 +107,11 @@ class SpecRequest(Request):
     limit: Annotated[float, Field(strict=True, allow_inf_nan=False)] | None = None
     accept: Annotated[list[QcWord], Field(min_length=1, max_length=10)] | None = None
     required: StrictBool | None = Field(
-        default=None, description="must pass before release (default true)"
+        default=None, description="must pass before release (left out: as in force)"
     )
     pending_at_release: StrictBool | None = Field(
-        default=None, description="a pending result may be released, flagged (default false)"
+        default=None,
+        description="a pending result may be released, flagged (left out: as in force)",
     )
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
         description="why the specification changes (at least 3 characters)"

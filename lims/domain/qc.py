@@ -55,6 +55,15 @@ TESTS: dict[str, QcTest] = {
 
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 OPERATOR_TEXT = {">=": "≥", ">": ">", "<=": "≤", "<": "<"}
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def number_text(value: float) -> str:
+    """1000000 → "1.0×10⁶" (cell counts as the lab writes them); small numbers as they are."""
+    if abs(value) >= 100_000:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}×10{str(int(exponent)).translate(SUPERSCRIPT)}"
+    return f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ class Spec:
         """The specification as a person reads it: "≥ 70 %", "no growth"."""
         if self.operator is not None and self.limit is not None:
             unit = self.qc_test.unit
-            return f"{OPERATOR_TEXT[self.operator]} {self.limit:g} {unit}".strip()
+            return f"{OPERATOR_TEXT[self.operator]} {number_text(self.limit)} {unit}".strip()
         return " or ".join(self.accept)
 
     def snapshot(self) -> dict[str, object]:
@@ -116,6 +125,11 @@ def check_spec(spec: Spec) -> None:
             )
         if spec.accept:
             raise QcError(f"{test.name} is a number; it takes a limit, not words", "accept")
+        limit = spec.limit
+        if limit != limit or limit in (float("inf"), float("-inf")) or limit < 0:
+            raise QcError(f"{test.name}: the limit is a finite number ≥ 0", "limit")
+        if test.unit.startswith("%") and limit > 100:
+            raise QcError(f"{test.name} is a percentage: the limit is 0–100", "limit")
     else:
         unknown = [w for w in spec.accept if w not in test.words]
         if not spec.accept or unknown or "pending" in spec.accept:
@@ -159,8 +173,7 @@ def judge(spec: Spec, value: float | str) -> Verdict:
 def value_text(test: QcTest, value: float | str) -> str:
     if isinstance(value, str):
         return value
-    shown = f"{value:,.0f}" if value >= 10_000 else f"{value:g}"
-    return f"{shown} {test.unit}".strip()
+    return f"{number_text(value)} {test.unit}".strip()
 
 
 # ---------------------------------------------------------------------------- defaults

@@ -106,3 +106,14 @@ def change_role(user: User, role: str) -> User:
     with transaction():
         user.role = role
     return user
+
+
+def active_clinicians() -> list[User]:
+    """Who may receive a dispensed unit or co-sign an exceptional release."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.CLINICIAN.value, User.active.is_(True))
+            .order_by(User.full_name, User.username)
+        )
+    )

@@ -21,6 +21,8 @@ from . import ledger
 from .db import transaction
 from .errors import Conflict, Invalid, NotFound
 
+PAST = {"dispense": "dispensed", "administer": "administered"}
+
 
 class IdentityMismatch(Conflict):
     """The wristband names another patient; raised after the check is known, recorded after."""
@@ -55,7 +57,7 @@ def check_patient(unit: Unit, wristband: str, action: str, extra: dict) -> None:
     if patient.id != unit.patient_id:
         raise IdentityMismatch(
             f"STOP: wristband {patient.wristband} belongs to another patient, not to the "
-            f"patient of {unit.label}. Nothing was {action}ed; the mismatch is recorded "
+            f"patient of {unit.label}. Nothing was {PAST[action]}; the mismatch is recorded "
             "and QA is told",
             unit_id=unit.id,
             patient=patient,

@@ -107,7 +107,7 @@ def complete(
         done |= _record_inline_steps(unit, fields, now, actor, written)
         missing = missing_steps(protocol, done)
         if missing:
-            names = ", ".join(s.name.lower() for s in protocol.steps if s.key in missing)
+            names = ", ".join(s.name for s in protocol.steps if s.key in missing)
             raise Conflict(
                 f"record every step of {protocol.name} first; missing: {names}",
                 code="steps_missing",

@@ -71,7 +71,19 @@ def spec_history(product_type: str, test: str) -> list[tuple[qc.Spec, QcSpec | N
     return history + [(row.to_spec(), row) for row in rows]
 
 
-def _spec_from(data: dict[str, Any], product_type: str, test: str, version: int) -> qc.Spec:
+def _spec_from(
+    data: dict[str, Any], product_type: str, test: str, version: int, current: qc.Spec | None
+) -> qc.Spec:
+    """The next version: what ``data`` says; a setting it leaves out stays as it was."""
+    if current is not None:
+        kept = {
+            "operator": current.operator,
+            "limit": current.limit,
+            "accept": list(current.accept),
+            "required": current.required,
+            "pending_at_release": current.pending_at_release,
+        }
+        data = {**kept, **data}
     words = data.get("accept") or ()
     if isinstance(words, str):
         words = [w.strip() for w in words.split(",") if w.strip()]
@@ -118,7 +130,7 @@ def publish_spec(
         lock(f"lims.qc_spec.{product_type}.{test}")
         current = spec_in_force(product_type, test)
         version = (current.version if current else 0) + 1
-        spec = _spec_from(data, product_type, test, version)
+        spec = _spec_from(data, product_type, test, version, current)
         db.session.add(
             QcSpec(
                 product_type=product_type,
@@ -192,8 +204,17 @@ def qc_status(unit: Unit) -> QcStatus:
     return QcStatus(specs, current, qc.readiness(specs, judged))
 
 
+def _lineage_ids(unit: Unit) -> list[int]:
+    ids, node = [], unit
+    while node is not None:
+        ids.append(node.id)
+        node = node.parent
+    return ids
+
+
 def deviations_of(unit: Unit) -> list[Deviation]:
-    ids = [u.id for u in qc_units(unit)]
+    """Deviations of the unit and of everything it was made from (receipt included)."""
+    ids = _lineage_ids(unit)
     return list(
         db.session.scalars(
             select(Deviation).where(Deviation.unit_id.in_(ids)).order_by(Deviation.id)
@@ -305,7 +326,7 @@ def _descendants_of_product(unit: Unit) -> list[Unit]:
 
 
 def open_deviation_count(unit: Unit) -> int:
-    ids = [u.id for u in qc_units(unit)]
+    ids = _lineage_ids(unit)
     return (
         db.session.scalar(
             select(func.count()).select_from(Deviation).where(Deviation.unit_id.in_(ids))
@@ -321,6 +342,19 @@ def release_queue() -> list[Unit]:
             select(Unit)
             .where(Unit.status.in_([Status.QUARANTINE.value, Status.RETURNED.value]))
             .order_by(Unit.expires_at.is_(None), Unit.expires_at, Unit.id)
+        )
+    )
+
+
+def receipt_deviation(unit: Unit, deviations: list[str], now: datetime, actor: User) -> None:
+    """A unit accepted outside acceptance: the deviation QA will see with its products."""
+    db.session.add(
+        Deviation(
+            unit_id=unit.id,
+            kind="receipt_outside_acceptance",
+            description="Accepted at receipt outside acceptance: " + "; ".join(deviations),
+            opened_by_id=actor.id,
+            opened_at=now,
         )
     )
 

@@ -192,6 +192,7 @@ def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now, actor: User) -
     extra["acceptance"] = "accepted" if acceptance.accepted else "accepted with deviation"
     if acceptance.deviations:
         extra["deviations"] = list(acceptance.deviations)
+        qc.receipt_deviation(unit, list(acceptance.deviations), now, actor)
 
 
 def _start_processing(unit: Unit, fields: Fields, extra: dict, now, actor: User) -> None:

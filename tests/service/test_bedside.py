@@ -134,9 +134,8 @@ def test_bad_administration_data_is_refused(dispensed, users, overrides, field):
 def test_an_expired_unit_cannot_be_dispensed(unit_in, users):
     released = unit_in("released")
     later = released.expires_at + timedelta(minutes=1)
-    with time_machine.travel(later, tick=False):
-        with pytest.raises(Conflict, match="expired"):
-            perform(released, "dispense", {"clinician": "doctor"}, users["technician"])
+    with time_machine.travel(later, tick=False), pytest.raises(Conflict, match="expired"):
+        perform(released, "dispense", {"clinician": "doctor"}, users["technician"])
     assert released.status == "released"
 
 

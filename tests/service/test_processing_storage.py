@@ -72,7 +72,7 @@ def test_completion_is_refused_until_every_required_step_is_recorded(in_processi
     with pytest.raises(Conflict) as refused:
         perform(in_processing, "complete_processing", products, users["technician"])
     assert refused.value.code == "steps_missing"
-    assert "filter (100 µm)" in refused.value.message
+    assert "Filter (100 µm)" in refused.value.message
     assert "lysis" not in refused.value.message  # red-cell lysis is optional
     assert stored(in_processing.id) == before
     perform(in_processing, "record_step", step("filter"), users["technician"])

@@ -174,3 +174,26 @@ def test_an_aliquot_shares_the_qc_of_the_unit_it_was_split_from(product, users):
     assert [r.test for r in qc.results_of(aliquot)] == ["viability"]
     assert aliquot.status == Status.QUARANTINE and aliquot.division == "A0"
     assert product.volume_ml == 7  # 10 ml made, 3 ml split off
+
+
+def test_a_new_version_keeps_what_it_does_not_change(users):
+    spec = qc.publish_spec("SVF", "sterility", {"required": True}, "re-approved", users["admin"])
+    assert (spec.version, spec.accept, spec.pending_at_release) == (2, ("no growth",), True)
+
+
+def test_a_receipt_deviation_is_seen_with_the_product(users, unit_in):
+    from .lab import data_for, registration
+
+    source = units.register(registration("ADIPOSE"), users["clinician"]).unit
+    receipt = {**data_for("receive"), "temperature_c": 12.0, "deviation_note": "cool pack thin"}
+    units.perform_action(source.id, "receive", receipt, users["technician"])
+    units.perform_action(
+        source.id, "start_processing", data_for("start_processing"), users["technician"]
+    )
+    (product,) = units.perform_action(
+        source.id, "complete_processing", data_for("complete_processing"), users["technician"]
+    ).products
+    (deviation,) = qc.deviations_of(product)
+    assert deviation.kind == "receipt_outside_acceptance"
+    assert "12 °C" in deviation.description
+    assert qc.open_deviation_count(product) == 1

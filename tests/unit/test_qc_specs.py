@@ -184,3 +184,21 @@ def test_pending_sterility_does_not_block_a_fresh_release_but_blocks_a_frozen_on
 def test_a_test_no_longer_required_does_not_block_release():
     spec = next_version(default_spec("SVF", "endotoxin"), required=False)
     assert readiness([spec], {}).complete
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        (Spec("SVF", "viability", operator=">=", limit=150), "limit"),
+        (Spec("SVF", "endotoxin", operator="<", limit=-1), "limit"),
+        (Spec("SVF", "endotoxin", operator="<", limit=float("inf")), "limit"),
+    ],
+)
+def test_a_limit_outside_what_the_test_can_measure_is_refused(spec, field):
+    with pytest.raises(QcError) as refused:
+        check_spec(spec)
+    assert refused.value.field == field
+
+
+def test_cell_counts_read_as_the_lab_writes_them():
+    assert default_spec("SVF", "viable_cell_count").text == "≥ 1.0×10⁶ cells"

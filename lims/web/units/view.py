@@ -13,17 +13,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from ...domain import qc as qc_domain
 from ...domain.catalogue import CATALOGUE
 from ...domain.lifecycle import ACTIONS, Status
 from ...domain.processing import PROTOCOLS, protocol_for
 from ...domain.roles import Role
 from ...domain.signatures import manifestation
-from ...extensions import db
 from ...models import LedgerEntry, QcResult, Unit, User
-from ...services import processing, qc, release
+from ...services import accounts, processing, qc, release
 from ...timefmt import local_time
 
 HIDDEN_KEYS = frozenset({"patient_id", "unit_id", "signer_id", "physician_id"})
@@ -538,14 +535,5 @@ def action_context(name: str, unit: Unit, actor: User) -> dict[str, Any]:
 
 
 def active_clinicians() -> list[User]:
-    """Who may receive a dispensed unit or co-sign an exceptional release.
-
-    A read only; it belongs with the accounts service once that offers a listing.
-    """
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.role == Role.CLINICIAN.value, User.active.is_(True))
-            .order_by(User.full_name, User.username)
-        )
-    )
+    """Who may receive a dispensed unit or co-sign an exceptional release."""
+    return accounts.active_clinicians()
