@@ -27,7 +27,7 @@ from lims.domain.roles import Role
 from lims.models import Unit
 from lims.services.ledger import Movement, movement_of
 from lims.services.processing import record_step
-from lims.services.units import EFFECTS, _product_ref
+from lims.services.units import EFFECTS, _product_ref, receipt_facts
 
 from .stories import CollectionPlan, PatientPlan
 
@@ -302,6 +302,8 @@ class Simulator:
         elif name == "complete_processing":
             assert isinstance(fields, CompleteProcessingFields)
             _complete(unit, fields, extra, at)
+        elif name == "receive":  # the unit's facts only: the seed writes no deviation rows
+            receipt_facts(unit, fields, extra, at)  # type: ignore[arg-type]
         elif name in EFFECTS:
             EFFECTS[name](unit, fields, extra, at, actor)  # type: ignore[arg-type]
         products: list[Unit] = extra.pop("_products", [])

@@ -184,7 +184,8 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
 # ---------------------------------------------------------------------------- actions
 
 
-def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now, actor: User) -> None:
+def receipt_facts(unit: Unit, fields: ReceiveFields, extra: dict, now) -> list[str]:
+    """What receipt changes on the unit and records; returns what is outside acceptance."""
     acceptance = receipt_acceptance(unit, fields, now)
     unit.received_at = now
     unit.volume_ml = fields.volume_ml
@@ -192,7 +193,13 @@ def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now, actor: User) -
     extra["acceptance"] = "accepted" if acceptance.accepted else "accepted with deviation"
     if acceptance.deviations:
         extra["deviations"] = list(acceptance.deviations)
-        qc.receipt_deviation(unit, list(acceptance.deviations), now, actor)
+    return list(acceptance.deviations)
+
+
+def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now, actor: User) -> None:
+    deviations = receipt_facts(unit, fields, extra, now)
+    if deviations:
+        qc.receipt_deviation(unit, deviations, now, actor)
 
 
 def _start_processing(unit: Unit, fields: Fields, extra: dict, now, actor: User) -> None:
