@@ -33,6 +33,30 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _hours(name: str, default: str) -> list[int]:
+    return [int(h) for h in os.environ.get(name, default).split(",") if h.strip()]
+
+
+def celery_config(redis_url: str | None) -> dict:
+    """Celery's settings under one key (Flask's Celery pattern); no broker: in-process."""
+    return {
+        "broker_url": redis_url,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        # Unacknowledged tasks of a dead worker return to the queue after this long.
+        "broker_transport_options": {"visibility_timeout": 300},
+        "broker_connection_retry_on_startup": True,
+        "beat_schedule": {
+            "notify-sweep": {"task": "lims.sweep", "schedule": 30.0},
+            "expiry-checks": {"task": "lims.expiry_checks", "schedule": 300.0},
+            "transit-checks": {"task": "lims.transit_checks", "schedule": 600.0},
+        },
+        "timezone": "UTC",
+    }
+
+
 class Config:
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
@@ -41,7 +65,27 @@ class Config:
         f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
     )
     REDIS_URL = os.environ.get("REDIS_URL") or None
-    # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
+    CELERY = celery_config(REDIS_URL)
+
+    # Notifications (PRODUCT.md §7). E-mail is sent only with MAIL_SERVER set; the webhook
+    # only with WEBHOOK_URL (and WEBHOOK_SECRET, which signs each body with HMAC-SHA256).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = _int("MAIL_PORT", 25)
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_FROM = os.environ.get("MAIL_FROM", "lims@localhost")
+    MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "lims.local")
+    WEBHOOK_URL = os.environ.get("WEBHOOK_URL") or None
+    WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET") or None
+    NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 8)
+    NOTIFY_BACKOFF_SECONDS = _int("NOTIFY_BACKOFF_SECONDS", 10)
+    NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
+    NOTIFY_EXPIRY_WARNINGS_HOURS = _hours("NOTIFY_EXPIRY_WARNINGS_HOURS", "24,4,1")
+    TRANSIT_OVERDUE_HOURS = _int(
+        "TRANSIT_OVERDUE_HOURS", 3
+    )  # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
     FACILITY_CODE = os.environ.get("FACILITY_CODE", "C0001")
     FACILITY_NAME = os.environ.get("FACILITY_NAME", "Cell Therapy Laboratory")
     TIMEZONE = os.environ.get("TIMEZONE", "UTC")
@@ -72,6 +116,15 @@ class Config:
         for name in ("SECRET_KEY", "LEDGER_KEY"):
             if not config.get(name):
                 config[name] = _embedded_secret(name)
+        _check_notifications(config)
+
+
+def _check_notifications(config: dict) -> None:
+    """A REDIS_URL given as an override reaches Celery too; a webhook needs its secret."""
+    if config.get("REDIS_URL") and not config["CELERY"].get("broker_url"):
+        config["CELERY"] = {**config["CELERY"], "broker_url": config["REDIS_URL"]}
+    if config.get("WEBHOOK_URL") and not config.get("WEBHOOK_SECRET"):
+        raise RuntimeError("WEBHOOK_URL needs WEBHOOK_SECRET (the HMAC key that signs each call)")
 
 
 class ProductionConfig(Config):
@@ -87,6 +140,7 @@ class ProductionConfig(Config):
             )
         if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             raise RuntimeError("refusing to start in production on SQLite: set DATABASE_URL")
+        _check_notifications(config)
 
 
 class TestingConfig(Config):
@@ -97,6 +151,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     SQLALCHEMY_DATABASE_URI = "sqlite://"
+    REDIS_URL = None
+    CELERY = celery_config(None)
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
 
 

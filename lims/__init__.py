@@ -38,7 +38,9 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from . import api, errors, web
     from .cli import register_cli
+    from .notify import celery_init_app
 
+    celery_init_app(app)
     web.init_app(app)
     api.init_app(app)
     errors.init_app(app)

@@ -13,7 +13,11 @@ from lims.extensions import db
 
 TABLES = {
     "api_tokens",
+    "deliveries",
     "deviations",
+    "notification_preferences",
+    "notifications",
+    "outbox_events",
     "qc_results",
     "qc_specs",
     "signatures",

@@ -2,6 +2,7 @@
 
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
 from .location import LOCATION_KINDS, Location
+from .notify import Delivery, Notification, NotificationPreference, OutboxEvent
 from .patient import Patient
 from .qc import Deviation, QcResult, QcSpec, Signature
 from .unit import IdentifierSequence, Unit
@@ -15,11 +16,15 @@ __all__ = [
     "LEDGER_TABLES",
     "LOCATION_KINDS",
     "ApiToken",
+    "Delivery",
     "Deviation",
     "IdentifierSequence",
     "LedgerEntry",
     "LedgerReceipt",
     "Location",
+    "Notification",
+    "NotificationPreference",
+    "OutboxEvent",
     "Patient",
     "QcResult",
     "QcSpec",

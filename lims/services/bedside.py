@@ -17,6 +17,7 @@ from ..domain.lifecycle import AdministerFields, DispenseFields, ReturnFields
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import Patient, Unit, User
+from ..notify import outbox
 from . import ledger
 from .db import transaction
 from .errors import Conflict, Invalid, NotFound
@@ -89,6 +90,13 @@ def record_mismatch(exc: IdentityMismatch, actor: User) -> None:
                 "result": "mismatch",
                 "refused_action": exc.action,
             },
+        )
+        outbox.emit(
+            "identity_mismatch",
+            unit,
+            wristband=exc.wristband,
+            action=exc.action,
+            actor=actor.full_name,
         )
 
 

@@ -26,24 +26,35 @@ def transaction() -> Iterator:
         session.commit()
     except StaleDataError:
         session.rollback()
+        session.info.pop(OUTBOX_FLAG, None)
         raise Conflict(
             "the unit was changed by someone else meanwhile; reload and try again",
             code="stale_version",
         ) from None
     except IntegrityError as exc:
         session.rollback()
+        session.info.pop(OUTBOX_FLAG, None)
         raise Conflict(
             "a concurrent change collided with this one; reload and try again",
             code="concurrent_change",
         ) from exc
     except OperationalError as exc:
         session.rollback()
+        session.info.pop(OUTBOX_FLAG, None)
         if "locked" in str(exc.orig).lower() or _lost_race(exc):
             raise Conflict("the database is busy; try again", code="busy") from exc
         raise
     except BaseException:
         session.rollback()
+        session.info.pop(OUTBOX_FLAG, None)
         raise
+    else:
+        from ..notify.outbox import after_commit
+
+        after_commit()  # notifications written in this transaction go out now
+
+
+OUTBOX_FLAG = "lims.outbox"
 
 
 # PostgreSQL gave up one of two colliding transactions: serialization failure, deadlock.

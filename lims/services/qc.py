@@ -264,8 +264,30 @@ def record(unit: Unit, fields: QcFields, extra: dict, now: datetime, actor: User
         spec_version=spec.version,
         spec=spec.text,
     )
+    events = extra.setdefault("_events", [])
     if verdict is qc.Verdict.FAIL:
-        _open_deviation(unit, spec, value, result, now, actor, extra)
+        description = _open_deviation(unit, spec, value, result, now, actor, extra)
+        events.append(("qc_out_of_spec", {"description": description, "test": fields.test}))
+        if "qc_alert" in extra:
+            events.append(("sterility_positive", {"description": description}))
+    elif unit.status == Status.QUARANTINE and _complete_with(unit, result):
+        events.append(("ready_for_review", {"dedupe_key": f"ready_for_review:{unit.id}"}))
+
+
+def _complete_with(unit: Unit, result: QcResult) -> bool:
+    """Is QC complete now that ``result`` is recorded (and was it not before)?"""
+    status = qc_status(unit)
+    if not (status.readiness.complete and status.current.get(result.test) is result):
+        return False
+    before = qc.readiness(
+        status.specs,
+        {
+            t: qc.Judged(t, qc.Verdict(r.verdict), bool(r.spec_snapshot.get("pending_at_release")))
+            for t, r in status.current.items()
+            if t != result.test
+        },
+    )
+    return not before.complete
 
 
 def _corrected(unit: Unit, fields: QcFields) -> QcResult:
@@ -289,7 +311,7 @@ def _open_deviation(
     now: datetime,
     actor: User,
     extra: dict,
-) -> None:
+) -> str:
     test = spec.qc_test
     description = (
         f"{test.name} {qc.value_text(test, value)} is outside specification "
@@ -313,6 +335,7 @@ def _open_deviation(
         for affected in [unit, *_descendants_of_product(unit)]:
             if not Status(affected.status).is_final:
                 affected.qc_alert = alert[:200]
+    return description
 
 
 def _descendants_of_product(unit: Unit) -> list[Unit]:

@@ -19,6 +19,7 @@ from ..domain.lifecycle import Action, Status
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import LedgerEntry, Location, Patient, Unit, User
+from ..notify import outbox
 from . import ledger, locations, units
 from .db import transaction
 from .errors import Forbidden, Invalid, NotFound, ServiceError
@@ -222,6 +223,14 @@ def check_identity(wristband: object, unit_code: object, actor: User) -> Identit
                 "result": "match" if match else "mismatch",
             },
         )
+        if not match:
+            outbox.emit(
+                "identity_mismatch",
+                unit,
+                wristband=patient.wristband,
+                action="bedside check",
+                actor=actor.full_name,
+            )
     return IdentityCheck(match, unit, patient, entry)
 
 

@@ -36,6 +36,7 @@ from ..domain.roles import Role
 from ..extensions import db
 from ..models import Patient, Unit, User
 from ..models.types import utcnow
+from ..notify import outbox
 from . import bedside, ledger, processing, qc, release, sequences, storage
 from .db import transaction
 from .errors import (
@@ -314,6 +315,7 @@ def _perform(
         products: list[Unit] = extra.pop("_products", [])
         signatures = extra.pop("_signatures", [])
         earlier = extra.pop("_entries", [])  # entries the effect wrote first (inline steps)
+        events = extra.pop("_events", [])  # notifications, written with the change
         if action.to_status is not None:
             unit.status = action.to_status.value
         if action.custody == "actor":
@@ -342,6 +344,8 @@ def _perform(
         ]
         release.persist(signatures, unit, entries[0], action.name)
         entries[:0] = earlier
+        for kind, payload in [*events, *_events_of(action.name, unit)]:
+            outbox.emit(kind, unit, **payload)
         for product in products:
             entries.append(
                 ledger.append(
@@ -361,6 +365,18 @@ def _perform(
                 )
             )
     return ActionResult(unit, entries, products)
+
+
+def _events_of(name: str, unit: Unit) -> list[tuple[str, dict[str, Any]]]:
+    """What the lab is told when an action changes a unit's status (PRODUCT.md §7)."""
+    expires = unit.expires_at.isoformat() if unit.expires_at else None
+    if name == "receive":
+        return [("unit_received", {"status": unit.status})]
+    if name in ("release", "exceptional_release"):
+        return [("product_released", {"expires_at": expires})]
+    if name == "expire":
+        return [("expired", {"expires_at": expires})]
+    return []
 
 
 def _product_ref(unit: Unit) -> dict[str, Any]:
