@@ -45,8 +45,15 @@ def celery_config(redis_url: str | None) -> dict:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        # Unacknowledged tasks of a dead worker return to the queue after this long.
-        "broker_transport_options": {"visibility_timeout": 300},
+        # Unacknowledged tasks of a dead worker return to the queue after this long. A
+        # request never waits on a Redis outage: publishing fails at once (the outbox keeps
+        # the event; beat's sweep sends it when Redis is back).
+        "broker_transport_options": {
+            "visibility_timeout": 300,
+            "socket_connect_timeout": 2,
+            "max_retries": 0,
+        },
+        "broker_connection_timeout": 2,
         "broker_connection_retry_on_startup": True,
         "beat_schedule": {
             "notify-sweep": {"task": "lims.sweep", "schedule": 30.0},
