@@ -109,6 +109,8 @@ class Config:
         os.environ.get("REDIS_URL") or "memory://"
     )
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: count failed sign-ins per process in memory rather than fail every request.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     API_TOKEN_HOURS = _int("API_TOKEN_HOURS", 12)
     # Reverse proxies in front of the app; their X-Forwarded-For gives the client's address
     # (login throttling counts per address).
