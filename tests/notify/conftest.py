@@ -215,11 +215,6 @@ def redis_plug(redis_url) -> Iterator[tuple[TcpProxy, str]]:
 # ---------------------------------------------------------------------------- the worker
 
 
-@pytest.fixture(params=["postgresql"])
-def backend(request) -> str:
-    return request.param
-
-
 @pytest.fixture
 def notify_config(redis_plug, smtp_server, webhook) -> dict[str, Any]:
     _, smtp_port = smtp_server
@@ -234,11 +229,6 @@ def notify_config(redis_plug, smtp_server, webhook) -> dict[str, Any]:
         "NOTIFY_BACKOFF_SECONDS": 1,
         "PUBLIC_URL": "http://lims.test",
     }
-
-
-@pytest.fixture
-def app_config(notify_config) -> dict[str, Any]:
-    return notify_config
 
 
 class Worker:

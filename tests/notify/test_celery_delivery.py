@@ -22,6 +22,17 @@ from tests.service.lab import data_for, qc_data, registration, walk
 from .conftest import LEASE_SECONDS, wait_for
 
 
+@pytest.fixture(params=["postgresql"])
+def backend(request) -> str:
+    """The worker is another process sharing the database: PostgreSQL, as in production."""
+    return request.param
+
+
+@pytest.fixture
+def app_config(notify_config) -> dict:
+    return notify_config
+
+
 @pytest.fixture
 def people(users) -> dict[str, User]:
     """Every test user with an e-mail address (test set-up, straight into the table)."""
