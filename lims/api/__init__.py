@@ -8,6 +8,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     from . import (
         labels,  # noqa: F401  (adds the label routes to the blueprint)
+        notifications,  # noqa: F401  (the caller's inbox joins the blueprint)
         qc,  # noqa: F401  (its routes join the blueprint)
         scan,  # noqa: F401  (its routes join the blueprint)
     )

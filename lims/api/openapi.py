@@ -58,6 +58,8 @@ RESPONSE_MODELS = (
     schemas.SpecsOut,
     schemas.SpecDetailOut,
     schemas.ReleaseQueueOut,
+    schemas.NotificationPageOut,
+    schemas.NotificationOut,
     schemas.ErrorOut,
     scan_schemas.ScanOut,
     scan_schemas.IdentityOut,
@@ -243,6 +245,23 @@ OPERATIONS = (
         )
         for target in ("unit", "patient", "location")
     ),
+    Operation(
+        "get",
+        "/notifications",
+        "list_notifications",
+        "The caller's in-app inbox, newest first (optionally unread only)",
+        "NotificationPageOut",
+        query="NotificationQuery",
+        errors=(401, 422),
+    ),
+    Operation(
+        "post",
+        "/notifications/{notification_id}/read",
+        "read_notification",
+        "Mark one of the caller's notifications read (another user's: 404, nothing changes)",
+        "NotificationOut",
+        errors=(401, 404),
+    ),
     Operation("get", "/openapi.json", "openapi_document", "This document", None),
 )
 
@@ -253,6 +272,7 @@ def _component_schemas() -> dict[str, Any]:
         (schemas.UnitQuery, "validation"),
         (schemas.SpecQuery, "validation"),
         (schemas.SpecRequest, "validation"),
+        (schemas.NotificationQuery, "validation"),
         (RegisterFields, "validation"),
         (_action_requests(), "validation"),
         (scan_schemas.ScanRequest, "validation"),
@@ -284,7 +304,7 @@ def _ref(name: str) -> dict[str, str]:
 
 def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
     params = []
-    for name in ("unit_id", "patient_id", "location_id"):
+    for name in ("unit_id", "patient_id", "location_id", "notification_id"):
         if f"{{{name}}}" not in op.path:
             continue
         params.append(

@@ -389,3 +389,33 @@ class ErrorBody(Response):
 
 class ErrorOut(Response):
     error: ErrorBody
+
+
+# ---------------------------------------------------------------------------- notifications (issue 5)
+
+
+class NotificationQuery(Request):
+    """Query parameters of the caller's inbox."""
+
+    unread: bool = Field(default=False, description="true: unread notifications only")
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = 50
+
+
+class NotificationOut(Response):
+    id: int
+    event: str = Field(description="the event kind, e.g. unit_received, product_released")
+    unit_id: int | None
+    urgency: Literal["normal", "high", "urgent"]
+    created_at: UtcTime
+    read: bool
+    title: str
+    body: str
+
+
+class NotificationPageOut(Response):
+    items: list[NotificationOut] = Field(description="the caller's notifications, newest first")
+    page: int
+    per_page: int
+    total: int = Field(description="how many match (all, or unread only)")
+    unread: int = Field(description="how many of the caller's notifications are unread")

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     from .labels.routes import bp as labels_bp
     from .locations.routes import bp as locations_bp
     from .main.routes import bp as main_bp
+    from .notifications.routes import bp as notifications_bp
     from .release.routes import bp as release_bp
     from .scan.routes import bp as scan_bp
     from .units.routes import bp as units_bp
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(labels_bp)
     app.register_blueprint(locations_bp)
     app.register_blueprint(main_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(release_bp)
     app.register_blueprint(scan_bp)
     app.register_blueprint(units_bp)
@@ -80,6 +82,24 @@ def init_app(app: Flask) -> None:
             return False
         return allowed in (None, "public") or current_user.role in {r.value for r in allowed}
 
+    def unread_notifications():
+        """The signed-in user's unread messages for the top bar's badge: one query, run
+        only when the page asks (base.html asks once). A database that cannot answer (an
+        error page about that very database) shows no badge rather than no page."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ..extensions import db
+        from ..services.inbox import unread
+
+        if not current_user.is_authenticated:
+            return None
+        try:
+            return unread(current_user)
+        except SQLAlchemyError:
+            db.session.rollback()
+            app.logger.warning("unread count unavailable", exc_info=True)
+            return None
+
     @app.context_processor
     def _globals() -> dict:
         return {
@@ -89,4 +109,5 @@ def init_app(app: Flask) -> None:
             "current_user": current_user,
             "site_zone": app.config["TIMEZONE"],
             "facility_name": app.config["FACILITY_NAME"],
+            "unread_notifications": unread_notifications,
         }

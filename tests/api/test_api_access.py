@@ -82,6 +82,11 @@ ENDPOINTS = {
         frozenset({"technician", "qa"}),
         body=lambda: {"units": ["{id}"], "action": "discard", "reason": "batch test"},
     ),
+    # The caller's own inbox; {notification}: a message in the caller's inbox.
+    "api.list_notifications": Endpoint("GET", "/notifications?unread=true", EVERYONE),
+    "api.read_notification": Endpoint(
+        "POST", "/notifications/{notification}/read", EVERYONE, body=lambda: None
+    ),
 }
 
 
@@ -119,11 +124,48 @@ def _product_id(unit, technician) -> int:
     return result.products[0].id
 
 
+def _notification_id(user) -> int:
+    """A message in the user's in-app inbox (made directly: no event reaches every role)."""
+    from lims.extensions import db
+    from lims.models import Delivery, Notification, OutboxEvent
+
+    event = OutboxEvent(kind="unit_received", urgency="normal", payload="{}")
+    db.session.add(event)
+    db.session.flush()
+    delivery = Delivery(
+        event_id=event.id,
+        user_id=user.id,
+        channel="inapp",
+        idempotency_key=f"access-test-{event.id}",
+        status="sent",
+    )
+    db.session.add(delivery)
+    db.session.flush()
+    note = Notification(
+        user_id=user.id,
+        delivery_id=delivery.id,
+        event="unit_received",
+        urgency="normal",
+        title="Unit received",
+        body="Status: received.",
+    )
+    db.session.add(note)
+    db.session.commit()
+    return note.id
+
+
 def _call(api, endpoint: Endpoint, role: str | None, unit, users):
     location = _location_id() if "{location}" in endpoint.path else None
     product = _product_id(unit, users["technician"]) if "{product}" in endpoint.path else None
+    notification = (
+        _notification_id(users[role or "technician"]) if "{notification}" in endpoint.path else None
+    )
     path = endpoint.path.format(
-        id=unit.id, patient=unit.patient.id, location=location, product=product
+        id=unit.id,
+        patient=unit.patient.id,
+        location=location,
+        product=product,
+        notification=notification,
     )
     if endpoint.path == "/tokens":  # signing in: the credentials are the caller's
         username = USERNAMES[role or "technician"]

@@ -39,6 +39,12 @@ ROUTES = {
     "locations.create": ("GET", "/locations/new", {"admin"}),  # the form; POST creates
     "admin.specs": ("GET", "/admin/specs", {"admin"}),
     "admin.spec": ("GET", "/admin/specs/SVF/viability", {"admin"}),  # history; POST publishes
+    "notifications.inbox_page": ("GET", "/notifications", ALL),
+    "notifications.mark_read": ("POST", "/notifications/{notification}/read", ALL),  # own
+    "notifications.mark_all_read": ("POST", "/notifications/read-all", ALL),
+    "notifications.settings": ("GET", "/notifications/settings", ALL),  # POST saves
+    "notifications.deliveries": ("GET", "/admin/deliveries", {"admin"}),
+    "notifications.retry_delivery": ("POST", "/admin/deliveries/{delivery}/retry", {"admin"}),
     "auth.login": ("GET", "/login", None),
     "auth.logout": ("POST", "/logout", None),
 }
@@ -64,6 +70,40 @@ def a_location() -> int:
     return box.id
 
 
+def a_notification(user, status: str = "sent") -> tuple[int, int]:
+    """An in-app message in the user's inbox: (its delivery's id, the message's id).
+    ``status="failed"``: a delivery parked before it reached the inbox (no message)."""
+    from lims.extensions import db
+    from lims.models import Delivery, Notification, OutboxEvent
+
+    event = OutboxEvent(kind="unit_received", urgency="normal", payload="{}")
+    db.session.add(event)
+    db.session.flush()
+    delivery = Delivery(
+        event_id=event.id,
+        user_id=user.id,
+        channel="inapp",
+        idempotency_key=f"route-test-{event.id}",
+        status=status,
+        attempts=1,
+    )
+    db.session.add(delivery)
+    db.session.flush()
+    note = None
+    if status == "sent":
+        note = Notification(
+            user_id=user.id,
+            delivery_id=delivery.id,
+            event="unit_received",
+            urgency="normal",
+            title="Unit received",
+            body="Status: received.",
+        )
+        db.session.add(note)
+    db.session.commit()
+    return delivery.id, note.id if note else 0
+
+
 def test_the_table_covers_every_browser_route(app):
     assert web_endpoints(app) == set(ROUTES)
 
@@ -78,14 +118,22 @@ def test_every_browser_route_declares_who_may_use_it(app):
 
 @pytest.mark.parametrize("endpoint", ROUTES)
 @pytest.mark.parametrize("role", [*sorted(ALL), "anonymous"])
-def test_route_by_role(client, login, unit_in, endpoint, role):
+def test_route_by_role(client, login, unit_in, users, endpoint, role):
     unit = unit_in("collected")
     method, template, allowed = ROUTES[endpoint]
     if role != "anonymous":
         login(role)
     location = a_location() if "{location}" in template else None
+    owner = users["technician" if role == "anonymous" else role]
+    _, notification = a_notification(owner) if "{notification}" in template else (0, 0)
+    delivery, _ = a_notification(owner, "failed") if "{delivery}" in template else (0, 0)
     url = template.format(
-        id=unit.id, code=unit.barcode_data, patient=unit.patient.id, location=location
+        id=unit.id,
+        code=unit.barcode_data,
+        patient=unit.patient.id,
+        location=location,
+        notification=notification,
+        delivery=delivery,
     )
 
     response = client.open(url, method=method)
