@@ -1,4 +1,5 @@
-# The LIMS web image: gunicorn serving wsgi:app (see docker-compose.yml).
+# The LIMS image: gunicorn serving wsgi:app, and the same code as Celery worker and beat
+# (celery -A celery_worker worker|beat); docker-compose.yml runs all three from it.
 # Configuration comes from the environment only; production refuses to start without
 # SECRET_KEY, LEDGER_KEY and a PostgreSQL DATABASE_URL (config.py).
 FROM python:3.11-slim
@@ -25,7 +26,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 # The code belongs to root and is read-only for the app; only instance/ is writable.
-COPY config.py wsgi.py ./
+COPY config.py wsgi.py celery_worker.py ./
 COPY lims/ lims/
 COPY templates/ templates/
 COPY migrations/ migrations/

@@ -22,6 +22,7 @@ TABLES = {
     "qc_specs",
     "signatures",
     "identifier_sequences",
+    "jobs",
     "ledger_entries",
     "ledger_receipts",
     "locations",

@@ -60,6 +60,7 @@ RESPONSE_MODELS = (
     schemas.ReleaseQueueOut,
     schemas.NotificationPageOut,
     schemas.NotificationOut,
+    schemas.JobOut,
     schemas.ErrorOut,
     scan_schemas.ScanOut,
     scan_schemas.IdentityOut,
@@ -262,6 +263,25 @@ OPERATIONS = (
         "NotificationOut",
         errors=(401, 404),
     ),
+    Operation(
+        "post",
+        "/ledger/verify-jobs",
+        "start_verify_job",
+        "Start a verification of the whole ledger as a job (for a large ledger); poll the "
+        "job at the Location",
+        "JobOut",
+        202,
+        errors=(401, 403),
+        headers={"Location": "the job's address: GET it for progress and the verdict"},
+    ),
+    Operation(
+        "get",
+        "/jobs/{job_id}",
+        "get_job",
+        "A long job: status, progress of total, and when done the verdict",
+        "JobOut",
+        errors=(401, 403, 404),
+    ),
     Operation("get", "/openapi.json", "openapi_document", "This document", None),
 )
 
@@ -304,7 +324,7 @@ def _ref(name: str) -> dict[str, str]:
 
 def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
     params = []
-    for name in ("unit_id", "patient_id", "location_id", "notification_id"):
+    for name in ("unit_id", "patient_id", "location_id", "notification_id", "job_id"):
         if f"{{{name}}}" not in op.path:
             continue
         params.append(
@@ -335,7 +355,7 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     security, who = _security(op)
     content = _ref(op.response) if op.response else {"type": "object"}
     success: dict[str, Any] = {
-        "description": "OK" if op.status == 200 else "Created",
+        "description": {200: "OK", 201: "Created", 202: "Accepted"}[op.status],
         "content": {"application/json": {"schema": content}},
     }
     if op.media:

@@ -419,3 +419,27 @@ class NotificationPageOut(Response):
     per_page: int
     total: int = Field(description="how many match (all, or unread only)")
     unread: int = Field(description="how many of the caller's notifications are unread")
+
+
+# ---------------------------------------------------------------------------- long jobs (issue 5)
+
+
+class JobOut(Response):
+    """A long job (a verification of the whole ledger) and how far it has got."""
+
+    id: int
+    kind: Literal["ledger_verify"]
+    status: Literal["queued", "running", "done", "failed"]
+    progress: int = Field(description="entries checked so far")
+    total: int = Field(description="entries to check: the ledger's length when the job started")
+    percent: int = Field(description="progress as a whole percentage (0-100)")
+    result: VerifyOut | None = Field(
+        description="when done: the verdict (intact, or the first broken entry)"
+    )
+    error: str | None = Field(
+        description="when failed: why the job could not finish (says nothing of the ledger)"
+    )
+    started_by: PersonOut
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None

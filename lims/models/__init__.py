@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .job import Job
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
 from .location import LOCATION_KINDS, Location
 from .notify import Delivery, Notification, NotificationPreference, OutboxEvent
@@ -19,6 +20,7 @@ __all__ = [
     "Delivery",
     "Deviation",
     "IdentifierSequence",
+    "Job",
     "LedgerEntry",
     "LedgerReceipt",
     "Location",

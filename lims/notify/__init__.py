@@ -20,6 +20,9 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    from . import tasks  # noqa: F401  (registers the tasks)
+    from . import (
+        jobs_tasks,  # noqa: F401
+        tasks,  # noqa: F401  (registers the tasks)
+    )
 
     return celery_app

@@ -15,6 +15,7 @@ from ..timefmt import local_time, time_left
 
 def init_app(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
+    from .audit.routes import bp as audit_bp
     from .auth.routes import bp as auth_bp
     from .labels.routes import bp as labels_bp
     from .locations.routes import bp as locations_bp
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     from .units.routes import bp as units_bp
 
     app.register_blueprint(admin_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(labels_bp)
     app.register_blueprint(locations_bp)

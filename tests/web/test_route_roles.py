@@ -15,6 +15,7 @@ COLLECTORS = {"technician", "clinician"}
 PRINTERS = {"technician", "qa", "admin"}
 WRISTBAND_PRINTERS = {"technician", "clinician", "qa"}
 KEEPERS = {"technician", "qa", "admin"}  # who looks after stored units
+AUDITORS = {"qa", "admin"}  # who verifies the ledger
 
 # endpoint -> (method, url template, roles that get the page; None: public)
 ROUTES = {
@@ -45,6 +46,10 @@ ROUTES = {
     "notifications.settings": ("GET", "/notifications/settings", ALL),  # POST saves
     "notifications.deliveries": ("GET", "/admin/deliveries", {"admin"}),
     "notifications.retry_delivery": ("POST", "/admin/deliveries/{delivery}/retry", {"admin"}),
+    "audit.verify": ("GET", "/audit/verify", AUDITORS),
+    "audit.start_verify": ("POST", "/audit/verify", AUDITORS),  # starts a job: to its page
+    "audit.job": ("GET", "/audit/jobs/{job}", AUDITORS),
+    "audit.job_json": ("GET", "/audit/jobs/{job}.json", AUDITORS),
     "auth.login": ("GET", "/login", None),
     "auth.logout": ("POST", "/logout", None),
 }
@@ -104,6 +109,19 @@ def a_notification(user, status: str = "sent") -> tuple[int, int]:
     return delivery.id, note.id if note else 0
 
 
+def a_job(users) -> int:
+    """A ledger verification QA started and a worker finished."""
+    from lims.extensions import db
+    from lims.models import Job
+
+    verdict = '{"checked": 1, "first_break": null, "head_seq": 1, "intact": true}'
+    job = Job(kind="ledger_verify", status="done", total=1, progress=1, result=verdict)
+    job.started_by_id = users["qa"].id
+    db.session.add(job)
+    db.session.commit()
+    return job.id
+
+
 def test_the_table_covers_every_browser_route(app):
     assert web_endpoints(app) == set(ROUTES)
 
@@ -127,6 +145,7 @@ def test_route_by_role(client, login, unit_in, users, endpoint, role):
     owner = users["technician" if role == "anonymous" else role]
     _, notification = a_notification(owner) if "{notification}" in template else (0, 0)
     delivery, _ = a_notification(owner, "failed") if "{delivery}" in template else (0, 0)
+    job = a_job(users) if "{job}" in template else None
     url = template.format(
         id=unit.id,
         code=unit.barcode_data,
@@ -134,6 +153,7 @@ def test_route_by_role(client, login, unit_in, users, endpoint, role):
         location=location,
         notification=notification,
         delivery=delivery,
+        job=job,
     )
 
     response = client.open(url, method=method)

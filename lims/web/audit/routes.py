@@ -1,0 +1,65 @@
+"""The audit workspace for QA: verify the custody ledger's hash chain with a progress bar.
+
+A verification of a large ledger takes longer than a request should, so the button starts
+a job (``lims.services.jobs``) and the job's page shows its progress: the state as of
+loading, and, with JavaScript, a bar polled from the job's JSON every second.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from ...domain.roles import Role
+from ...security import roles_required
+from ...services import jobs
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+AUDITORS = (Role.QA, Role.ADMIN)
+JOB = "<int(max=2147483647):job_id>"
+
+
+def _viewer():
+    return current_user._get_current_object()
+
+
+@bp.get("/verify")
+@roles_required(*AUDITORS)
+def verify() -> ResponseReturnValue:
+    return render_template("audit/verify.html", recent=jobs.recent_jobs(_viewer()))
+
+
+@bp.post("/verify")
+@roles_required(*AUDITORS)
+def start_verify() -> ResponseReturnValue:
+    job = jobs.start_ledger_verify(_viewer())
+    return redirect(url_for("audit.job", job_id=job.id))
+
+
+@bp.get(f"/jobs/{JOB}")
+@roles_required(*AUDITORS)
+def job(job_id: int) -> ResponseReturnValue:
+    return render_template("audit/job.html", job=jobs.get_job(job_id, _viewer()))
+
+
+@bp.get(f"/jobs/{JOB}.json")
+@roles_required(*AUDITORS)
+def job_json(job_id: int) -> ResponseReturnValue:
+    """What the page's script polls: the bar's value and maximum, and the words to say."""
+    job = jobs.get_job(job_id, _viewer())
+    response = jsonify(
+        {
+            "id": job.id,
+            "status": job.status,
+            "progress": job.progress,
+            "total": job.total,
+            "percent": job.percent,
+            "finished": job.finished,
+            "summary": job.summary,
+            "result": job.result,
+            "error": job.error,
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
