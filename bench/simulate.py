@@ -26,7 +26,7 @@ from lims.domain.processing import protocol_for
 from lims.domain.roles import Role
 from lims.models import Unit
 from lims.services.ledger import Movement, movement_of
-from lims.services.processing import record_step
+from lims.services.processing import new_product, record_step
 from lims.services.units import EFFECTS, _product_ref, receipt_facts
 
 from .stories import CollectionPlan, PatientPlan
@@ -46,30 +46,7 @@ def _complete(unit: Unit, fields: CompleteProcessingFields, extra: dict, at: dat
     products = extra.setdefault("_products", [])
     for product in fields.products:
         kind = unit_type(product.type)
-        products.append(
-            Unit(
-                din=unit.din,
-                check_character=unit.check_character,
-                product_code=kind.product_code,
-                division="00",
-                unit_type=kind.key,
-                patient_id=unit.patient_id,
-                status=Status.QUARANTINE.value,
-                custodian_id=unit.custodian_id,
-                location_id=unit.location_id,
-                volume_ml=product.volume_ml,
-                cell_count=product.cell_count,
-                collection_site=unit.collection_site,
-                collected_at=unit.collected_at,
-                collected_by_id=unit.collected_by_id,
-                received_at=unit.received_at,
-                processing_started_at=unit.processing_started_at,
-                processed_at=at,
-                expires_at=at + kind.shelf_life,
-                deviation=unit.deviation,
-                exceptional_release=False,
-            )
-        )
+        products.append(new_product(unit, kind, product.volume_ml, product.cell_count, at))
 
 
 class PlanRefused(RuntimeError):

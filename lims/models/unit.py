@@ -85,6 +85,14 @@ class Unit(db.Model):
     def kind(self) -> UnitType:
         return unit_type(self.unit_type)
 
+    def lineage(self) -> list[Unit]:
+        """This unit, the unit it was made or split from, and so on up to the collection."""
+        chain, node = [], self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
     @property
     def barcode_data(self) -> str:
         return identifiers.barcode_data(self.din)

@@ -76,14 +76,7 @@ def record_mismatch(exc: IdentityMismatch, actor: User) -> None:
             unit=unit,
             action="identity_check",
             actor=actor,
-            movement=ledger.movement_of(
-                unit,
-                before={
-                    "status": unit.status,
-                    "custodian_id": unit.custodian_id,
-                    "location_id": unit.location_id,
-                },
-            ),
+            movement=ledger.standing(unit),
             data={
                 "wristband": exc.wristband,
                 "patient_id": exc.patient_id,

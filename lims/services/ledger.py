@@ -57,6 +57,18 @@ def movement_of(unit: Unit | None, *, before: Mapping[str, Any] | None = None) -
     )
 
 
+def standing(unit: Unit) -> Movement:
+    """The movement of an entry that records something about a unit without moving it."""
+    return movement_of(
+        unit,
+        before={
+            "status": unit.status,
+            "custodian_id": unit.custodian_id,
+            "location_id": unit.location_id,
+        },
+    )
+
+
 def append(
     *,
     unit: Unit | None,

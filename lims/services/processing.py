@@ -8,7 +8,7 @@ from string import ascii_uppercase
 
 from sqlalchemy import select
 
-from ..domain.catalogue import unit_type
+from ..domain.catalogue import UnitType, unit_type
 from ..domain.lifecycle import (
     ACTIONS,
     CompleteProcessingFields,
@@ -80,14 +80,7 @@ def _record_inline_steps(
             unit=unit,
             action="record_step",
             actor=actor,
-            movement=ledger.movement_of(
-                unit,
-                before={
-                    "status": unit.status,
-                    "custodian_id": unit.custodian_id,
-                    "location_id": unit.location_id,
-                },
-            ),
+            movement=ledger.standing(unit),
             data={**step.model_dump(mode="json", exclude_none=True), **extra},
             at=now,
         )
@@ -131,30 +124,37 @@ def complete(
     unit.processed_at = now
     products = extra.setdefault("_products", [])
     for kind, product in zip(kinds, fields.products, strict=True):
-        products.append(
-            Unit(
-                din=unit.din,
-                check_character=unit.check_character,
-                product_code=kind.product_code,
-                division="00",
-                unit_type=kind.key,
-                patient_id=unit.patient_id,
-                parent=unit,
-                status=Status.QUARANTINE.value,
-                custodian_id=unit.custodian_id,
-                location_id=unit.location_id,
-                volume_ml=product.volume_ml,
-                cell_count=product.cell_count,
-                collection_site=unit.collection_site,
-                collected_at=unit.collected_at,
-                collected_by_id=unit.collected_by_id,
-                received_at=unit.received_at,
-                processing_started_at=unit.processing_started_at,
-                processed_at=now,
-                expires_at=now + kind.shelf_life,
-                deviation=unit.deviation,
-            )
-        )
+        made = new_product(unit, kind, product.volume_ml, product.cell_count, now)
+        made.parent = unit
+        products.append(made)
+
+
+def new_product(
+    source: Unit, kind: UnitType, volume_ml: float, cell_count: int | None, at: datetime
+) -> Unit:
+    """A product of ``source`` in quarantine, expiring by the catalogue from ``at``."""
+    return Unit(
+        din=source.din,
+        check_character=source.check_character,
+        product_code=kind.product_code,
+        division="00",
+        unit_type=kind.key,
+        patient_id=source.patient_id,
+        status=Status.QUARANTINE.value,
+        custodian_id=source.custodian_id,
+        location_id=source.location_id,
+        volume_ml=volume_ml,
+        cell_count=cell_count,
+        collection_site=source.collection_site,
+        collected_at=source.collected_at,
+        collected_by_id=source.collected_by_id,
+        received_at=source.received_at,
+        processing_started_at=source.processing_started_at,
+        processed_at=at,
+        expires_at=at + kind.shelf_life,
+        deviation=source.deviation,
+        exceptional_release=False,
+    )
 
 
 def _free_divisions(unit: Unit, count: int) -> list[str]:

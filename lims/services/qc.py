@@ -204,17 +204,9 @@ def qc_status(unit: Unit) -> QcStatus:
     return QcStatus(specs, current, qc.readiness(specs, judged))
 
 
-def _lineage_ids(unit: Unit) -> list[int]:
-    ids, node = [], unit
-    while node is not None:
-        ids.append(node.id)
-        node = node.parent
-    return ids
-
-
 def deviations_of(unit: Unit) -> list[Deviation]:
     """Deviations of the unit and of everything it was made from (receipt included)."""
-    ids = _lineage_ids(unit)
+    ids = [u.id for u in unit.lineage()]
     return list(
         db.session.scalars(
             select(Deviation).where(Deviation.unit_id.in_(ids)).order_by(Deviation.id)
@@ -349,7 +341,7 @@ def _descendants_of_product(unit: Unit) -> list[Unit]:
 
 
 def open_deviation_count(unit: Unit) -> int:
-    ids = _lineage_ids(unit)
+    ids = [u.id for u in unit.lineage()]
     return (
         db.session.scalar(
             select(func.count()).select_from(Deviation).where(Deviation.unit_id.in_(ids))

@@ -54,17 +54,9 @@ def check_password(user: User, password: str, field: str = "password") -> None:
         raise Invalid(message, code="wrong_password", fields={field: "wrong password"})
 
 
-def lineage(unit: Unit) -> list[Unit]:
-    chain, node = [], unit
-    while node is not None:
-        chain.append(node)
-        node = node.parent
-    return chain
-
-
 def hands_on(unit: Unit, user: User) -> list[str]:
     """What ``user`` did to this unit or its ancestors that bars them from releasing it."""
-    ids = [u.id for u in lineage(unit)]
+    ids = [u.id for u in unit.lineage()]
     return list(
         db.session.scalars(
             select(LedgerEntry.action)

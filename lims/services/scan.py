@@ -209,14 +209,7 @@ def check_identity(wristband: object, unit_code: object, actor: User) -> Identit
             unit=unit,
             action="identity_check",
             actor=actor,
-            movement=ledger.movement_of(
-                unit,
-                before={
-                    "status": unit.status,
-                    "custodian_id": unit.custodian_id,
-                    "location_id": unit.location_id,
-                },
-            ),
+            movement=ledger.standing(unit),
             data={
                 "wristband": patient.wristband,
                 "patient_id": patient.id,

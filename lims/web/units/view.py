@@ -473,17 +473,9 @@ def correctable_results(unit: Unit) -> list[tuple[QcResult, str]]:
     ]
 
 
-def lineage(unit: Unit) -> list[Unit]:
-    chain, node = [], unit
-    while node is not None:
-        chain.append(node)
-        node = node.parent
-    return chain
-
-
 def signature_views(unit: Unit) -> list[SignatureView]:
     """Signatures on this unit and on the units it came from (a release covers its aliquots)."""
-    units = {u.id: u for u in lineage(unit)}
+    units = {u.id: u for u in unit.lineage()}
     views = []
     for s in release.signatures_of(list(units)):
         view = _sign_view(s.printed_name, s.meaning, s.signed_at, s.role, s.action, s.record_hash)
