@@ -23,6 +23,7 @@ ROUTES = {
     "units.index": ("GET", "/units/", ALL),
     "units.register": ("GET", "/units/register", COLLECTORS),
     "units.detail": ("GET", "/units/{id}", ALL),
+    "units.history_export": ("GET", "/units/{id}/history.csv", ALL),
     "units.act": ("GET", "/units/{id}/actions/dispatch", COLLECTORS),  # the service decides
     "scan.scan": ("GET", "/scan?code={code}", ALL),
     "labels.unit_dialog": ("GET", "/labels/units/{id}", PRINTERS),

@@ -6,7 +6,17 @@ valid; a refusal is shown with the service's own message and status code.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -18,6 +28,7 @@ from ...models import Unit, User
 from ...security import note_refusal, roles_required, signing_throttle
 from ...services import ledger, processing, qc, search, units
 from ...services.errors import Invalid, NotFound, ServiceError
+from .export import history_csv
 from .forms import (
     ACTION_FORMS,
     SIGNED_FORMS,
@@ -126,6 +137,22 @@ def detail(unit_id: int) -> ResponseReturnValue:
         timeline=timeline(entries, collection),
         actions=units.allowed_actions(unit, _actor()),
         panels=unit_panels(unit),
+    )
+
+
+@bp.route("/<int:unit_id>/history.csv")
+@roles_required()
+def history_export(unit_id: int) -> ResponseReturnValue:
+    """The collection's whole history as the unit page shows it, for an inspector's file."""
+    unit = units.get_unit(unit_id)
+    collection = units.units_for_din(unit.din)
+    entries = ledger.history([u.id for u in collection])
+    body = history_csv(unit, timeline(entries, collection))
+    filename = f"history-{unit.din}-{unit.product_code}-{unit.division}.csv"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
