@@ -65,5 +65,5 @@ def after_commit() -> None:
             from .relay import relay_and_deliver
 
             relay_and_deliver()
-    except Exception:  # Redis down, a channel failing: the sweep retries later
-        log.warning("notification dispatch deferred to the sweep", exc_info=True)
+    except Exception as exc:  # Redis down, a channel failing: the sweep retries later
+        log.warning("notification dispatch deferred to the sweep: %s", exc)
