@@ -46,6 +46,9 @@ class UnitType:
 COLD = Temperature(2, 8)
 ROOM = Temperature(15, 25)
 CRYO = Temperature(None, -150)
+# A thawed cryopreserved product is kept cool or at room temperature, and used within 4 h.
+THAWED_STORAGE = Temperature(2, 25)
+THAW_SHELF_LIFE = timedelta(hours=4)
 
 FAT_SITES = ("abdomen", "thigh", "flank")
 MARROW_SITES = ("posterior iliac crest",)

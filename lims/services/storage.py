@@ -6,12 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ..domain.lifecycle import (
-    FINAL_STATUSES,
-    THAW_SHELF_LIFE,
-    MoveFields,
-    ThawFields,
-)
+from ..domain.catalogue import THAW_SHELF_LIFE
+from ..domain.lifecycle import FINAL_STATUSES, MoveFields, ThawFields
 from ..extensions import db
 from ..models import Location, Unit, User
 from . import locations
