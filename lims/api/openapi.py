@@ -71,7 +71,7 @@ ERRORS = {
     400: ("BadRequest", "malformed JSON, or the body is not a JSON object"),
     401: ("Unauthorized", "no token, an unknown or expired token, or wrong credentials"),
     403: ("Forbidden", "the caller's role may not do this"),
-    404: ("NotFound", "no such unit"),
+    404: ("NotFound", "no such unit, patient, location, notification or job"),
     409: (
         "Conflict",
         "not allowed in the unit's current status, a stale version, or a rule of the lab "
