@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...domain import qc
-from ..units.forms import ServiceForm
+from ..units.base_forms import ServiceForm
 
 
 class CheckboxesField(SelectMultipleField):

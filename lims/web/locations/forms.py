@@ -10,7 +10,7 @@ from wtforms.validators import Optional
 
 from ...models import Location
 from ...models.location import LOCATION_KINDS
-from ..units.forms import ServiceForm
+from ..units.base_forms import ServiceForm
 
 # Positions are made by their box (one per cell of its grid), never one by one.
 KINDS = [k for k in LOCATION_KINDS if k != "position"]

@@ -35,7 +35,8 @@ from ...security import roles_required
 from ...services import scan as scan_service
 from ...services import units
 from ...services.errors import Conflict, Invalid, ServiceError
-from ..units.forms import ACTION_FORMS, VersionedForm
+from ..units.base_forms import VersionedForm
+from ..units.forms import ACTION_FORMS
 from ..units.routes import UNREADABLE
 from . import station
 

@@ -1,26 +1,26 @@
-"""How a unit reads on screen: the ledger timeline and the panels of the unit page.
+"""How a unit's history reads on screen: the ledger timeline, entry by entry.
 
 An inspector reads these, so values are spelled out (units, yes/no, local times with the
-zone, signatures as their manifestation) rather than shown as raw JSON. Everything is read
-through the services; nothing here changes state.
+zone, signatures as their manifestation) rather than shown as raw JSON. The unit page's
+panels (QC against spec, processing record, signatures, deviations) are read in
+``panels``, which shows signatures the way this module does; the history export reads
+the timeline from here too. Nothing here changes state.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ...domain import qc as qc_domain
-from ...domain.catalogue import CATALOGUE
 from ...domain.lifecycle import ACTIONS, Status
-from ...domain.processing import PROTOCOLS, protocol_for
+from ...domain.processing import PROTOCOLS
 from ...domain.roles import Role
 from ...domain.signatures import manifestation
-from ...models import LedgerEntry, QcResult, Unit, User
-from ...services import accounts, processing, qc, release
+from ...models import LedgerEntry, Unit
 from ...timefmt import local_time
 
 HIDDEN_KEYS = frozenset({"patient_id", "unit_id", "signer_id", "physician_id"})
@@ -82,7 +82,8 @@ def label(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
-def _datetime(value: str) -> datetime | None:
+def aware_datetime(value: str) -> datetime | None:
+    """A recorded ISO 8601 moment, or None if it is not one or names no zone."""
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -110,7 +111,7 @@ def show(key: str, value: Any) -> str:
         return f"{value:,}"
     if key.endswith("_date") and isinstance(value, str):
         return value[:10]
-    if key.endswith("_at") and isinstance(value, str) and (moment := _datetime(value)):
+    if key.endswith("_at") and isinstance(value, str) and (moment := aware_datetime(value)):
         return local_time(moment)
     if key == "type" and isinstance(value, str):
         return value
@@ -196,9 +197,10 @@ class SignatureView:
         return self.record_hash[:12]
 
 
-def _sign_view(
+def signature_view(
     name: str, meaning: str, signed_at: datetime | None, role: str, action: str, digest: str
 ) -> SignatureView:
+    """One signature, from its recorded parts, as it reads on screen."""
     when = local_time(signed_at) if signed_at else "time not recorded"
     return SignatureView(manifestation(name, meaning, when), _role_label(role), action, digest)
 
@@ -211,10 +213,10 @@ def ledger_signatures(data: str, action: str) -> list[SignatureView]:
         return []
     found = values.get("signatures") if isinstance(values, dict) else None
     return [
-        _sign_view(
+        signature_view(
             str(s.get("name", "?")),
             str(s.get("meaning", "?")),
-            _datetime(str(s.get("signed_at", ""))),
+            aware_datetime(str(s.get("signed_at", ""))),
             str(s.get("role", "")),
             action,
             str(s.get("record_hash", "")),
@@ -276,256 +278,3 @@ def timeline(entries: list[LedgerEntry], collection: list[Unit]) -> list[Timelin
             )
         )
     return result
-
-
-# ---------------------------------------------------------------------------- unit page panels
-
-
-@dataclass(frozen=True)
-class StepRow:
-    name: str
-    operator: str
-    period: str  # "start – end" in the site's zone, zone named
-    reagent: str  # reagent and lot
-    equipment: str
-    notes: str
-
-
-@dataclass(frozen=True)
-class ProcessingRecord:
-    title: str
-    unit: Unit  # whose steps these are
-    protocol: str | None
-    steps: list[StepRow]
-    missing: list[str] = field(default_factory=list)  # required steps still to record
-
-
-@dataclass(frozen=True)
-class QcEntry:
-    """One recorded result, judged against the spec version in force when it was recorded."""
-
-    id: int
-    value: str
-    verdict: str  # pass, fail, pending
-    judged_against: str
-    method: str
-    lot: str
-    who: str
-    when: str
-    corrects: int | None
-    reason: str | None  # a correction's reason
-    superseded_by: str | None = None  # for an old value: why it no longer counts
-
-
-@dataclass(frozen=True)
-class QcRow:
-    test: str
-    name: str
-    spec: str  # the spec in force, with its version
-    required: bool
-    current: QcEntry | None
-    history: list[QcEntry]  # superseded values, oldest first
-
-
-@dataclass(frozen=True)
-class QcPanel:
-    rows: list[QcRow]
-    problems: list[str]
-    released_pending: list[str]
-
-    @property
-    def ready(self) -> bool:
-        return not self.problems
-
-
-@dataclass(frozen=True)
-class DeviationRow:
-    kind: str
-    description: str
-    who: str
-    when: str
-
-
-@dataclass(frozen=True)
-class UnitPanels:
-    processing: list[ProcessingRecord]
-    qc: QcPanel | None  # None for a source: its products carry the QC
-    deviations: list[DeviationRow]
-    signatures: list[SignatureView]
-    flags: list[str]
-    alert: str | None
-
-
-def _unit_name(unit: Unit) -> str:
-    return f"{unit.unit_type} · {unit.product_code} {unit.division}"
-
-
-def _step_row(entry: LedgerEntry) -> StepRow:
-    data = processing.step_data(entry)
-    started, ended = (_datetime(str(data.get(k, ""))) for k in ("started_at", "ended_at"))
-    reagent = data.get("reagent") or ""
-    if data.get("lot"):
-        reagent = f"{reagent} · lot {data['lot']}" if reagent else f"lot {data['lot']}"
-    return StepRow(
-        name=str(data.get("step_name") or data.get("step", "?")),
-        operator=str(data.get("operator") or entry.actor_name),
-        period=f"{local_time(started)} – {local_time(ended)}",
-        reagent=reagent or "—",
-        equipment=str(data.get("equipment") or "—"),
-        notes=str(data.get("notes") or ""),
-    )
-
-
-def _processing_record(unit: Unit, title: str) -> ProcessingRecord:
-    protocol = protocol_for(unit.unit_type)
-    entries = processing.recorded_steps(unit)
-    missing: list[str] = []
-    if protocol is not None and unit.status == Status.IN_PROCESSING:
-        done = {processing.step_data(e).get("step") for e in entries}
-        missing = [s.name for s in protocol.steps if s.required and s.key not in done]
-    return ProcessingRecord(
-        title, unit, protocol.name if protocol else None, [_step_row(e) for e in entries], missing
-    )
-
-
-def made_from(unit: Unit) -> Unit | None:
-    """The unit whose processing made this product (past any aliquot splits), if any."""
-    node = unit
-    while node.parent is not None and node.parent.product_code == node.product_code:
-        node = node.parent
-    return node.parent
-
-
-def processing_records(unit: Unit) -> list[ProcessingRecord]:
-    records = []
-    maker = made_from(unit)
-    if maker is not None:
-        records.append(_processing_record(maker, f"how {_unit_name(maker)} was processed into it"))
-    if unit.status == Status.IN_PROCESSING or processing.recorded_steps(unit):
-        records.append(_processing_record(unit, "this unit"))
-    return records
-
-
-def _qc_entry(result: QcResult) -> QcEntry:
-    test = qc_domain.TESTS[result.test]
-    return QcEntry(
-        id=result.id,
-        value=qc_domain.value_text(test, result.value),
-        verdict=result.verdict,
-        judged_against=f"{result.spec_snapshot.get('text', '?')} (version {result.spec_version})",
-        method=result.method,
-        lot=result.lot,
-        who=result.recorded_by.full_name,
-        when=local_time(result.recorded_at),
-        corrects=result.corrects_id,
-        reason=result.reason,
-    )
-
-
-def _superseded(result: QcResult, later: list[QcResult]) -> QcEntry:
-    correction = next((r for r in later if r.corrects_id == result.id), None)
-    why = (
-        f"corrected by result #{correction.id}: {correction.reason}"
-        if correction is not None
-        else "superseded by a later result"
-    )
-    return replace(_qc_entry(result), superseded_by=why)
-
-
-def qc_panel(unit: Unit) -> QcPanel | None:
-    if CATALOGUE[unit.unit_type].is_source:
-        return None
-    status = qc.qc_status(unit)
-    results = qc.results_of(unit)
-    old = qc.superseded_ids(results)
-    specs = {s.test: s for s in status.specs}
-    tests = list(specs) + [t for t in dict.fromkeys(r.test for r in results) if t not in specs]
-    rows = []
-    for test in tests:
-        spec = specs.get(test)
-        mine = [r for r in results if r.test == test]
-        current = status.current.get(test)
-        rows.append(
-            QcRow(
-                test=test,
-                name=qc_domain.TESTS[test].name,
-                spec=f"{spec.text} (version {spec.version})" if spec else "no specification",
-                required=bool(spec and spec.required),
-                current=_qc_entry(current) if current is not None else None,
-                history=[_superseded(r, mine) for r in mine if r.id in old],
-            )
-        )
-    names = [qc_domain.TESTS[t].name.lower() for t in status.readiness.released_pending]
-    return QcPanel(rows, status.readiness.problems(), names)
-
-
-def correctable_results(unit: Unit) -> list[tuple[QcResult, str]]:
-    """The current results one may correct, each with how the choice reads."""
-    current = qc.current_results(qc.results_of(unit)).values()
-    return [
-        (
-            r,
-            f"#{r.id} {qc_domain.TESTS[r.test].name}: "
-            f"{qc_domain.value_text(qc_domain.TESTS[r.test], r.value)} ({r.verdict}), "
-            f"{r.recorded_by.full_name}, {local_time(r.recorded_at)}",
-        )
-        for r in sorted(current, key=lambda r: r.id)
-    ]
-
-
-def signature_views(unit: Unit) -> list[SignatureView]:
-    """Signatures on this unit and on the units it came from (a release covers its aliquots)."""
-    units = {u.id: u for u in unit.lineage()}
-    views = []
-    for s in release.signatures_of(list(units)):
-        view = _sign_view(s.printed_name, s.meaning, s.signed_at, s.role, s.action, s.record_hash)
-        other = None if s.unit_id == unit.id else _unit_name(units[s.unit_id])
-        views.append(replace(view, unit_label=other))
-    return views
-
-
-DEVIATION_KINDS = {"qc_out_of_specification": "QC out of specification"}
-
-
-def unit_panels(unit: Unit) -> UnitPanels:
-    panel = qc_panel(unit)
-    flags = []
-    if unit.exceptional_release:
-        flags.append("exceptional release")
-    if unit.released_at is not None and panel is not None and panel.released_pending:
-        flags.append(f"released with {', '.join(panel.released_pending)} pending")
-    deviations = [
-        DeviationRow(
-            DEVIATION_KINDS.get(d.kind, d.kind.replace("_", " ").capitalize()),
-            d.description,
-            d.opened_by.full_name,
-            local_time(d.opened_at),
-        )
-        for d in qc.deviations_of(unit)
-    ]
-    return UnitPanels(
-        processing=processing_records(unit),
-        qc=panel,
-        deviations=deviations,
-        signatures=signature_views(unit),
-        flags=flags,
-        alert=unit.qc_alert,
-    )
-
-
-def action_context(name: str, unit: Unit, actor: User) -> dict[str, Any]:
-    """What an action's page shows above its form: QC against spec before a release, the
-    steps so far before recording one, and whether the signer took part in the unit."""
-    if name in ("release", "exceptional_release"):
-        done = release.hands_on(unit, actor)
-        return {"qc": qc_panel(unit), "hands_on": sorted(a.replace("_", " ") for a in done)}
-    if name == "record_qc":
-        return {"qc": qc_panel(unit)}
-    if name == "record_step":
-        return {"processing": processing_records(unit)}
-    return {}
-
-
-def active_clinicians() -> list[User]:
-    """Who may receive a dispensed unit or co-sign an exceptional release."""
-    return accounts.active_clinicians()
