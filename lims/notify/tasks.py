@@ -32,7 +32,13 @@ def deliver_one(delivery_id: int) -> str:
 
 @shared_task(name="lims.sweep", ignore_result=True)
 def sweep() -> int:
-    """Beat, every half minute: what a crashed relay or a lost message left behind."""
+    """Beat, every half minute: what a crashed relay or a lost message left behind, and long
+    jobs whose worker died."""
+    from flask import current_app
+
+    from ..services.jobs import fail_stalled
+
+    fail_stalled(current_app.config["JOB_STALL_MINUTES"])
     return relay_outbox.run()
 
 

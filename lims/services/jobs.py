@@ -322,3 +322,26 @@ def recent_jobs(viewer: User, kind: str = LEDGER_VERIFY, limit: int = 10) -> lis
         .limit(limit)
     )
     return [_view(job) for job in found]
+
+
+def fail_stalled(max_minutes: int) -> int:
+    """Jobs whose process died (started, or queued, longer ago than any run takes) are failed
+    with the reason, so the page stops waiting and QA starts another; returns how many."""
+    from datetime import timedelta
+
+    limit = utcnow() - timedelta(minutes=max_minutes)
+    with db.engine.begin() as conn:
+        stalled = conn.execute(
+            update(JOBS)
+            .where(
+                ((JOBS.c.status == "running") & (JOBS.c.started_at < limit))
+                | ((JOBS.c.status == "queued") & (JOBS.c.created_at < limit))
+            )
+            .values(
+                status="failed",
+                finished_at=utcnow(),
+                error=f"no result after {max_minutes} minutes: the process running it stopped; "
+                "start the verification again",
+            )
+        ).rowcount
+    return stalled or 0

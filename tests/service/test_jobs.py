@@ -230,3 +230,21 @@ def test_with_redis_down_the_job_runs_here_instead(app, users, six_entries, monk
 
     assert job.status == "done" and job.intact is True and job.progress == 6
     assert time.monotonic() - before < 10
+
+
+def test_the_sweep_fails_a_job_whose_process_died(users, six_entries, queued_only):
+    """Queued and never run (a lost message), or running when its worker died: after
+    JOB_STALL_MINUTES the sweep fails it with the reason, and a fresh job is untouched."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    lost = jobs.start_ledger_verify(users["qa"])
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=61), tick=False):
+        fresh = jobs.start_ledger_verify(users["qa"])
+        assert jobs.fail_stalled(60) == 1
+        assert jobs.fail_stalled(60) == 0  # safe to run twice
+    db.session.rollback()
+    failed = jobs.get_job(lost.id, users["qa"])
+    assert failed.status == "failed" and "stopped" in failed.error
+    assert jobs.get_job(fresh.id, users["qa"]).status == "queued"
