@@ -90,9 +90,11 @@ class Config:
     NOTIFY_BACKOFF_SECONDS = _int("NOTIFY_BACKOFF_SECONDS", 10)
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
     NOTIFY_EXPIRY_WARNINGS_HOURS = _hours("NOTIFY_EXPIRY_WARNINGS_HOURS", "24,4,1")
-    TRANSIT_OVERDUE_HOURS = _int(
-        "TRANSIT_OVERDUE_HOURS", 3
-    )  # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
+    TRANSIT_OVERDUE_HOURS = _int("TRANSIT_OVERDUE_HOURS", 3)
+    # A long job with no result after this long is failed by the sweep (its process died).
+    JOB_STALL_MINUTES = _int("JOB_STALL_MINUTES", 60)
+
+    # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
     FACILITY_CODE = os.environ.get("FACILITY_CODE", "C0001")
     FACILITY_NAME = os.environ.get("FACILITY_NAME", "Cell Therapy Laboratory")
     TIMEZONE = os.environ.get("TIMEZONE", "UTC")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 
 from . import relay
 from .deliver import deliver
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="lims.relay_outbox", ignore_result=True)
@@ -38,7 +42,10 @@ def sweep() -> int:
 
     from ..services.jobs import fail_stalled
 
-    fail_stalled(current_app.config["JOB_STALL_MINUTES"])
+    try:
+        fail_stalled(current_app.config["JOB_STALL_MINUTES"])
+    except Exception:  # never let job housekeeping hold up the notifications
+        log.exception("failing stalled jobs")
     return relay_outbox.run()
 
 
