@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
+from tests.rows import a_job, a_notification
 
 from .helpers import assert_error
 
@@ -129,55 +130,15 @@ def _product_id(unit, technician) -> int:
     return result.products[0].id
 
 
-def _notification_id(user) -> int:
-    """A message in the user's in-app inbox (made directly: no event reaches every role)."""
-    from lims.extensions import db
-    from lims.models import Delivery, Notification, OutboxEvent
-
-    event = OutboxEvent(kind="unit_received", urgency="normal", payload="{}")
-    db.session.add(event)
-    db.session.flush()
-    delivery = Delivery(
-        event_id=event.id,
-        user_id=user.id,
-        channel="inapp",
-        idempotency_key=f"access-test-{event.id}",
-        status="sent",
-    )
-    db.session.add(delivery)
-    db.session.flush()
-    note = Notification(
-        user_id=user.id,
-        delivery_id=delivery.id,
-        event="unit_received",
-        urgency="normal",
-        title="Unit received",
-        body="Status: received.",
-    )
-    db.session.add(note)
-    db.session.commit()
-    return note.id
-
-
-def _job_id(qa) -> int:
-    from lims.extensions import db
-    from lims.models import Job
-
-    verdict = '{"checked": 1, "first_break": null, "head_seq": 1, "intact": true}'
-    job = Job(kind="ledger_verify", status="done", total=1, progress=1, result=verdict)
-    job.started_by_id = qa.id
-    db.session.add(job)
-    db.session.commit()
-    return job.id
-
-
 def _call(api, endpoint: Endpoint, role: str | None, unit, users):
     location = _location_id() if "{location}" in endpoint.path else None
     product = _product_id(unit, users["technician"]) if "{product}" in endpoint.path else None
     notification = (
-        _notification_id(users[role or "technician"]) if "{notification}" in endpoint.path else None
+        a_notification(users[role or "technician"])[1]
+        if "{notification}" in endpoint.path
+        else None
     )
-    job = _job_id(users["qa"]) if "{job}" in endpoint.path else None
+    job = a_job(users["qa"]) if "{job}" in endpoint.path else None
     path = endpoint.path.format(
         id=unit.id,
         patient=unit.patient.id,

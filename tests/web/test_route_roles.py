@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from lims.security import ROUTE_ROLES
+from tests.rows import a_job, a_notification
 
 ALL = {"technician", "clinician", "qa", "admin"}
 COLLECTORS = {"technician", "clinician"}
@@ -76,53 +77,6 @@ def a_location() -> int:
     return box.id
 
 
-def a_notification(user, status: str = "sent") -> tuple[int, int]:
-    """An in-app message in the user's inbox: (its delivery's id, the message's id).
-    ``status="failed"``: a delivery parked before it reached the inbox (no message)."""
-    from lims.extensions import db
-    from lims.models import Delivery, Notification, OutboxEvent
-
-    event = OutboxEvent(kind="unit_received", urgency="normal", payload="{}")
-    db.session.add(event)
-    db.session.flush()
-    delivery = Delivery(
-        event_id=event.id,
-        user_id=user.id,
-        channel="inapp",
-        idempotency_key=f"route-test-{event.id}",
-        status=status,
-        attempts=1,
-    )
-    db.session.add(delivery)
-    db.session.flush()
-    note = None
-    if status == "sent":
-        note = Notification(
-            user_id=user.id,
-            delivery_id=delivery.id,
-            event="unit_received",
-            urgency="normal",
-            title="Unit received",
-            body="Status: received.",
-        )
-        db.session.add(note)
-    db.session.commit()
-    return delivery.id, note.id if note else 0
-
-
-def a_job(users) -> int:
-    """A ledger verification QA started and a worker finished."""
-    from lims.extensions import db
-    from lims.models import Job
-
-    verdict = '{"checked": 1, "first_break": null, "head_seq": 1, "intact": true}'
-    job = Job(kind="ledger_verify", status="done", total=1, progress=1, result=verdict)
-    job.started_by_id = users["qa"].id
-    db.session.add(job)
-    db.session.commit()
-    return job.id
-
-
 def test_the_table_covers_every_browser_route(app):
     assert web_endpoints(app) == set(ROUTES)
 
@@ -146,7 +100,7 @@ def test_route_by_role(client, login, unit_in, users, endpoint, role):
     owner = users["technician" if role == "anonymous" else role]
     _, notification = a_notification(owner) if "{notification}" in template else (0, 0)
     delivery, _ = a_notification(owner, "failed") if "{delivery}" in template else (0, 0)
-    job = a_job(users) if "{job}" in template else None
+    job = a_job(users["qa"]) if "{job}" in template else None
     url = template.format(
         id=unit.id,
         code=unit.barcode_data,
