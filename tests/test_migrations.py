@@ -13,6 +13,7 @@ from lims.extensions import db
 
 TABLES = {
     "api_tokens",
+    "appointments",
     "deliveries",
     "deviations",
     "notification_preferences",

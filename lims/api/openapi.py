@@ -8,7 +8,6 @@ one request shape per action, told apart by ``action``; response schemas from
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
 from flask import current_app
@@ -17,7 +16,8 @@ from pydantic.json_schema import models_json_schema
 
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
 from ..services.labels import LabelOptions
-from . import scan_schemas, schemas
+from . import audit_doc, readiness_doc, scan_schemas, schemas
+from .operation import Operation
 
 REF = "#/components/schemas/{model}"
 PREFIX = "/api/v1"
@@ -84,21 +84,6 @@ ERRORS = {
         "too many failed sign-ins (wrong signature passwords count too; one budget)",
     ),
 }
-
-
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    endpoint: str
-    summary: str
-    response: str | None  # a schema name; None: any JSON object
-    status: int = 200
-    request: str | None = None
-    query: str | None = None
-    errors: tuple[int, ...] = ()
-    headers: dict[str, str] = field(default_factory=dict)
-    media: tuple[str, ...] = ()  # non-JSON answers (labels): their media types
 
 
 BODY_ERRORS = (400, 415, 422)
@@ -283,6 +268,8 @@ OPERATIONS = (
         errors=(401, 403, 404),
     ),
     Operation("get", "/openapi.json", "openapi_document", "This document", None),
+    *readiness_doc.OPERATIONS,
+    *audit_doc.OPERATIONS,
 )
 
 
@@ -299,7 +286,9 @@ def _component_schemas() -> dict[str, Any]:
         (scan_schemas.IdentityRequest, "validation"),
         (scan_schemas.BatchRequest, "validation"),
         (LabelOptions, "validation"),
+        *((model, "validation") for model in (*readiness_doc.INPUTS, *audit_doc.INPUTS)),
         *((model, "serialization") for model in RESPONSE_MODELS),
+        *((model, "serialization") for model in (*readiness_doc.OUTPUTS, *audit_doc.OUTPUTS)),
     ]
     _, defs = models_json_schema(inputs, ref_template=REF)
     return _mark_secrets(defs["$defs"])

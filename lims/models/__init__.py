@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .appointment import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, Appointment
 from .job import Job
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
 from .location import LOCATION_KINDS, Location
@@ -14,9 +15,12 @@ APPEND_ONLY_TABLES = (*LEDGER_TABLES, "qc_specs", "qc_results", "signatures")
 
 __all__ = [
     "APPEND_ONLY_TABLES",
+    "APPOINTMENT_KINDS",
+    "APPOINTMENT_STATUSES",
     "LEDGER_TABLES",
     "LOCATION_KINDS",
     "ApiToken",
+    "Appointment",
     "Delivery",
     "Deviation",
     "IdentifierSequence",

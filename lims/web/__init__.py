@@ -21,6 +21,8 @@ def init_app(app: Flask) -> None:
     from .locations.routes import bp as locations_bp
     from .main.routes import bp as main_bp
     from .notifications.routes import bp as notifications_bp
+    from .patients.routes import bp as patients_bp
+    from .readiness.routes import bp as readiness_bp
     from .release.routes import bp as release_bp
     from .scan.routes import bp as scan_bp
     from .units.routes import bp as units_bp
@@ -32,6 +34,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(locations_bp)
     app.register_blueprint(main_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(patients_bp)
+    app.register_blueprint(readiness_bp)
     app.register_blueprint(release_bp)
     app.register_blueprint(scan_bp)
     app.register_blueprint(units_bp)

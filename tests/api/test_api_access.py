@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -10,20 +9,12 @@ import pytest
 from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
 from tests.rows import a_job, a_notification
 
+from . import access_admin, access_audit, access_readiness
+from .access import PUBLIC, Endpoint
 from .helpers import assert_error
 
 ROLES = ("technician", "clinician", "qa", "admin")
 EVERYONE = frozenset(ROLES)
-PUBLIC = "public"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    path: str  # {id}: a freshly registered unit; {product}: a product made from it
-    allowed: frozenset[str] | str  # roles, or PUBLIC
-    success: int = 200
-    body: Any = None
 
 
 ENDPOINTS = {
@@ -93,7 +84,13 @@ ENDPOINTS = {
     "api.read_notification": Endpoint(
         "POST", "/notifications/{notification}/read", EVERYONE, body=lambda: None
     ),
+    # Each area of issue 6 keeps its rows in a module of its own.
+    **access_readiness.ENDPOINTS,
+    **access_audit.ENDPOINTS,
+    **access_admin.ENDPOINTS,
 }
+# Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
+ROWS = {**access_readiness.ROWS, **access_audit.ROWS, **access_admin.ROWS}
 
 
 def _fill(body: Any, unit) -> Any:
@@ -139,7 +136,13 @@ def _call(api, endpoint: Endpoint, role: str | None, unit, users):
         else None
     )
     job = a_job(users["qa"]) if "{job}" in endpoint.path else None
+    extra = {
+        name: make(users, role, unit)
+        for name, make in ROWS.items()
+        if f"{{{name}}}" in endpoint.path
+    }
     path = endpoint.path.format(
+        **extra,
         id=unit.id,
         patient=unit.patient.id,
         location=location,

@@ -11,6 +11,8 @@ import pytest
 from lims.security import ROUTE_ROLES
 from tests.rows import a_job, a_notification
 
+from . import routes_admin, routes_audit, routes_readiness
+
 ALL = {"technician", "clinician", "qa", "admin"}
 COLLECTORS = {"technician", "clinician"}
 PRINTERS = {"technician", "qa", "admin"}
@@ -54,7 +56,13 @@ ROUTES = {
     "audit.job_json": ("GET", "/audit/jobs/{job}.json", AUDITORS),
     "auth.login": ("GET", "/login", None),
     "auth.logout": ("POST", "/logout", None),
+    # Each area of issue 6 keeps its rows in a module of its own.
+    **routes_readiness.ROUTES,
+    **routes_audit.ROUTES,
+    **routes_admin.ROUTES,
 }
+# Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
+ROWS = {**routes_readiness.ROWS, **routes_audit.ROWS, **routes_admin.ROWS}
 ANSWERED = {200, 302}
 
 
@@ -101,7 +109,11 @@ def test_route_by_role(client, login, unit_in, users, endpoint, role):
     _, notification = a_notification(owner) if "{notification}" in template else (0, 0)
     delivery, _ = a_notification(owner, "failed") if "{delivery}" in template else (0, 0)
     job = a_job(users["qa"]) if "{job}" in template else None
+    extra = {
+        name: make(users, owner, unit) for name, make in ROWS.items() if f"{{{name}}}" in template
+    }
     url = template.format(
+        **extra,
         id=unit.id,
         code=unit.barcode_data,
         patient=unit.patient.id,
