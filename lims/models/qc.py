@@ -94,8 +94,21 @@ class Deviation(db.Model):
     qc_result_id: Mapped[int | None] = mapped_column(ForeignKey("qc_results.id"))
     opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Closing is QA's signed decision: the signed ledger entry is the record; these columns
+    # say, for lists, that it happened and what was decided.
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str | None] = mapped_column(String(40))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    signature_id: Mapped[int | None] = mapped_column(ForeignKey("signatures.id"))
 
-    opened_by: Mapped[User] = relationship()
+    opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    signature: Mapped[Signature | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
 
 
 class Signature(db.Model):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -84,3 +85,20 @@ def tablet(browser) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+ARTIFACTS = Path(os.environ.get("LIMS_TEST_ARTIFACTS", "artifacts")) / "screenshots"
+
+
+@pytest.fixture
+def screenshot(request) -> Callable[[Any, str], Path]:
+    """Keep a full-page screenshot as a test artefact: ``artifacts/screenshots/<test>-<name>.png``
+    (``LIMS_TEST_ARTIFACTS`` moves the folder). Returns the file, which the test may check."""
+
+    def _take(page: Any, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return _take
