@@ -11,7 +11,7 @@ import pytest
 from lims.security import ROUTE_ROLES
 from tests.rows import a_job, a_notification
 
-from . import routes_admin, routes_audit, routes_readiness
+from . import routes_admin, routes_audit, routes_charts, routes_qa, routes_readiness
 
 ALL = {"technician", "clinician", "qa", "admin"}
 COLLECTORS = {"technician", "clinician"}
@@ -59,10 +59,18 @@ ROUTES = {
     # Each area of issue 6 keeps its rows in a module of its own.
     **routes_readiness.ROUTES,
     **routes_audit.ROUTES,
+    **routes_qa.ROUTES,
+    **routes_charts.ROUTES,
     **routes_admin.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
-ROWS = {**routes_readiness.ROWS, **routes_audit.ROWS, **routes_admin.ROWS}
+ROWS = {
+    **routes_readiness.ROWS,
+    **routes_audit.ROWS,
+    **routes_qa.ROWS,
+    **routes_charts.ROWS,
+    **routes_admin.ROWS,
+}
 ANSWERED = {200, 302}
 
 

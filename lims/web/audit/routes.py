@@ -63,3 +63,7 @@ def job_json(job_id: int) -> ResponseReturnValue:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# The workspace's other pages add their routes to this blueprint (issue 6).
+from . import charts, qa, search  # noqa: E402, F401
