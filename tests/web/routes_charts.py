@@ -4,5 +4,9 @@ URLs name beyond the table's own ({id}, {patient}, {location}, {job} …)."""
 
 from __future__ import annotations
 
-ROUTES: dict[str, tuple] = {}
+AUDITORS = {"qa", "admin"}  # the audit workspace's readers; technicians work from worklists
+
+ROUTES: dict[str, tuple] = {
+    "audit.charts": ("GET", "/audit/charts?type=SVF&test=viability&weeks=8", AUDITORS),
+}
 ROWS: dict = {}
