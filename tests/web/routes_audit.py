@@ -4,5 +4,12 @@ URLs name beyond the table's own ({id}, {patient}, {location}, {job} …)."""
 
 from __future__ import annotations
 
-ROUTES: dict[str, tuple] = {}
+AUDITORS = {"qa", "admin"}
+
+ROUTES: dict[str, tuple] = {
+    "audit.ledger_search": ("GET", "/audit/ledger?unit={id}", AUDITORS),
+    "audit.unit_report": ("GET", "/audit/units/{id}/report", AUDITORS),
+    "audit.unit_report_csv": ("GET", "/audit/units/{id}/report.csv", AUDITORS),
+    "audit.unit_report_pdf": ("GET", "/audit/units/{id}/report.pdf", AUDITORS),
+}
 ROWS: dict = {}

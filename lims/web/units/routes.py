@@ -137,9 +137,7 @@ def detail(unit_id: int) -> ResponseReturnValue:
 def history_export(unit_id: int) -> ResponseReturnValue:
     """The collection's whole history as the unit page shows it, for an inspector's file."""
     unit = units.get_unit(unit_id)
-    collection = units.units_for_din(unit.din)
-    entries = ledger.history([u.id for u in collection])
-    body = history_csv(unit, timeline(entries, collection))
+    body = history_csv(unit)
     filename = f"history-{unit.din}-{unit.product_code}-{unit.division}.csv"
     return Response(
         body,
