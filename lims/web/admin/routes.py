@@ -81,3 +81,7 @@ def spec(product_type: str, test: str) -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("admin.spec", product_type=product_type, test=test))
+
+
+# The admin's other pages add their routes to this blueprint (issue 6).
+from . import catalogue, settings, users  # noqa: E402, F401

@@ -1,0 +1,202 @@
+"""The admin's landing page and the accounts: the list, a new user, and one person's page
+(role, deactivate or reactivate, a new password, and the ledger's record of each change).
+
+Thin: read the form, call ``services.accounts`` (which guards and records every change), and
+show its refusal beside the field it is about. Accounts are never deleted."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from ...domain.roles import Role
+from ...models import User
+from ...security import roles_required
+from ...services import accounts
+from ...services.errors import ServiceError
+from .routes import bp
+from .user_forms import ROLE_ORDER, ActiveForm, NewUserForm, PasswordForm, RoleForm
+
+USER = "<int(max=2147483647):user_id>"
+ACTION_NAMES = {
+    "user_created": "Account created",
+    "role_changed": "Role changed",
+    "user_deactivated": "Deactivated",
+    "user_reactivated": "Reactivated",
+    "password_reset": "Password reset",
+}
+
+
+def _admin() -> User:
+    return current_user._get_current_object()
+
+
+def _refusal(form, exc: ServiceError, nothing: str) -> str:
+    """The service's message beside its field(s), or at the top of the form."""
+    placed = [form.add_error(name, message) for name, message in exc.fields.items()]
+    if placed and all(placed):
+        return f"{nothing}: see the marked fields."
+    return f"{nothing}: {exc.message}."
+
+
+@bp.get("/")
+@roles_required(Role.ADMIN)
+def index() -> ResponseReturnValue:
+    people = accounts.people()
+    counts = {
+        "active": sum(1 for u in people if u.active),
+        "inactive": sum(1 for u in people if not u.active),
+        "admins": sum(1 for u in people if u.active and u.role == Role.ADMIN.value),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+@bp.get("/users")
+@roles_required(Role.ADMIN)
+def users() -> ResponseReturnValue:
+    return render_template("admin/users.html", people=accounts.people(), roles=ROLE_ORDER)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def new_user() -> ResponseReturnValue:
+    form = NewUserForm()
+    if not form.is_submitted():
+        return render_template("admin/user_new.html", form=form)
+    nothing = "Nobody was created"
+    if not form.validate():
+        error = f"{nothing}: see the marked fields."
+        return render_template("admin/user_new.html", form=form, error=error), 422
+    data = form.to_data()
+    try:
+        user = accounts.create_user(
+            data["username"],
+            data["role"],
+            data["password"],
+            full_name=data["full_name"],
+            email=data["email"],
+            by=_admin(),
+            reason=data["reason"],
+        )
+    except ServiceError as exc:
+        error = _refusal(form, exc, nothing)
+        return render_template("admin/user_new.html", form=form, error=error), exc.http_status
+    flash(
+        f"Created {user.username} ({Role(user.role).label}). Hand the initial password over "
+        "in person.",
+        "success",
+    )
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+def _user_page(user: User, status: int = 200, **forms_and_error) -> ResponseReturnValue:
+    forms = {
+        "role_form": RoleForm(prefix="role", formdata=None),
+        "active_form": ActiveForm(prefix="active", formdata=None),
+        "password_form": PasswordForm(prefix="pw", formdata=None),
+    }
+    forms.update(forms_and_error)
+    page = render_template(
+        "admin/user.html",
+        person=user,
+        history=accounts.account_history(user),
+        action_names=ACTION_NAMES,
+        is_me=user.id == current_user.id,
+        **forms,
+    )
+    return page, status
+
+
+@bp.get(f"/users/{USER}")
+@roles_required(Role.ADMIN)
+def user(user_id: int) -> ResponseReturnValue:
+    return _user_page(accounts.get_person(user_id))
+
+
+def _to_form(user: User, anchor: str) -> ResponseReturnValue:
+    """A GET of a form's address (a bookmark, the login's way back): the form on the page."""
+    return redirect(url_for("admin.user", user_id=user.id, _anchor=anchor))
+
+
+def _after(user: User, message: str) -> ResponseReturnValue:
+    flash(message, "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route(f"/users/{USER}/role", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def change_role(user_id: int) -> ResponseReturnValue:
+    person = accounts.get_person(user_id)
+    if request.method == "GET":
+        return _to_form(person, "role")
+    form = RoleForm(prefix="role")
+    before = person.role
+    try:
+        accounts.change_role(person, form.role.data or "", by=_admin(), reason=form.reason.data)
+    except ServiceError as exc:
+        error = _refusal(form, exc, "The role was not changed")
+        return _user_page(person, exc.http_status, role_form=form, role_error=error)
+    return _after(
+        person,
+        f"{person.username} is now {Role(person.role).label} (was {Role(before).label}).",
+    )
+
+
+@bp.route(f"/users/{USER}/deactivate", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def deactivate(user_id: int) -> ResponseReturnValue:
+    person = accounts.get_person(user_id)
+    if request.method == "GET":
+        return _to_form(person, "active")
+    form = ActiveForm(prefix="active")
+    try:
+        accounts.deactivate(person, by=_admin(), reason=form.reason.data)
+    except ServiceError as exc:
+        error = _refusal(form, exc, "Nothing changed")
+        return _user_page(person, exc.http_status, active_form=form, active_error=error)
+    return _after(
+        person,
+        f"{person.username} is deactivated: signed out everywhere, API tokens revoked. "
+        "Their records stay theirs.",
+    )
+
+
+@bp.route(f"/users/{USER}/reactivate", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def reactivate(user_id: int) -> ResponseReturnValue:
+    person = accounts.get_person(user_id)
+    if request.method == "GET":
+        return _to_form(person, "active")
+    form = ActiveForm(prefix="active")
+    try:
+        accounts.reactivate(person, by=_admin(), reason=form.reason.data)
+    except ServiceError as exc:
+        error = _refusal(form, exc, "Nothing changed")
+        return _user_page(person, exc.http_status, active_form=form, active_error=error)
+    return _after(person, f"{person.username} may sign in again.")
+
+
+@bp.route(f"/users/{USER}/password", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def reset_password(user_id: int) -> ResponseReturnValue:
+    person = accounts.get_person(user_id)
+    if request.method == "GET":
+        return _to_form(person, "password")
+    form = PasswordForm(prefix="pw")
+    nothing = "The password was not changed"
+    if not form.validate():
+        error = f"{nothing}: see the marked fields."
+        return _user_page(person, 422, password_form=form, password_error=error)
+    try:
+        accounts.reset_password(
+            person, form.password.data or "", by=_admin(), reason=form.reason.data
+        )
+    except ServiceError as exc:
+        error = _refusal(form, exc, nothing)
+        return _user_page(person, exc.http_status, password_form=form, password_error=error)
+    return _after(
+        person,
+        f"New password set for {person.username}; their API tokens are revoked. Hand it over "
+        "in person.",
+    )
