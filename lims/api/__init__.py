@@ -7,6 +7,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from . import (
+        audit,  # noqa: F401  (ledger search and unit reports join the blueprint)
         jobs,  # noqa: F401  (long jobs: ledger verification with progress)
         labels,  # noqa: F401  (adds the label routes to the blueprint)
         notifications,  # noqa: F401  (the caller's inbox joins the blueprint)

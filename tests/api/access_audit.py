@@ -6,5 +6,10 @@ from __future__ import annotations
 
 from .access import Endpoint
 
-ENDPOINTS: dict[str, Endpoint] = {}
+AUDITORS = frozenset({"qa", "admin"})
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "api.search_ledger": Endpoint("GET", "/ledger?unit={id}", AUDITORS),
+    "api.unit_report": Endpoint("GET", "/units/{id}/report?format=csv", AUDITORS),
+}
 ROWS: dict = {}
