@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, exists, extract, func, or_, select
+from sqlalchemy import Float, and_, case, cast, exists, extract, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from ..charts.data import LimitStep, QcPoint, StageBand, WeekCount
@@ -365,10 +365,8 @@ def units_per_week(span: Period, unit_types: Iterable[str] = UNIT_TYPES) -> list
     """Units (whole units, division 00: a split makes aliquots, not new work) collected in
     each week of the period, by type; the database counts, bucketed by the week starts."""
     bounds = [w.starts for w in span.weeks]
-    bucket = case(
-        *((Unit.collected_at < start, index) for index, start in enumerate(bounds[1:])),
-        else_=len(bounds) - 1,
-    )
+    whens = [(Unit.collected_at < start, index) for index, start in enumerate(bounds[1:])]
+    bucket = case(*whens, else_=len(bounds) - 1) if whens else literal(0)
     inner = (
         select(Unit.unit_type.label("t"), bucket.label("w"))
         .where(
