@@ -59,6 +59,10 @@ def celery_config(redis_url: str | None) -> dict:
             "notify-sweep": {"task": "lims.sweep", "schedule": 30.0},
             "expiry-checks": {"task": "lims.expiry_checks", "schedule": 300.0},
             "transit-checks": {"task": "lims.transit_checks", "schedule": 600.0},
+            "head-receipt": {
+                "task": "lims.issue_head_receipt",
+                "schedule": 60.0 * _int("HEAD_RECEIPT_MINUTES", 60),
+            },
         },
         "timezone": "UTC",
     }
@@ -93,6 +97,8 @@ class Config:
     TRANSIT_OVERDUE_HOURS = _int("TRANSIT_OVERDUE_HOURS", 3)
     # A long job with no result after this long is failed by the sweep (its process died).
     JOB_STALL_MINUTES = _int("JOB_STALL_MINUTES", 60)
+    # Beat signs the ledger's head this often (when it moved), so a cut tail is caught.
+    HEAD_RECEIPT_MINUTES = _int("HEAD_RECEIPT_MINUTES", 60)
 
     # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
     FACILITY_CODE = os.environ.get("FACILITY_CODE", "C0001")

@@ -28,6 +28,7 @@ ACTION_MEANINGS: dict[str, tuple[Meaning, ...]] = {
     "release": (Meaning.APPROVED_FOR_RELEASE,),
     "exceptional_release": (Meaning.APPROVED_EXCEPTIONAL_RELEASE,),
     "reject": (Meaning.REJECTED,),
+    "close_deviation": (Meaning.REVIEWED,),  # QA's signed decision on a deviation
 }
 
 

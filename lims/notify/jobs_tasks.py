@@ -16,3 +16,13 @@ from ..services import jobs
 @shared_task(name="lims.ledger_verify_job", ignore_result=True, acks_late=False)
 def ledger_verify_job(job_id: int) -> str:
     return jobs.run_ledger_verify(job_id)
+
+
+@shared_task(name="lims.issue_head_receipt", ignore_result=True)
+def issue_head_receipt() -> int | None:
+    """Beat's periodic signed head receipt (``HEAD_RECEIPT_MINUTES``); none when the head has
+    not moved since the last one. Returns the signed entry number, if one was signed."""
+    from ..services import receipts
+
+    issued = receipts.issue_if_moved()
+    return issued["seq"] if issued else None

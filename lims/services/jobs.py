@@ -192,6 +192,8 @@ def run_ledger_verify(job_id: int) -> str:
         log.exception("ledger verification job %s failed", job_id)
         _finish(job_id, "failed", progress=progress.checked, error=_describe(exc))
         return "failed"
+    if result.intact:  # before the verdict, so a page that sees it sees the receipt too
+        _receipt_after_verification(job_id)
     # Entries appended while it ran were checked too: the bar ends full.
     _finish(
         job_id,
@@ -201,6 +203,19 @@ def run_ledger_verify(job_id: int) -> str:
         result=_verdict(result),
     )
     return "done"
+
+
+def _receipt_after_verification(job_id: int) -> None:
+    """Without a broker there is no beat to issue head receipts: an intact verification
+    issues one (when the head moved). A receipt that cannot be written fails nothing."""
+    from . import receipts
+
+    if not receipts.embedded():
+        return
+    try:
+        receipts.issue_if_moved()
+    except Exception:
+        log.warning("no head receipt after job %s", job_id, exc_info=True)
 
 
 def _claim(job_id: int) -> int | None:

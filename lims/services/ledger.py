@@ -167,6 +167,11 @@ def _receipt_message(seq: int, head_hash: str, issued_at: str) -> str:
     return f"lims-ledger-head|{seq}|{head_hash}|{issued_at}"
 
 
+def receipt_signature(seq: int, head_hash: str, issued_at: str) -> str:
+    """The signature a genuine receipt of this head, issued then, carries (this ledger's key)."""
+    return sign(_key(), _receipt_message(seq, head_hash, issued_at))
+
+
 def issue_receipt() -> dict[str, Any]:
     """Sign the current head; keep the printed receipt outside the database too."""
     from .db import transaction

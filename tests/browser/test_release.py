@@ -40,7 +40,7 @@ def sign_in_as_qa(page, base: str) -> None:
     page.fill("#username", "qa")
     page.fill("#password", "test-pass-1234")
     page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/units/$"))
+    page.wait_for_url(re.compile(r".*/audit/$"))  # QA's home is the audit workspace
 
 
 def test_qa_signs_a_release_from_the_queue(live_server, tablet, users, product_id):

@@ -34,7 +34,7 @@ def test_signing_out_ends_the_session(login):
 
 
 def test_the_start_page_is_the_units_list(login):
-    response = login("qa").get("/")
+    response = login("technician").get("/")
 
     assert response.status_code == 302 and response.location.endswith("/units/")
 
