@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from ..domain.roles import PEOPLE, Role
 from ..extensions import db
@@ -216,8 +216,6 @@ def change_role(
             )
         if user.role == role:
             raise Conflict(f"{user.username} already has the role {role}", code="unchanged")
-        if user.role == Role.ADMIN.value and user.active:
-            _keep_an_admin(user)
         before = user.role
         user.role = role
         _record("role_changed", by, user, why, from_role=before, to_role=role)
@@ -250,8 +248,10 @@ NO_MOVEMENT = ledger.Movement(None, None, None, None, None, None)
 
 
 def _lock_accounts(admin: User, *targets: User) -> None:
-    """Serialise account changes and read them afresh, so two admins demoting each other
-    at once cannot leave the lab without an admin; the actor must still be an active admin."""
+    """Serialise account changes and read them afresh; the actor must still be an active
+    admin. With "never yourself" this keeps one active admin at least: whoever demotes or
+    deactivates another admin stays one, and of two admins demoting each other at once the
+    second finds they are no longer admin."""
     lock("lims.accounts")
     for user in (admin, *targets):
         db.session.refresh(user)
@@ -263,19 +263,6 @@ def _lock_accounts(admin: User, *targets: User) -> None:
                 "the system account runs scheduled work and cannot be changed",
                 code="system_account",
             )
-
-
-def _keep_an_admin(leaving: User) -> None:
-    others = db.session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != leaving.id)
-    )
-    if not others:
-        raise Conflict(
-            f"{leaving.username} is the last active admin; make someone else admin first",
-            code="last_admin",
-        )
 
 
 def _record(action: str, admin: User, user: User, reason: str | None, **data: Any) -> None:
@@ -314,8 +301,6 @@ def deactivate(user: User, *, by: User, reason: str | None = None) -> User:
             raise Forbidden("you cannot deactivate yourself; another admin can", code="own_account")
         if not user.active:
             raise Conflict(f"{user.username} is already deactivated", code="unchanged")
-        if user.role == Role.ADMIN.value:
-            _keep_an_admin(user)
         user.active = False
         revoked = _revoke_tokens(user)
         _record("user_deactivated", by, user, why, role=user.role, tokens_revoked=revoked)
