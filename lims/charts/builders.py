@@ -36,7 +36,7 @@ def turnaround_chart(
         pygal.Bar,
         title,
         "Stage",
-        "Hours (median; whiskers 10th–90th percentile)",
+        "Duration (hours)",
         colors=[_colour(i) for i, _ in enumerate(shown)],
         print_labels=True,
         print_values=False,

@@ -78,13 +78,16 @@ def config(title: str, x_title: str, y_title: str, colors: tuple[str, ...] = ())
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _PROCESSING = re.compile(r"<\?xml-stylesheet[^>]*\?>")
+# pygal writes its configuration into an inline script for its tooltip script; with no
+# tooltip script it is dead weight, and a page should run no script it did not ship.
+_SCRIPT = re.compile(r"<script\b[^>]*?(?:/>|>.*?</script>)", re.S)
 
 
 def render(chart: Any, label: str) -> str:
     """The chart as inline SVG: scalable to its container's width, named for screen readers."""
     _room_for_legend(chart)
     svg = chart.render(is_unicode=True)
-    svg = _PROCESSING.sub("", _COMMENT.sub("", svg))
+    svg = _SCRIPT.sub("", _PROCESSING.sub("", _COMMENT.sub("", svg)))
     return svg.replace(
         "<svg ", f'<svg role="img" aria-label="{escape(label, quote=True)}" ', 1
     ).strip()
