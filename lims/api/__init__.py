@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
         labels,  # noqa: F401  (adds the label routes to the blueprint)
         notifications,  # noqa: F401  (the caller's inbox joins the blueprint)
         qc,  # noqa: F401  (its routes join the blueprint)
+        readiness,  # noqa: F401  (the readiness board and appointments)
         scan,  # noqa: F401  (its routes join the blueprint)
     )
     from .routes import bp

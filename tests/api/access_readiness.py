@@ -4,7 +4,48 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from .access import Endpoint
 
-ENDPOINTS: dict[str, Endpoint] = {}
-ROWS: dict = {}
+VIEWERS = frozenset({"clinician", "qa", "admin"})
+CLINICIAN = frozenset({"clinician"})
+
+
+def _tomorrow() -> str:
+    from lims.models.types import utcnow
+
+    return (utcnow() + timedelta(days=1)).isoformat()
+
+
+def an_appointment(users, role, unit) -> int:
+    """An injection the clinician (who registered the unit) booked for its patient."""
+    from lims.services import appointments
+
+    booked = appointments.book(
+        unit.patient.id, {"kind": "injection", "scheduled_at": _tomorrow()}, users["clinician"]
+    )
+    return booked.id
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "api.readiness_board": Endpoint("GET", "/readiness", VIEWERS),
+    # {patient}: the unit's patient, whose clinician is the test's clinician.
+    "api.book_appointment": Endpoint(
+        "POST",
+        "/patients/{patient}/appointments",
+        CLINICIAN,
+        201,
+        body=lambda: {"kind": "collection", "scheduled_at": _tomorrow()},
+    ),
+    "api.move_appointment": Endpoint(
+        "POST",
+        "/appointments/{appointment}/move",
+        CLINICIAN,
+        body=lambda: {"scheduled_at": _tomorrow()},
+    ),
+    "api.cancel_appointment": Endpoint(
+        "POST", "/appointments/{appointment}/cancel", CLINICIAN, body=lambda: None
+    ),
+}
+ROWS: dict = {"appointment": an_appointment}
