@@ -155,7 +155,7 @@ def parse_close(data: Mapping[str, Any] | None) -> CloseFields:
         raise Invalid("the decision must be an object of fields", code="invalid_body")
     problems: dict[str, str] = {}
     decision = data.get("decision")
-    if decision not in {d.value for d in Decision}:
+    if not isinstance(decision, str) or decision not in {d.value for d in Decision}:
         problems["decision"] = "choose a decision: " + ", ".join(d.label for d in Decision)
     note = data.get("note")
     note = " ".join(note.split()) if isinstance(note, str) else ""
@@ -168,7 +168,7 @@ def parse_close(data: Mapping[str, Any] | None) -> CloseFields:
         problems["password"] = "enter your password again to sign"
     meaning = data.get("meaning")
     allowed = [m.value for m in ACTION_MEANINGS[ACTION]]
-    if meaning not in allowed:
+    if not isinstance(meaning, str) or meaning not in allowed:
         problems["meaning"] = f"the meaning of this signature is {' or '.join(allowed)}"
     if problems:
         summary = "; ".join(f"{k}: {v}" for k, v in problems.items())
