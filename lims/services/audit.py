@@ -245,33 +245,39 @@ def parse_moment(text: str, name: str, zone: ZoneInfo, *, end: bool, need_zone: 
     return moment
 
 
-def _seq_at_or_after(moment: datetime) -> int | None:
+def _seq_before(moment: datetime) -> int | None:
+    """A seq every entry recorded at or after ``moment`` lies above: that of the latest
+    entry recorded more than ``SEQ_MARGIN`` earlier (None: no such entry, no bound)."""
     return db.session.scalar(
         select(LedgerEntry.seq)
-        .where(LedgerEntry.recorded_at >= moment - SEQ_MARGIN)
-        .order_by(LedgerEntry.recorded_at)
-        .limit(1)
-    )
-
-
-def _seq_at_or_before(moment: datetime) -> int | None:
-    return db.session.scalar(
-        select(LedgerEntry.seq)
-        .where(LedgerEntry.recorded_at <= moment + SEQ_MARGIN)
+        .where(LedgerEntry.recorded_at < moment - SEQ_MARGIN)
         .order_by(LedgerEntry.recorded_at.desc())
         .limit(1)
     )
 
 
+def _seq_after(moment: datetime) -> int | None:
+    """A seq every entry recorded at or before ``moment`` lies below."""
+    return db.session.scalar(
+        select(LedgerEntry.seq)
+        .where(LedgerEntry.recorded_at > moment + SEQ_MARGIN)
+        .order_by(LedgerEntry.recorded_at)
+        .limit(1)
+    )
+
+
 def _time_filters(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    """The window as a seq range (so the query stays on seq) plus the exact times."""
     conditions: list[ColumnElement[bool]] = []
     if since is not None:
-        low = _seq_at_or_after(since)
-        conditions += [false()] if low is None else [LedgerEntry.seq >= low]
+        low = _seq_before(since)
+        if low is not None:
+            conditions.append(LedgerEntry.seq > low)
         conditions.append(LedgerEntry.recorded_at >= since)
     if until is not None:
-        high = _seq_at_or_before(until)
-        conditions += [false()] if high is None else [LedgerEntry.seq <= high]
+        high = _seq_after(until)
+        if high is not None:
+            conditions.append(LedgerEntry.seq < high)
         conditions.append(LedgerEntry.recorded_at <= until)
     return conditions
 
