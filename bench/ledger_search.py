@@ -210,6 +210,11 @@ def run(url: str, repeat: int = 30, moves: int = 60) -> dict[str, Any]:
         event.listen(db.engine, "before_cursor_execute", plans)
         long_unit = long_history_unit(moves)
         long_id = long_unit.id
+        results["source_entries"] = db.session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.unit_id == long_unit.parent_id)
+        )
         entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
         results["entries"] = entries
         searches = cases(long_unit)
