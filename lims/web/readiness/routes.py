@@ -10,7 +10,7 @@ patient's clinician (``web.patients``).
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -21,7 +21,7 @@ from ...services.errors import ServiceError
 
 bp = Blueprint("readiness", __name__, url_prefix="/readiness")
 VIEWERS = (Role.CLINICIAN, Role.QA, Role.ADMIN)
-REFRESH_SECONDS = 30
+REFRESH_SECONDS = 30  # READINESS_REFRESH_SECONDS in the configuration overrides it
 
 
 def _board_or_error():
@@ -54,7 +54,7 @@ def board() -> ResponseReturnValue:
         error=error.message if error else None,
         choices=choices,
         chosen=request.args.get("clinician", ""),
-        refresh_seconds=REFRESH_SECONDS,
+        refresh_seconds=current_app.config.get("READINESS_REFRESH_SECONDS", REFRESH_SECONDS),
     ), _status(error)
 
 
