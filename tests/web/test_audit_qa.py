@@ -311,7 +311,9 @@ def test_a_wrong_password_is_422_beside_the_field_and_changes_nothing(login, dev
     )
 
     assert response.status_code == 422
-    assert re.search(r'id="password-error-1">wrong password<', response.get_data(as_text=True))
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="password-error-1">wrong password<', html)
+    assert re.findall(r'<(\w+) [^>]*autofocus[^>]*name="(\w+)"', html) == [("input", "password")]
     assert stored(deviation_id) == before
 
 

@@ -64,6 +64,11 @@ class CloseDeviationForm(FlaskForm):
         }
 
     def show_errors(self, fields: dict[str, str]) -> None:
+        """The service's messages beside their inputs; the first input to fix takes focus."""
         for name, message in fields.items():
             if name in self._fields:
                 self[name].errors = [*self[name].errors, message]
+        first = next((f for f in self if f.name in fields and f.name != "csrf_token"), None)
+        if first is not None and first is not self.note:
+            self.note.render_kw = {k: v for k, v in self.note.render_kw.items() if k != "autofocus"}
+            first.render_kw = {**(first.render_kw or {}), "autofocus": True}
