@@ -272,7 +272,10 @@ def _current_results(test: str, product_types: Sequence[str], since: datetime, u
         ~exists().where(
             later.unit_id == QcResult.unit_id, later.test == QcResult.test, later.id > QcResult.id
         ),
-        ~exists().where(correction.corrects_id == QcResult.id),
+        # No index on corrects_id: one set of corrected ids, not a scan per result.
+        QcResult.id.not_in(
+            select(correction.corrects_id).where(correction.corrects_id.is_not(None))
+        ),
     )
 
 
