@@ -1,7 +1,9 @@
-"""Demo data: the four demo users, a small location tree with box grids, patients, and
-units spread over the lifecycle: collection and receipt, processing with its steps, QC,
-QA release with an electronic signature, frozen MSC aliquots in the LN2 box. Everything
-goes through the services, so the demo ledger is a real, verifiable chain."""
+"""Demo data: the four demo users, a small location tree with box grids, patients, eight
+weeks of past lab work (``seed_history``: every product type from collection to injection,
+for the readiness estimates and the audit charts), units spread over the lifecycle now:
+collection and receipt, processing with its steps, QC, QA release with an electronic
+signature, frozen MSC aliquots in the LN2 box, and the clinician's appointments.
+Everything goes through the services, so the demo ledger is a real, verifiable chain."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ from .domain.qc import DEFAULT_SPECS
 from .extensions import db
 from .models import Location, Patient, User
 from .models.types import utcnow
-from .services import accounts, locations, units
+from .seed_history import Staff, seed_history
+from .services import accounts, appointments, locations, units
 from .services.db import transaction
 
 DEMO_PASSWORD = "demo-pass-123"
@@ -126,6 +129,7 @@ def seed_demo() -> bool:
         )
     tech, doctor, qa = users["tech"], users["doctor"], users["qa"]
     now = utcnow()
+    seed_history(Staff(tech, doctor, qa, DEMO_PASSWORD), now, [p[:3] for p in PATIENTS])
 
     def register(index: int, kind: str, site: str, volume: float, hours_ago: float):
         mrn, name, birth, *_ = PATIENTS[index]
@@ -231,8 +235,28 @@ def seed_demo() -> bool:
         },
     )
     act(blood, "reject", {"reason": "Receipt temperature 31 °C; not suitable for PRP"})
-    doctor_patients = db.session.scalars(select(Patient)).all()
+    by_mrn = {p.mrn: p for p in db.session.scalars(select(Patient))}
     with transaction():
-        for patient, (_, _, _, diagnosis, stage) in zip(doctor_patients, PATIENTS, strict=False):
+        for mrn, _, _, diagnosis, stage in PATIENTS:
+            patient = by_mrn[mrn]
             patient.diagnosis, patient.stage, patient.clinician_id = diagnosis, stage, doctor.id
+    _book_appointments(doctor, by_mrn, now)
     return True
+
+
+# (patient, kind, hours from now): Maria's SVF is ready before her injection; Tomasz's PRP
+# expires before his (the board warns); Jonas waits for QA; Aisha's MSC is in the bank.
+APPOINTMENTS = (
+    ("MRN-100231", "injection", 5),
+    ("MRN-100232", "injection", 22),
+    ("MRN-100233", "injection", 70),
+    ("MRN-100233", "collection", 7 * 24),
+    ("MRN-100234", "injection", 6),
+)
+
+
+def _book_appointments(doctor: User, by_mrn: dict, now) -> None:
+    start = now.replace(minute=0, second=0, microsecond=0)
+    for mrn, kind, hours in APPOINTMENTS:
+        when = start + timedelta(hours=hours, minutes=30)
+        appointments.book(by_mrn[mrn].id, {"kind": kind, "scheduled_at": when.isoformat()}, doctor)

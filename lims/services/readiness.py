@@ -32,6 +32,9 @@ MAX_PATIENTS = 200
 
 
 def when(moment: datetime) -> str:
+    """A moment with its day (and its year when that is not obvious), in the site's zone."""
+    if abs(moment - utcnow()).days > 300:
+        return local_time(moment, "%d %b %Y %H:%M")
     return local_time(moment, "%a %d %b %H:%M")
 
 
@@ -158,27 +161,37 @@ class Estimator:
         )
 
 
-def _injection_for(unit: Unit, appointments: list[Appointment]) -> Appointment | None:
-    """The injection a unit is meant for: one that names it, else one that names none."""
+def _injection_for(
+    unit: Unit, appointments: list[Appointment], ready_elsewhere: bool
+) -> Appointment | None:
+    """The injection a unit is meant for: one that names it, else one that names none —
+    unless another of the patient's products is ready, which such an injection is taken to
+    be for (a fresh collection is then not warned of as late for it)."""
     injections = [a for a in appointments if a.kind == "injection"]
     named = [a for a in injections if a.unit_id == unit.id]
     if named:
         return named[0]
-    if CATALOGUE[unit.unit_type].is_source and unit.status not in rules.STAGE_OF_STATUS:
+    if ready_elsewhere:
         return None
     return next((a for a in injections if a.unit_id is None), None)
 
 
-def unit_line(unit: Unit, appointments: list[Appointment], estimator: Estimator) -> UnitLine:
+def unit_line(
+    unit: Unit,
+    appointments: list[Appointment],
+    estimator: Estimator,
+    ready_elsewhere: bool = False,
+) -> UnitLine:
     now = estimator.now
     facts = _facts(unit)
     est = estimator(unit)
-    appointment = _injection_for(unit, appointments)
+    ready = rules.is_ready(facts, now)
+    appointment = _injection_for(unit, appointments, ready_elsewhere and not ready)
     injection = appointment.scheduled_at if appointment else None
     return UnitLine(
         unit=unit,
         words=rules.status_words(facts, now, when),
-        ready=rules.is_ready(facts, now),
+        ready=ready,
         expired=rules.is_expired(facts, now),
         countdown_to=rules.counts_down(facts),
         estimate=est,
@@ -252,7 +265,9 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     rows = []
     for patient in patients:
         appointments = appts_by_patient[patient.id]
-        lines = [unit_line(u, appointments, estimator) for u in units_by_patient[patient.id]]
+        live = units_by_patient[patient.id]
+        any_ready = any(rules.is_ready(_facts(u), now) for u in live)
+        lines = [unit_line(u, appointments, estimator, any_ready) for u in live]
         row = PatientRow(patient, appointments, lines)
         row.warnings = _patient_warnings(row)
         rows.append(row)
@@ -314,7 +329,8 @@ def patient_tree(patient: Patient, units: list[Unit]) -> list[TreeNode]:
         )
     )
     estimator = Estimator(now)
-    nodes = {u.id: TreeNode(u, unit_line(u, appointments, estimator)) for u in units}
+    any_ready = any(rules.is_ready(_facts(u), now) for u in units)
+    nodes = {u.id: TreeNode(u, unit_line(u, appointments, estimator, any_ready)) for u in units}
     roots = []
     for unit in units:
         parent = nodes.get(unit.parent_id) if unit.parent_id else None

@@ -202,3 +202,20 @@ def test_past_times_in_history_are_in_the_ledger_as_played(users):
     product = released_in_past(users, start, mrn="MRN-L")
     assert product.collected_at == start
     assert product.released_at == start + 12 * H
+
+
+def test_an_unnamed_injection_is_for_the_ready_product_not_a_fresh_collection(users, history):
+    product = walk(
+        units.register(registration("ADIPOSE"), users["clinician"]).unit, "released", users
+    )
+    fresh = received_half_an_hour_ago(users)  # the same patient (MRN-1)
+    book(users, product, at=utcnow() + 3 * H)
+    board = readiness.board(users["clinician"])
+    assert line_of(board, product.id).warnings == []
+    assert line_of(board, fresh.id).warnings == []  # not "probably not ready" for it
+    assert line_of(board, fresh.id).appointment is None
+
+
+def test_a_far_expiry_names_its_year(app):
+    with app.test_request_context():
+        assert readiness.when(utcnow() + timedelta(days=5 * 365)).split()[2].isdigit()
