@@ -4,7 +4,7 @@ location before and after, signatures as their manifestation and the entry's has
 check of the chain at generation time. One builder for the screen, the CSV and the PDF
 (``custody_pdf``), and for the unit page's whole-collection history export.
 
-The words of each entry are the unit page's own reading (``web.units.view.timeline``), so
+The words of each entry are the unit page's own reading (``services.timeline.timeline``), so
 an inspector's printout and the screen can never say different things. Nothing here
 changes state.
 
@@ -34,8 +34,8 @@ from ..extensions import db
 from ..models import Job, LedgerEntry, Location, Unit, User
 from ..models.types import utcnow
 from ..timefmt import local_time
-from ..web.units.view import timeline
 from . import ledger, units
+from .timeline import timeline
 
 TIME = "%Y-%m-%d %H:%M:%S"
 

@@ -16,7 +16,7 @@ from ...domain.roles import Role
 from ...security import roles_required
 from ...services import appointments, ledger, readiness
 from ...services.errors import ServiceError
-from ..units.view import timeline
+from ...services.timeline import timeline
 from .forms import BookingForm, CancelForm, MoveForm
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")

@@ -18,8 +18,8 @@ from ...domain.lifecycle import Status
 from ...domain.processing import protocol_for
 from ...models import LedgerEntry, QcResult, Unit, User
 from ...services import accounts, processing, qc, release
+from ...services.timeline import SignatureView, aware_datetime, signature_view
 from ...timefmt import local_time
-from .view import SignatureView, aware_datetime, signature_view
 
 
 @dataclass(frozen=True)

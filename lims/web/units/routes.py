@@ -28,6 +28,7 @@ from ...models import Unit, User
 from ...security import note_refusal, roles_required, signing_throttle
 from ...services import ledger, processing, qc, search, units
 from ...services.errors import Invalid, NotFound, ServiceError
+from ...services.timeline import timeline
 from .base_forms import ServiceForm, VersionedForm
 from .bedside_forms import AdministerForm, DispenseForm
 from .export import history_csv
@@ -35,7 +36,6 @@ from .forms import ACTION_FORMS, SIGNED_FORMS, CompleteProcessingForm, RecordSte
 from .panels import action_context, active_clinicians, correctable_results, unit_panels
 from .qc_forms import Earlier, RecordQcForm
 from .signature_forms import ExceptionalReleaseForm
-from .view import timeline
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 

@@ -2,9 +2,10 @@
 
 An inspector reads these, so values are spelled out (units, yes/no, local times with the
 zone, signatures as their manifestation) rather than shown as raw JSON. The unit page's
-panels (QC against spec, processing record, signatures, deviations) are read in
-``panels``, which shows signatures the way this module does; the history export reads
-the timeline from here too. Nothing here changes state.
+panels (``web.units.panels``) show signatures the way this module does; the patient page,
+the history export and the custody report (``services.custody_report``) read the timeline
+from here too, so every screen and export words an entry the same way. Nothing here changes
+state and nothing here knows of Flask.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ...domain import qc as qc_domain
-from ...domain.lifecycle import ACTIONS, Status
-from ...domain.processing import PROTOCOLS
-from ...domain.roles import Role
-from ...domain.signatures import manifestation
-from ...models import LedgerEntry, Unit
-from ...timefmt import local_time
+from ..domain import qc as qc_domain
+from ..domain.lifecycle import ACTIONS, Status
+from ..domain.processing import PROTOCOLS
+from ..domain.roles import Role
+from ..domain.signatures import manifestation
+from ..models import LedgerEntry, Unit
+from ..timefmt import local_time
 
 HIDDEN_KEYS = frozenset({"patient_id", "unit_id", "signer_id", "physician_id"})
 SUFFIXES = {"_ml": " ml", "_c": " °C"}
