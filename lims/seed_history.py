@@ -35,11 +35,12 @@ FRESH = (
     ("MARROW", "BM-MNC", 5, (2, 20), (1, 6), (2, 3.5), (4, 10)),
     ("BLOOD", "PRP", 6, (0.3, 1.2), (0.1, 0.5), (0.6, 1), (0.5, 1.2)),
 )
-# cultured: (source, first product, MSC type, how many). None for now: culture overwrites
-# the SVF's (BM-MNC's) own processing times (``services.processing.complete`` sets
-# processed_at on the unit it processes), so a cultured SVF would count weeks of culture as
-# SVF processing in ``services.turnaround``. ``History.cultured`` is ready for when it does not.
-CULTURED: tuple[tuple[str, str, str, int], ...] = ()
+# cultured: (source, first product, MSC type, how many). The cultured SVF or BM-MNC is left
+# out of the stage figures (``services.turnaround``); its MSC product carries the culture.
+CULTURED: tuple[tuple[str, str, str, int], ...] = (
+    ("ADIPOSE", "SVF", "MSC(AT)", 3),
+    ("MARROW", "BM-MNC", "MSC(M)", 2),
+)
 SITES = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
 VOLUMES = {"ADIPOSE": 250, "MARROW": 60, "BLOOD": 54}
 RECEIPT_C = {"ADIPOSE": 4.5, "MARROW": 20.0, "BLOOD": 21.0}

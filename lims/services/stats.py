@@ -1,9 +1,7 @@
 """The numbers behind the audit charts (issue 6), aggregated in the database.
 
 - Turnaround per stage per product type: the median and the 10th–90th percentile band of
-  each stage (``lims.domain.turnaround.STAGES``), computed like ``summarise`` — linear
-  interpolation between order statistics — but ranked in SQL, so only the few rows around
-  each percentile leave the database, never every product.
+  each stage, from ``services.turnaround`` (ranked in SQL), the readiness board's figures.
 - QC results over time: each current (not superseded, not corrected) numeric result of one
   test, and the specification limit in force at each moment as steps between versions.
 - Units per ISO week (site zone) by type, counted by the database in week buckets whose
@@ -21,17 +19,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, exists, extract, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..charts.data import LimitStep, QcPoint, StageBand, WeekCount
 from ..domain import qc
 from ..domain.catalogue import CATALOGUE
-from ..domain.turnaround import STAGES, Stage, StageSummary
+from ..domain.turnaround import STAGES
 from ..extensions import db
 from ..models import QcResult, Unit
 from . import qc as qc_service
 from .errors import Invalid
+from .turnaround import stage_quantiles
 
 PRODUCT_TYPES = tuple(key for key, kind in CATALOGUE.items() if not kind.is_source)
 UNIT_TYPES = tuple(CATALOGUE)
@@ -42,7 +41,6 @@ MAX_WEEKS = 104
 # A scatter of more points than this says nothing more and makes the page heavy: the
 # newest are drawn and the page says how many there were.
 MAX_POINTS = 2000
-PERCENTILES = (1, 5, 9)  # tenths: the 10th percentile, the median, the 90th
 
 
 # ---------------------------------------------------------------------------- filters
@@ -118,95 +116,13 @@ def period(weeks: int, *, now: datetime, zone: ZoneInfo) -> Period:
 # ---------------------------------------------------------------------------- turnaround
 
 
-def _seconds(start, end):
-    """``end - start`` in seconds, in the database's own arithmetic."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
-    return cast(extract("epoch", end - start), Float)
-
-
-def _interpolate(ranked: Mapping[int, float], n: int, tenths: int) -> float:
-    """The ``tenths``/10 quantile of n sorted values, as ``statistics.quantiles(...,
-    method="inclusive")`` and ``statistics.median`` compute it."""
-    position = tenths * (n - 1)
-    j, delta = divmod(position, 10)
-    if delta == 0:
-        return ranked[j]
-    return (ranked[j] * (10 - delta) + ranked[j + 1] * delta) / 10
-
-
-def _stage_quantiles(
-    stage: Stage, product_types: Sequence[str], since: datetime | None, until: datetime | None
-) -> dict[str, tuple[int, float, float, float]]:
-    """product type -> (n, 10th percentile, median, 90th percentile) in seconds."""
-    starts, ends = getattr(Unit, stage.starts), getattr(Unit, stage.ends)
-    conditions = [
-        Unit.unit_type.in_(product_types),
-        Unit.division == "00",
-        starts.is_not(None),
-        ends.is_not(None),
-        ends >= starts,
-    ]
-    if since is not None:
-        conditions.append(Unit.collected_at >= since)
-    if until is not None:
-        conditions.append(Unit.collected_at <= until)
-    durations = (
-        select(Unit.unit_type.label("t"), _seconds(starts, ends).label("s"))
-        .where(*conditions)
-        .subquery()
-    )
-    ranked = select(
-        durations.c.t,
-        durations.c.s,
-        (func.row_number().over(partition_by=durations.c.t, order_by=durations.c.s) - 1).label(
-            "rk"
-        ),
-        func.count().over(partition_by=durations.c.t).label("n"),
-    ).subquery()
-    # Only the order statistics each percentile interpolates between leave the database.
-    wanted = or_(
-        *(
-            ranked.c.rk.between((ranked.c.n - 1) * k // 10, (ranked.c.n - 1) * k // 10 + 1)
-            for k in PERCENTILES
-        )
-    )
-    rows: dict[str, dict[int, float]] = defaultdict(dict)
-    counts: dict[str, int] = {}
-    for t, seconds, rank, n in db.session.execute(
-        select(ranked.c.t, ranked.c.s, ranked.c.rk, ranked.c.n).where(wanted)
-    ):
-        rows[t][int(rank)] = float(seconds)
-        counts[t] = int(n)
-    return {
-        t: (counts[t], *(_interpolate(rows[t], counts[t], k) for k in PERCENTILES)) for t in rows
-    }
-
-
-def stage_summaries_in_db(
-    product_type: str, *, since: datetime | None = None
-) -> dict[str, StageSummary | None]:
-    """The same answer as ``services.turnaround.stage_summaries``, ranked by the database."""
-    out: dict[str, StageSummary | None] = {}
-    for stage in STAGES:
-        found = _stage_quantiles(stage, [product_type], since, None).get(product_type)
-        if found is None:
-            out[stage.key] = None
-            continue
-        n, low, median, high = found
-        out[stage.key] = StageSummary(
-            n, timedelta(seconds=median), timedelta(seconds=low), timedelta(seconds=high)
-        )
-    return out
-
-
 def turnaround(
     product_types: Sequence[str], *, since: datetime | None, until: datetime | None = None
 ) -> list[StageBand]:
     """Every stage of every product type with history (collected within the period), in hours."""
     bands = []
     for stage in STAGES:
-        found = _stage_quantiles(stage, product_types, since, until)
+        found = stage_quantiles(stage, product_types, since, until)
         for product_type in product_types:
             if product_type in found:
                 n, low, median, high = found[product_type]

@@ -44,6 +44,8 @@ def a_unit(
         status="released" if not CATALOGUE[unit_type].is_source else "processed",
         volume_ml=10,
         collected_at=collected_at,
+        # A product row is made when its processing completes.
+        created_at=times.pop("created_at", None) or times.get("processed_at") or collected_at,
         **times,
     )
     db.session.add(unit)
