@@ -99,6 +99,7 @@ class Config:
     JOB_STALL_MINUTES = _int("JOB_STALL_MINUTES", 60)
     # Beat signs the ledger's head this often (when it moved), so a cut tail is caught.
     HEAD_RECEIPT_MINUTES = _int("HEAD_RECEIPT_MINUTES", 60)
+    READINESS_REFRESH_SECONDS = _int("READINESS_REFRESH_SECONDS", 30)
 
     # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
     FACILITY_CODE = os.environ.get("FACILITY_CODE", "C0001")

@@ -21,7 +21,6 @@ from ...services.errors import ServiceError
 
 bp = Blueprint("readiness", __name__, url_prefix="/readiness")
 VIEWERS = (Role.CLINICIAN, Role.QA, Role.ADMIN)
-REFRESH_SECONDS = 30  # READINESS_REFRESH_SECONDS in the configuration overrides it
 
 
 def _board_or_error():
@@ -54,7 +53,7 @@ def board() -> ResponseReturnValue:
         error=error.message if error else None,
         choices=choices,
         chosen=request.args.get("clinician", ""),
-        refresh_seconds=current_app.config.get("READINESS_REFRESH_SECONDS", REFRESH_SECONDS),
+        refresh_seconds=current_app.config["READINESS_REFRESH_SECONDS"],
     ), _status(error)
 
 
