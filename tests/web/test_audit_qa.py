@@ -290,6 +290,20 @@ def test_qa_closes_a_deviation_with_a_signature(login, deviation_id, product_id)
     assert "close deviation" in unit_page.lower() and ": reviewed" in unit_page
 
 
+def test_the_unit_page_says_whether_its_deviation_is_open_or_decided(
+    login, deviation_id, product_id
+):
+    client = login("qa")
+    assert "open — awaiting QA's decision" in text_of(client.get(f"/units/{product_id}"))
+
+    client.post(f"/audit/deviations/{deviation_id}/close", data=close_form())
+
+    page = text_of(client.get(f"/units/{product_id}"))
+    assert "open — awaiting QA's decision" not in page
+    assert re.search(r"closed: accepted with conditions — Test Qa, \d{4}-\d\d-\d\d \d\d:\d\d", page)
+    assert "use only with the physician's documented consent" in page
+
+
 def test_closing_again_is_409_and_changes_nothing(login, deviation_id):
     client = login("qa")
     client.post(f"/audit/deviations/{deviation_id}/close", data=close_form())

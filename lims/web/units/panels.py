@@ -14,9 +14,10 @@ from typing import Any
 
 from ...domain import qc as qc_domain
 from ...domain.catalogue import CATALOGUE
+from ...domain.deviations import decision_label, kind_label
 from ...domain.lifecycle import Status
 from ...domain.processing import protocol_for
-from ...models import LedgerEntry, QcResult, Unit, User
+from ...models import Deviation, LedgerEntry, QcResult, Unit, User
 from ...services import accounts, processing, qc, release
 from ...services.timeline import SignatureView, aware_datetime, signature_view
 from ...timefmt import local_time
@@ -85,6 +86,8 @@ class DeviationRow:
     description: str
     who: str
     when: str
+    closed: str | None = None  # QA's decision, who signed and when; None while open
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,9 +230,6 @@ def signature_views(unit: Unit) -> list[SignatureView]:
     return views
 
 
-DEVIATION_KINDS = {"qc_out_of_specification": "QC out of specification"}
-
-
 def unit_panels(unit: Unit) -> UnitPanels:
     panel = qc_panel(unit)
     flags = []
@@ -237,15 +237,7 @@ def unit_panels(unit: Unit) -> UnitPanels:
         flags.append("exceptional release")
     if unit.released_at is not None and panel is not None and panel.released_pending:
         flags.append(f"released with {', '.join(panel.released_pending)} pending")
-    deviations = [
-        DeviationRow(
-            DEVIATION_KINDS.get(d.kind, d.kind.replace("_", " ").capitalize()),
-            d.description,
-            d.opened_by.full_name,
-            local_time(d.opened_at),
-        )
-        for d in qc.deviations_of(unit)
-    ]
+    deviations = [deviation_row(d) for d in qc.deviations_of(unit)]
     return UnitPanels(
         processing=processing_records(unit),
         qc=panel,
@@ -272,3 +264,21 @@ def action_context(name: str, unit: Unit, actor: User) -> dict[str, Any]:
 def active_clinicians() -> list[User]:
     """Who may receive a dispensed unit or co-sign an exceptional release."""
     return accounts.active_clinicians()
+
+
+def deviation_row(deviation: Deviation) -> DeviationRow:
+    closed = None
+    if not deviation.is_open:
+        who = deviation.closed_by.full_name if deviation.closed_by else "QA"
+        closed = (
+            f"closed: {decision_label(deviation.decision)} — {who}, "
+            f"{local_time(deviation.closed_at)}"
+        )
+    return DeviationRow(
+        kind_label(deviation.kind),
+        deviation.description,
+        deviation.opened_by.full_name,
+        local_time(deviation.opened_at),
+        closed,
+        deviation.decision_note,
+    )
