@@ -328,6 +328,12 @@ class DeviationOut(Response):
     qc_result_id: int | None
     opened_by: PersonOut
     opened_at: UtcTime
+    closed_at: UtcTime | None = Field(None, description="when QA's signed decision closed it")
+    closed_by: PersonOut | None = None
+    decision: str | None = Field(
+        None, description="accepted_no_impact, accepted_with_conditions or product_rejected"
+    )
+    decision_note: str | None = None
 
 
 class UnitQcOut(Response):
@@ -346,7 +352,8 @@ class UnitQcOut(Response):
 class ReleaseQueueItemOut(Response):
     unit: UnitOut
     readiness: ReadinessOut
-    deviations: int = Field(description="deviations opened on the product (QC out of spec)")
+    deviations: int = Field(description="deviations opened on the product and its sources")
+    open_deviations: int = Field(description="those QA has not yet closed with a decision")
     expires_at: UtcTime | None
     hands_on: list[str] = Field(
         description="what the caller did to this unit or its source (two-person rule: if any, "

@@ -227,6 +227,10 @@ def _deviation_out(deviation: Deviation) -> DeviationOut:
         qc_result_id=deviation.qc_result_id,
         opened_by=_person(deviation.opened_by),
         opened_at=deviation.opened_at,
+        closed_at=deviation.closed_at,
+        closed_by=_person(deviation.closed_by) if deviation.closed_by else None,
+        decision=deviation.decision,
+        decision_note=deviation.decision_note,
     )
 
 
@@ -249,7 +253,8 @@ def release_queue_item_out(unit: Unit, viewer: User) -> ReleaseQueueItemOut:
     return ReleaseQueueItemOut(
         unit=unit_out(unit),
         readiness=readiness_out(qc.qc_status(unit).readiness),
-        deviations=qc.open_deviation_count(unit),
+        deviations=qc.deviation_count(unit),
+        open_deviations=qc.deviation_count(unit, open_only=True),
         expires_at=unit.expires_at,
         hands_on=sorted(release.hands_on(unit, viewer)),
     )

@@ -340,14 +340,16 @@ def _descendants_of_product(unit: Unit) -> list[Unit]:
     return out
 
 
-def open_deviation_count(unit: Unit) -> int:
-    ids = [u.id for u in unit.lineage()]
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(Deviation).where(Deviation.unit_id.in_(ids))
-        )
-        or 0
+def deviation_count(unit: Unit, *, open_only: bool = False) -> int:
+    """Deviations of the unit and of what it was made from; ``open_only``: not yet closed."""
+    stmt = (
+        select(func.count())
+        .select_from(Deviation)
+        .where(Deviation.unit_id.in_([u.id for u in unit.lineage()]))
     )
+    if open_only:
+        stmt = stmt.where(Deviation.closed_at.is_(None))
+    return db.session.scalar(stmt) or 0
 
 
 def release_queue() -> list[Unit]:

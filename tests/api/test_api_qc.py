@@ -7,9 +7,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from lims.api.schemas import PRODUCT_TYPES
 from lims.domain.lifecycle import UNIT_ACTIONS
+from lims.extensions import db
+from lims.models import Deviation
+from lims.services import deviations
 from tests.conftest import PASSWORD
 from tests.service.lab import qc_data, required_tests, sign
 
@@ -86,6 +90,7 @@ def test_a_products_qc_shows_each_result_with_its_verdict_and_spec(api):
     (deviation,) = qc["deviations"]
     assert deviation["kind"] == "qc_out_of_specification"
     assert deviation["qc_result_id"] == endotoxin["id"]
+    assert (deviation["closed_at"], deviation["decision"]) == (None, None)
 
 
 def test_a_correction_supersedes_the_old_result_which_stays_visible(api):
@@ -263,6 +268,23 @@ def test_the_release_queue_shows_readiness_deviations_and_expiry_soonest_first(a
     api.act(svf, "release", as_="qa", **sign())
     items = api.get("/release-queue", as_="qa").get_json()["items"]
     assert [i["unit"]["id"] for i in items] == [prp["id"]]
+
+
+def test_the_release_queue_counts_open_deviations_apart_from_closed_ones(api, users):
+    _, prp = product_through_api(api, "BLOOD")
+    record_required_qc(api, prp, platelet_count=400.0)
+    (item,) = api.get("/release-queue", as_="qa").get_json()["items"]
+    assert (item["deviations"], item["open_deviations"]) == (1, 1)
+
+    (deviation,) = db.session.scalars(select(Deviation)).all()
+    decision = {"decision": "accepted_no_impact", "note": "recount", "password": PASSWORD}
+    deviations.close(deviation.id, {**decision, "meaning": "reviewed"}, users["qa"])
+
+    (item,) = api.get("/release-queue", as_="qa").get_json()["items"]
+    assert (item["deviations"], item["open_deviations"]) == (1, 0)
+    (closed,) = api.get(f"/units/{prp['id']}/qc").get_json()["deviations"]
+    assert (closed["decision"], closed["closed_by"]["id"]) == ("accepted_no_impact", users["qa"].id)
+    assert closed["closed_at"] is not None
 
 
 def test_the_release_queue_tells_qa_what_they_did_to_a_unit(api):
