@@ -59,7 +59,7 @@ def test_the_queue_shows_qc_at_a_glance_processing_and_what_stops_release(
     assert "0.9 EU/mL · out of spec (spec < 0.5 EU/mL)" in text
     assert "no result" in text and "pending (may be released, flagged)" in text
     assert "6 of 6 required steps recorded" in text and "by Test Technician" in text
-    assert "1 deviation" in text
+    assert "1 open deviation" in text and "decide" in text
     assert "Not ready:" in text and "out of specification: endotoxin" in text
     assert "no result for viable cell count, gram stain" in text
     assert "Ready to release" not in text

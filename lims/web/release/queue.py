@@ -42,6 +42,7 @@ class QueueCard:
     processing: ProcessingSummary | None
     cells: list[QcCell]
     deviations: int
+    open_deviations: int
     ready: bool
     problems: list[str]
     flags: list[str]  # ready, but the release is flagged (pending sterility)
@@ -99,7 +100,8 @@ def card(unit: Unit, viewer: User) -> QueueCard:
         unit=unit,
         processing=processing_summary(unit),
         cells=cells,
-        deviations=len(qc.deviations_of(unit)),
+        deviations=qc.deviation_count(unit),
+        open_deviations=qc.deviation_count(unit, open_only=True),
         ready=readiness.complete,
         problems=readiness.problems(),
         flags=flags,
