@@ -127,6 +127,18 @@ def test_the_home_counts_open_deviations_and_the_release_queue(login, deviation_
     assert 'href="/audit/deviations"' in html and 'href="/release"' in html
 
 
+def test_the_home_links_every_page_of_the_workspace(login):
+    page = login("qa").get("/audit/").get_data(as_text=True)
+    for href in (
+        "/audit/ledger",
+        "/audit/verify",
+        "/audit/receipts",
+        "/audit/deviations",
+        "/audit/charts",
+    ):
+        assert f'href="{href}' in page, href
+
+
 def test_an_admin_sees_the_home_without_the_release_queue_link(login, deviation_id):
     html = login("admin").get("/audit/").get_data(as_text=True)
 

@@ -69,6 +69,12 @@ def test_the_report_page_shows_lineage_signatures_and_the_check(client, login, r
     assert "Chain verified at generation" in page
 
 
+@pytest.mark.parametrize("role, offered", [("qa", True), ("admin", True), ("technician", False)])
+def test_the_unit_page_offers_the_report_to_those_who_may_read_it(login, released, role, offered):
+    page = login(role).get(f"/units/{released.id}").get_data(as_text=True)
+    assert (f'href="/audit/units/{released.id}/report"' in page) is offered
+
+
 def test_the_report_downloads_as_csv_and_pdf(client, login, released):
     login("qa")
     as_csv = client.get(f"/audit/units/{released.id}/report.csv")
