@@ -33,6 +33,15 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
         return self.active
 
+    @property
+    def session_stamp(self) -> str:
+        """Changes with the password: a web session remembers it, so a new password (an
+        admin's reset) ends the person's other sessions at once."""
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie keeps
+        return f"{self.id}:{self.session_stamp}"
+
     def set_password(self, password: str) -> None:
         from flask import current_app
 

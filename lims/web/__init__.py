@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from flask import Flask, request, session
@@ -51,10 +52,14 @@ def init_app(app: Flask) -> None:
 
         if request.path.startswith("/api/"):
             return None  # the API authenticates by bearer token only (no CSRF there)
+        user_key, _, stamp = str(user_id).partition(":")
         try:
-            return db.session.get(User, int(user_id))
-        except (TypeError, ValueError):
+            user = db.session.get(User, int(user_key))
+        except (TypeError, ValueError, OverflowError):
             return None
+        if user is None or not hmac.compare_digest(stamp, user.session_stamp):
+            return None  # the password changed since this session signed in
+        return user
 
     @login_manager.request_loader
     def load_user_from_token(req):

@@ -175,6 +175,20 @@ def test_a_reactivated_person_signs_in_again(app, login, users):
     assert signed_in.status_code == 302 and "/login" not in signed_in.location
 
 
+def test_a_new_password_ends_the_persons_open_sessions(app, login, users):
+    theirs = another_browser(app)
+    theirs.post("/login", data={"username": "tech2", "password": PASSWORD})
+    assert theirs.get("/units/").status_code == 200
+
+    login("admin").post(
+        f"{page_of(users)}/password",
+        data={"pw-password": NEW, "pw-password_again": NEW, "pw-reason": "shared by mistake"},
+    )
+
+    page = theirs.get("/units/")
+    assert page.status_code == 302 and "/login" in page.location
+
+
 def test_a_new_password_replaces_the_old_one(app, login, users):
     response = login("admin").post(
         f"{page_of(users)}/password",
