@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# Test processes (pytest-xdist); each has its own PostgreSQL database and Redis db.
+TEST_WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run test lint format bench clean
@@ -29,7 +31,7 @@ run: $(VENV)/.runtime
 	$(BIN)/gunicorn --workers 1 --threads 8 --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 test: $(VENV)/.dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -25,8 +25,22 @@ from lims.models import User
 from lims.services import accounts, units
 from tests.service.lab import steps_for
 
+# Under pytest-xdist each worker (gw0, gw1 …) has a database and a Redis db of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+WORKER_INDEX = int(WORKER[2:]) if WORKER and WORKER[2:].isdigit() else 0
+
+
+def _worker_redis_url(url: str | None) -> str | None:
+    """``redis://…/15`` for the first worker, ``…/14`` for the second, and so on."""
+    if not url or not WORKER:
+        return url
+    base, _, db_number = url.rpartition("/")
+    number = int(db_number) if db_number.isdigit() else 15
+    return f"{base}/{(number - WORKER_INDEX) % 16}"
+
+
 PG_URL = os.environ.get("LIMS_TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("LIMS_TEST_REDIS_URL")
+REDIS_URL = _worker_redis_url(os.environ.get("LIMS_TEST_REDIS_URL"))
 REQUIRE = os.environ.get("LIMS_REQUIRE_SERVICES") == "1"
 PASSWORD = "test-pass-1234"
 ROLES = ("technician", "clinician", "qa", "admin")
@@ -58,11 +72,36 @@ def sqlite_template(tmp_path_factory) -> str:
     return str(path)
 
 
+def _worker_database(url: str) -> str:
+    """The configured database for a run without workers; ``<name>_gw0`` … (created when
+    missing, next to it on the same server) for each pytest-xdist worker."""
+    if not WORKER:
+        return url
+    configured = sa.engine.make_url(url)
+    mine = configured.set(database=f"{configured.database}_{WORKER}")
+    engine = sa.create_engine(configured, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            known = conn.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": mine.database},
+            ).first()
+            if known is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{mine.database}"')
+    finally:
+        engine.dispose()
+    return mine.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     if not PG_URL:
         _missing("PostgreSQL", "LIMS_TEST_DATABASE_URL is not set")
-    engine = sa.create_engine(PG_URL)
+    try:
+        url = _worker_database(PG_URL)
+    except sa.exc.OperationalError as exc:
+        _missing("PostgreSQL", f"cannot connect: {exc.orig}")
+    engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP SCHEMA public CASCADE")
@@ -71,8 +110,8 @@ def postgres_url() -> str:
         _missing("PostgreSQL", f"cannot connect: {exc.orig}")
     finally:
         engine.dispose()
-    _migrate(PG_URL, "")
-    return PG_URL
+    _migrate(url, "")
+    return url
 
 
 @pytest.fixture(scope="session")

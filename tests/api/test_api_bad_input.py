@@ -132,8 +132,9 @@ REGISTRATION_MISTAKES = [
     ("type", "SVF"),
     ("collection_site", "knee"),
     ("collected_at", "2026-11-25T09:30:00"),
-    ("collected_at", _iso(timedelta(hours=3))),
-    ("collected_at", _iso(-timedelta(days=60))),
+    # Named, not shown: an id must be the same in every pytest-xdist worker.
+    pytest.param("collected_at", _iso(timedelta(hours=3)), id="collected_at-3h-ahead"),
+    pytest.param("collected_at", _iso(-timedelta(days=60)), id="collected_at-60-days-ago"),
 ]
 
 

@@ -10,10 +10,12 @@ from sqlalchemy.engine import make_url
 from lims import create_app
 from lims.extensions import db
 from lims.services import ledger, units
+from tests.conftest import WORKER
 
 from .lab import data_for, registration, walk
 
-APP_ROLE = "lims_app_test"
+# Roles belong to the whole server: one per pytest-xdist worker.
+APP_ROLE = "lims_app_test" + (f"_{WORKER}" if WORKER else "")
 
 
 @pytest.fixture(params=["postgresql"])
