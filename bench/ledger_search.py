@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import event, func, select
 
-from lims.domain.processing import protocol_for
+from lims.domain.processing import batch_record, protocol_for
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit, User
 from lims.services import accounts, audit, custody_pdf, custody_report, locations, qc, units
@@ -86,18 +86,11 @@ def long_history_unit(moves: int) -> Unit:
     units.perform_action(
         source.id, "start_processing", {"protocol": "standard", "equipment": "C-01"}, tech
     )
-    steps = []
-    for index, step in enumerate(protocol_for("ADIPOSE").steps):
-        began = now - timedelta(minutes=90 - 8 * index)
-        data = {
-            "step": step.key,
-            "started_at": began.isoformat(),
-            "ended_at": (began + timedelta(minutes=6)).isoformat(),
-            "equipment": "BSC-2",
-        }
-        if step.reagent:
-            data.update(reagent=step.reagent, lot=f"LOT-{index}")
-        steps.append(data)
+    count = len(protocol_for("ADIPOSE").steps)
+    start = now - timedelta(minutes=90)
+    steps = batch_record(
+        "ADIPOSE", start, start + timedelta(minutes=8 * count), equipment="BSC-2", lot="LOT-{index}"
+    )
     done = units.perform_action(
         source.id,
         "complete_processing",

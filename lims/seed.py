@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from .domain.processing import protocol_for
+from .domain.processing import batch_record, protocol_for
 from .domain.qc import DEFAULT_SPECS
 from .extensions import db
 from .models import Location, Patient, User
@@ -62,23 +62,11 @@ PASSING = {
 }
 
 
-def _steps(kind: str, now) -> list[dict]:
-    protocol = protocol_for(kind)
-    assert protocol is not None
-    start = now - timedelta(minutes=15 * len(protocol.steps) + 5)
-    steps = []
-    for index, step in enumerate(protocol.steps):
-        began = start + timedelta(minutes=15 * index)
-        data = {
-            "step": step.key,
-            "started_at": began.isoformat(),
-            "ended_at": (began + timedelta(minutes=12)).isoformat(),
-            "equipment": "Biosafety cabinet BSC-1",
-        }
-        if step.reagent:
-            data.update(reagent=step.reagent, lot=f"{step.key[:3].upper()}-2611-{index:02d}")
-        steps.append(data)
-    return steps
+def _batch(kind: str, now) -> list[dict]:
+    """The batch record of a processing that ended five minutes ago, 15 minutes a step."""
+    count = len(protocol_for(kind).steps)
+    end = now - timedelta(minutes=5)
+    return batch_record(kind, end - timedelta(minutes=15 * count), end)
 
 
 def _process(source, act, receipt: dict, product: str, volume: float, cells, now):
@@ -90,7 +78,7 @@ def _process(source, act, receipt: dict, product: str, volume: float, cells, now
     return act(
         source,
         "complete_processing",
-        {"products": [made], "steps": _steps(source.unit_type, now)},
+        {"products": [made], "steps": _batch(source.unit_type, now)},
     ).products
 
 
@@ -184,7 +172,7 @@ def seed_demo() -> bool:
         "complete_processing",
         {
             "products": [{"type": "BM-MNC", "volume_ml": 10, "cell_count": 180_000_000}],
-            "steps": _steps("MARROW", now),
+            "steps": _batch("MARROW", now),
         },
     ).products
     _qc(bm_mnc, act, sterility="pending")  # in quarantine, QC complete: ready for QA
@@ -211,7 +199,7 @@ def seed_demo() -> bool:
         "complete_processing",
         {
             "products": [{"type": "MSC(AT)", "volume_ml": 6, "cell_count": 60_000_000}],
-            "steps": _steps("SVF", now),
+            "steps": _batch("SVF", now),
         },
     ).products
     _qc(msc, act)

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app
 
-from .domain.processing import protocol_for
+from .domain.processing import batch_record
 from .domain.qc import DEFAULT_SPECS
 from .models import User
 from .models.types import clock_at
@@ -65,27 +65,6 @@ class Staff:
 
 def _hours(rng: random.Random, span: tuple[float, float]) -> timedelta:
     return rng.uniform(*span) * H
-
-
-def _steps(kind: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    protocol = protocol_for(kind)
-    assert protocol is not None
-    share = (end - start) / len(protocol.steps)
-    steps = []
-    for index, step in enumerate(protocol.steps):
-        began = start + share * index
-        data = {
-            "step": step.key,
-            "started_at": began.isoformat(),
-            "ended_at": (began + share * 0.85).isoformat(),
-            "equipment": "Biosafety cabinet BSC-1",
-        }
-        if step.reagent:
-            data.update(
-                reagent=step.reagent, lot=f"{step.key[:3].upper()}-{began:%y%m}-{index:02d}"
-            )
-        steps.append(data)
-    return steps
 
 
 def _qc_values(rng: random.Random, product_type: str, final_sterility: bool) -> dict[str, Any]:
@@ -145,7 +124,7 @@ class History:
         made = {"type": product, "volume_ml": PRODUCT_ML[product]}
         made["cell_count"] = self.rng.randint(20, 200) * 1_000_000 if product != "PRP" else None
         made = {k: v for k, v in made.items() if v is not None}
-        steps = _steps(kind, began + timedelta(minutes=2), t - timedelta(minutes=2))
+        steps = batch_record(kind, began + timedelta(minutes=2), t - timedelta(minutes=2))
         self.made = self.act(
             unit, "complete_processing", {"products": [made], "steps": steps}
         ).products[0]

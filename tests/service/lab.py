@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from lims.domain.codes import make_location_code
-from lims.domain.processing import protocol_for
+from lims.domain.processing import batch_record, protocol_for
 from lims.extensions import db
 from lims.models import LedgerEntry, Unit
 from lims.services import ledger
@@ -42,25 +42,14 @@ def registration(kind: str = "ADIPOSE", *, hours_ago: float = 1, **overrides: An
 
 
 def steps_for(kind: str, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Every step of the protocol that processes ``kind``, done in the last two hours."""
-    protocol = protocol_for(kind)
-    assert protocol is not None, kind
+    """Every step of the protocol that processes ``kind``, done in the last two hours
+    (10 minutes a step, from two hours ago)."""
     start = datetime.now(UTC) - timedelta(hours=2)
-    steps = []
-    for index, step in enumerate(protocol.steps):
-        if step.key in skip:
-            continue
-        began = start + timedelta(minutes=10 * index)
-        data = {
-            "step": step.key,
-            "started_at": began.isoformat(),
-            "ended_at": (began + timedelta(minutes=8)).isoformat(),
-            "equipment": "Biosafety cabinet BSC-2",
-        }
-        if step.reagent:
-            data.update(reagent=step.reagent, lot=f"LOT-{index:03d}")
-        steps.append(data)
-    return steps
+    count = len(protocol_for(kind).steps)
+    end = start + timedelta(minutes=10 * count)
+    return batch_record(
+        kind, start, end, equipment="Biosafety cabinet BSC-2", lot="LOT-{index:03d}", skip=skip
+    )
 
 
 def storage_c(kind: str) -> float:

@@ -7,32 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from lims.domain.processing import protocol_for
+from lims.domain.processing import batch_record
 from lims.models.types import clock_at
 from lims.services import units
 from tests.service.lab import PRODUCT_OF, data_for, pass_all_qc, registration, sign
 
 H = timedelta(hours=1)
-
-
-def steps_between(kind: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Every step of the protocol that processes ``kind``, spread over [start, end]."""
-    protocol = protocol_for(kind)
-    assert protocol is not None
-    share = (end - start) / len(protocol.steps)
-    steps = []
-    for index, step in enumerate(protocol.steps):
-        began = start + share * index
-        data = {
-            "step": step.key,
-            "started_at": began.isoformat(),
-            "ended_at": (began + share * 0.8).isoformat(),
-            "equipment": "Biosafety cabinet BSC-2",
-        }
-        if step.reagent:
-            data.update(reagent=step.reagent, lot=f"LOT-{index:03d}")
-        steps.append(data)
-    return steps
 
 
 def released_in_past(
@@ -65,7 +45,13 @@ def released_in_past(
     began, t = t, t + processing
     with clock_at(t):
         made = {"type": PRODUCT_OF[kind], "volume_ml": 10, "cell_count": 30_000_000}
-        steps = steps_between(kind, began + timedelta(minutes=1), t - timedelta(minutes=1))
+        steps = batch_record(
+            kind,
+            began + timedelta(minutes=1),
+            t - timedelta(minutes=1),
+            equipment="Biosafety cabinet BSC-2",
+            lot="LOT-{index:03d}",
+        )
         result = units.perform_action(
             source.id, "complete_processing", {"products": [made], "steps": steps}, tech
         )
