@@ -26,7 +26,9 @@ def sign_in(page, base: str) -> None:
 def scan(page, code: str) -> None:
     """What a keyboard-wedge scanner does: type the code, then Enter."""
     page.keyboard.type(code)
-    page.keyboard.press("Enter")
+    # Wait for the answer page itself (its script included), not the page that sent the scan.
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.wait_for_load_state()
 
 
