@@ -25,6 +25,7 @@ class WarningOut(Response):
         "ready_after_appointment",
         "may_miss_appointment",
         "nothing_under_way",
+        "deviation_open",
     ]
     level: Literal["danger", "warn"]
     text: str

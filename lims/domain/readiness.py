@@ -134,6 +134,8 @@ class UnitFacts:
     custodian_name: str | None
     cryopreserved: bool
     is_source: bool
+    # Kinds of the deviations on it or what it was made from that QA has not yet decided.
+    open_deviations: tuple[str, ...] = ()
 
 
 def counts_down(facts: UnitFacts) -> datetime | None:
@@ -173,7 +175,11 @@ def status_words(facts: UnitFacts, now: datetime, when: Formatter) -> str:
             "At the lab, in culture (expansion)" if culture else "At the lab, being processed"
         ),
         Status.PROCESSED: "Processed — see its products",
-        Status.QUARANTINE: "In QC — awaiting release",
+        Status.QUARANTINE: (
+            "In QC — out of specification, awaiting QA's decision"
+            if "qc_out_of_specification" in facts.open_deviations
+            else "In QC — awaiting release"
+        ),
         Status.DISPENSED: f"Dispensed to {facts.custodian_name or 'a clinician'} — {until}",
         Status.RETURNED: "Returned to the lab — waiting for QA's decision",
     }
@@ -214,6 +220,15 @@ def warnings(
                 "danger",
                 f"The injection on {when(injection)} is after this product expires "
                 f"({when(facts.expires_at)})",
+            )
+        )
+    if facts.open_deviations and facts.status in STAGE_OF_STATUS:
+        found.append(
+            Warning(
+                "deviation_open",
+                "warn",
+                "A deviation awaits QA's decision: release is not certain, and the estimate "
+                "assumes it will be released",
             )
         )
     if injection is not None and est is not None and est.available and not is_ready(facts, now):

@@ -20,7 +20,7 @@ from ..domain.roles import Role
 from ..domain.status import Status
 from ..domain.turnaround import StageSummary
 from ..extensions import db
-from ..models import Appointment, Patient, Unit, User
+from ..models import Appointment, Deviation, Patient, Unit, User
 from ..models.types import utcnow
 from ..timefmt import local_time
 from .appointments import MAX_ID
@@ -116,7 +116,35 @@ def clinician_for(viewer: User, requested: object | None) -> User | None:
     return user
 
 
-def _facts(unit: Unit) -> rules.UnitFacts:
+def open_deviations(units: list[Unit]) -> dict[int, tuple[str, ...]]:
+    """unit id -> kinds of the undecided deviations on it or on what it was made from, for
+    every unit given, in two queries (the patients' family tree, their open deviations)."""
+    patients = {u.patient_id for u in units}
+    if not patients:
+        return {}
+    parent_of = dict(
+        db.session.execute(select(Unit.id, Unit.parent_id).where(Unit.patient_id.in_(patients)))
+        .tuples()
+        .all()
+    )
+    kinds: dict[int, list[str]] = {}
+    for unit_id, kind in db.session.execute(
+        select(Deviation.unit_id, Deviation.kind)
+        .join(Unit, Unit.id == Deviation.unit_id)
+        .where(Unit.patient_id.in_(patients), Deviation.closed_at.is_(None))
+    ):
+        kinds.setdefault(unit_id, []).append(kind)
+    found = {}
+    for unit in units:
+        lineage, node = [], unit.id
+        while node is not None:
+            lineage.extend(kinds.get(node, ()))
+            node = parent_of.get(node)
+        found[unit.id] = tuple(lineage)
+    return found
+
+
+def _facts(unit: Unit, deviations: tuple[str, ...] = ()) -> rules.UnitFacts:
     kind = CATALOGUE.get(unit.unit_type)
     return rules.UnitFacts(
         unit_type=unit.unit_type,
@@ -127,6 +155,7 @@ def _facts(unit: Unit) -> rules.UnitFacts:
         custodian_name=unit.custodian.full_name if unit.custodian else None,
         cryopreserved=bool(kind and kind.storage.high_c is not None and kind.storage.high_c < 0),
         is_source=bool(kind and kind.is_source),
+        open_deviations=deviations,
     )
 
 
@@ -181,9 +210,10 @@ def unit_line(
     appointments: list[Appointment],
     estimator: Estimator,
     ready_elsewhere: bool = False,
+    deviations: tuple[str, ...] = (),
 ) -> UnitLine:
     now = estimator.now
-    facts = _facts(unit)
+    facts = _facts(unit, deviations)
     est = estimator(unit)
     ready = rules.is_ready(facts, now)
     appointment = _injection_for(unit, appointments, ready_elsewhere and not ready)
@@ -262,12 +292,13 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
             appts_by_patient[appointment.patient_id].append(appointment)
 
     estimator = Estimator(now)
+    undecided = open_deviations([u for live in units_by_patient.values() for u in live])
     rows = []
     for patient in patients:
         appointments = appts_by_patient[patient.id]
         live = units_by_patient[patient.id]
         any_ready = any(rules.is_ready(_facts(u), now) for u in live)
-        lines = [unit_line(u, appointments, estimator, any_ready) for u in live]
+        lines = [unit_line(u, appointments, estimator, any_ready, undecided[u.id]) for u in live]
         row = PatientRow(patient, appointments, lines)
         row.warnings = _patient_warnings(row)
         rows.append(row)
@@ -330,7 +361,11 @@ def patient_tree(patient: Patient, units: list[Unit]) -> list[TreeNode]:
     )
     estimator = Estimator(now)
     any_ready = any(rules.is_ready(_facts(u), now) for u in units)
-    nodes = {u.id: TreeNode(u, unit_line(u, appointments, estimator, any_ready)) for u in units}
+    undecided = open_deviations(units)
+    nodes = {
+        u.id: TreeNode(u, unit_line(u, appointments, estimator, any_ready, undecided[u.id]))
+        for u in units
+    }
     roots = []
     for unit in units:
         parent = nodes.get(unit.parent_id) if unit.parent_id else None

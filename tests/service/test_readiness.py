@@ -7,10 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
+from lims.extensions import db
+from lims.models import Deviation
 from lims.models.types import clock_at, utcnow
-from lims.services import appointments, readiness, units
-from tests.service.lab import data_for, registration, walk
+from lims.services import appointments, deviations, readiness, units
+from tests.conftest import PASSWORD
+from tests.service.lab import data_for, qc_data, registration, walk
 
 from .readiness_lab import H, released_in_past
 
@@ -90,6 +94,33 @@ def test_a_product_in_qc_counts_only_what_is_left_of_qc(users, history):
     spent = utcnow() - product.processed_at
     assert line.words == "In QC — awaiting release"
     assert abs(line.estimate.at - (utcnow() + 6 * H - spent)) < timedelta(minutes=2)
+
+
+def test_an_out_of_spec_product_says_qa_must_decide_until_qa_has(users, history):
+    product = walk(
+        units.register(registration("ADIPOSE"), users["clinician"]).unit, "quarantine", users
+    )
+    units.perform_action(product.id, "record_qc", qc_data("viability", 40.0), users["technician"])
+    line = line_of(readiness.board(users["clinician"]), product.id)
+    assert line.words == "In QC — out of specification, awaiting QA's decision"
+    assert [w.code for w in line.warnings] == ["deviation_open"]
+    assert line.estimate.available  # the estimate stands, with the warning beside it
+
+    (deviation,) = db.session.scalars(select(Deviation)).all()
+    decision = {"decision": "accepted_no_impact", "note": "recount", "password": PASSWORD}
+    deviations.close(deviation.id, {**decision, "meaning": "reviewed"}, users["qa"])
+
+    line = line_of(readiness.board(users["clinician"]), product.id)
+    assert line.words == "In QC — awaiting release" and line.warnings == []
+
+
+def test_a_receipt_deviation_of_the_source_follows_its_product(users):
+    source = units.register(registration("ADIPOSE"), users["clinician"]).unit
+    receipt = {**data_for("receive"), "temperature_c": 12.0, "deviation_note": "thin cool pack"}
+    units.perform_action(source.id, "receive", receipt, users["technician"])
+    line = line_of(readiness.board(users["clinician"]), source.id)
+    assert line.words == "At the lab, waiting for processing"
+    assert [w.code for w in line.warnings] == ["deviation_open"]
 
 
 def test_a_released_product_is_ready_and_counts_down_to_its_expiry(users):
