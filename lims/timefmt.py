@@ -27,6 +27,11 @@ def time_left(value: datetime | None, now: datetime) -> str:
         return "expired"
     hours, rest = divmod(seconds, 3600)
     days, hours = divmod(hours, 24)
+    # Frozen products keep for years: hours stop meaning anything (board.js says the same).
+    if days >= 730:
+        return f"about {round(days / 365.25)} years left"
+    if days >= 60:
+        return f"about {round(days / 30.44)} months left"
     if days:
         return f"{days} d {hours} h left"
     return f"{hours} h {rest // 60:02d} min left"

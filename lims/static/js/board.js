@@ -17,6 +17,8 @@
     var s = Math.floor(ms / 1000);
     var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600);
     var m = Math.floor((s % 3600) / 60);
+    if (d >= 730) return "about " + Math.round(d / 365.25) + " years left";
+    if (d >= 60) return "about " + Math.round(d / 30.44) + " months left";
     if (d) return d + " d " + h + " h left";
     return h + " h " + pad(m) + " min " + pad(s % 60) + " s left";
   }
