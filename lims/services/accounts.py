@@ -242,6 +242,7 @@ ADMIN_ACTIONS = (
     "user_deactivated",
     "user_reactivated",
     "password_reset",
+    "user_details_changed",
 )
 # An entry about an account moves no unit: no status, custodian or location.
 NO_MOVEMENT = ledger.Movement(None, None, None, None, None, None)
@@ -328,6 +329,28 @@ def reset_password(user: User, password: str, *, by: User, reason: str | None = 
         user.set_password(password)
         revoked = _revoke_tokens(user)
         _record("password_reset", by, user, why, tokens_revoked=revoked)
+    return user
+
+
+def change_details(
+    user: User, full_name: object, email: object, *, by: User, reason: str | None = None
+) -> User:
+    """A person's printed name or e-mail address, as an admin corrects it. Entries and
+    signatures already made keep the name printed when they were made."""
+    name = _check_full_name(full_name, required=True)
+    address = _check_email(email)
+    why = _check_reason(reason)
+    with transaction():
+        _lock_accounts(by, user)
+        changed = {}
+        if name != user.full_name:
+            changed.update(from_full_name=user.full_name, to_full_name=name)
+        if address != user.email:
+            changed.update(from_email=user.email, to_email=address)
+        if not changed:
+            raise Conflict(f"{user.username}'s name and e-mail are already so", code="unchanged")
+        user.full_name, user.email = name, address
+        _record("user_details_changed", by, user, why, **changed)
     return user
 
 

@@ -36,7 +36,9 @@ def accounts_state() -> list[tuple]:
     """What an account change could alter: every account and the ledger's length."""
     db.session.rollback()
     rows = db.session.execute(
-        select(User.username, User.role, User.active, User.password_hash).order_by(User.id)
+        select(
+            User.username, User.full_name, User.email, User.role, User.active, User.password_hash
+        ).order_by(User.id)
     )
     return [tuple(r) for r in rows] + [("ledger", ledger.count())]
 
@@ -223,6 +225,45 @@ def test_a_password_reset_lets_the_person_in_with_the_new_password_only(users):
     assert NEW_PASSWORD not in entry.data and qa.password_hash not in entry.data
     assert old_hash not in entry.data
     assert json.loads(entry.data) == {"user_id": qa.id, "username": "qa", "tokens_revoked": 1}
+
+
+def test_a_corrected_name_is_recorded_and_earlier_entries_keep_the_old_one(users, unit_in):
+    unit = unit_in("received")  # entries printed with "Test Technician"
+    tech = users["technician"]
+
+    accounts.change_details(
+        tech, "Tess Technician", "tess@lab.example", by=users["admin"], reason="new name"
+    )
+
+    [entry] = entries("user_details_changed")
+    assert json.loads(entry.data) == {
+        "user_id": tech.id,
+        "username": "tech",
+        "from_full_name": "Test Technician",
+        "to_full_name": "Tess Technician",
+        "from_email": None,
+        "to_email": "tess@lab.example",
+    }
+    earlier = [e for e in entries() if e.unit_id == unit.id and e.actor_id == tech.id]
+    assert earlier and {e.actor_name for e in earlier} == {"Test Technician"}
+    assert ledger.verify().intact
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "error"),
+    [("", None, Invalid), ("Test Qa", "qa@", Invalid), ("Test Qa", "", Conflict)],
+    ids=["blank-name", "bad-email", "unchanged"],
+)
+def test_a_refused_detail_change_changes_nothing(users, name, email, error):
+    before = accounts_state()
+    with pytest.raises(error):
+        accounts.change_details(users["qa"], name, email, by=users["admin"])
+    assert accounts_state() == before
+
+
+def test_only_an_admin_changes_details(users):
+    with pytest.raises(Forbidden):
+        accounts.change_details(users["qa"], "Q", None, by=users["qa"])
 
 
 def test_a_refused_password_reset_keeps_the_old_password(users):

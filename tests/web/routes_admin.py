@@ -12,6 +12,7 @@ ROUTES: dict[str, tuple] = {
     "admin.new_user": ("GET", "/admin/users/new", ADMIN),  # the form; POST creates
     "admin.user": ("GET", "/admin/users/{person}", ADMIN),
     # A GET of a form's address shows the form on the person's page; POST changes.
+    "admin.change_details": ("GET", "/admin/users/{person}/details", ADMIN),
     "admin.change_role": ("GET", "/admin/users/{person}/role", ADMIN),
     "admin.deactivate": ("GET", "/admin/users/{person}/deactivate", ADMIN),
     "admin.reactivate": ("GET", "/admin/users/{person}/reactivate", ADMIN),

@@ -37,7 +37,9 @@ def state() -> list[tuple]:
     """Every account as stored, and the ledger's length: what a refusal must leave alone."""
     db.session.rollback()
     rows = db.session.execute(
-        select(User.username, User.role, User.active, User.password_hash).order_by(User.id)
+        select(
+            User.username, User.full_name, User.email, User.role, User.active, User.password_hash
+        ).order_by(User.id)
     )
     return [tuple(r) for r in rows] + [("ledger", ledger.count())]
 
@@ -144,6 +146,26 @@ def test_a_role_change_shows_in_the_persons_history(login, users):
     assert "Role changed Lab technician → QA Test Admin (Admin) moved to QA" in page
 
 
+def test_a_corrected_name_and_address_show_in_the_persons_history(login, users):
+    client = login("admin")
+    form = {
+        "details-full_name": "Sam  Second-Technician ",
+        "details-email": "sam@lab.example",
+        "details-reason": "married name",
+    }
+
+    response = client.post(f"{page_of(users)}/details", data=form)
+
+    assert response.status_code == 302
+    person = stored(users["technician2"])
+    assert (person.full_name, person.email) == ("Sam Second-Technician", "sam@lab.example")
+    page = text_of(client.get(response.location))
+    assert (
+        "Name or e-mail changed “Second Technician” → “Sam Second-Technician”; "
+        "no e-mail → sam@lab.example Test Admin (Admin) married name"
+    ) in page
+
+
 def test_deactivation_ends_the_persons_session_and_token_at_once(app, login, users, token):
     bearer = token("technician")
     theirs = another_browser(app)
@@ -215,6 +237,19 @@ def test_a_new_password_replaces_the_old_one(app, login, users):
         ("{other}/password", {"pw-password": NEW, "pw-password_again": "x"}, 422, "differ"),
         ("{other}/password", {"pw-password": "short", "pw-password_again": "short"}, 422, "10"),
         ("{other}/deactivate", {"active-reason": "r" * 501}, 422, "at most 500"),
+        ("{other}/details", {"details-full_name": " ", "details-email": ""}, 422, "printed name"),
+        (
+            "{other}/details",
+            {"details-full_name": "Second Technician", "details-email": "not-an-address"},
+            422,
+            "not an e-mail address",
+        ),
+        (
+            "{other}/details",
+            {"details-full_name": "Second Technician", "details-email": ""},
+            409,
+            "already so",
+        ),
     ],
     ids=[
         "own-role",
@@ -225,6 +260,9 @@ def test_a_new_password_replaces_the_old_one(app, login, users):
         "passwords-differ",
         "short-password",
         "long-reason",
+        "blank-name",
+        "bad-email",
+        "details-unchanged",
     ],
 )
 def test_a_refused_change_says_why_and_changes_nothing(login, users, path, data, status, message):

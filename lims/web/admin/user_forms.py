@@ -83,6 +83,21 @@ class NewUserForm(_PasswordTwice):
         }
 
 
+class DetailsForm(ServiceForm):
+    full_name = StringField(
+        "Printed name",
+        description="on signatures and ledger entries from now on; earlier ones keep theirs",
+        render_kw=text_input(accounts.MAX_NAME),
+    )
+    email = StringField(
+        "E-mail",
+        description="optional; without one the person gets in-app notifications only",
+        render_kw=text_input(accounts.MAX_EMAIL, type="email", inputmode="email"),
+    )
+    reason = _reason()
+    submit = SubmitField("Save name and e-mail")
+
+
 class RoleForm(ServiceForm):
     role = SelectField("New role", choices=role_choices(), validate_choice=False)
     reason = _reason()

@@ -16,7 +16,14 @@ from ...security import roles_required
 from ...services import accounts
 from ...services.errors import ServiceError
 from .routes import bp
-from .user_forms import ROLE_ORDER, ActiveForm, NewUserForm, PasswordForm, RoleForm
+from .user_forms import (
+    ROLE_ORDER,
+    ActiveForm,
+    DetailsForm,
+    NewUserForm,
+    PasswordForm,
+    RoleForm,
+)
 
 USER = "<int(max=2147483647):user_id>"
 ACTION_NAMES = {
@@ -25,6 +32,7 @@ ACTION_NAMES = {
     "user_deactivated": "Deactivated",
     "user_reactivated": "Reactivated",
     "password_reset": "Password reset",
+    "user_details_changed": "Name or e-mail changed",
 }
 
 
@@ -92,6 +100,9 @@ def new_user() -> ResponseReturnValue:
 
 def _user_page(user: User, status: int = 200, **forms_and_error) -> ResponseReturnValue:
     forms = {
+        "details_form": DetailsForm(
+            prefix="details", formdata=None, full_name=user.full_name, email=user.email or ""
+        ),
         "role_form": RoleForm(prefix="role", formdata=None),
         "active_form": ActiveForm(prefix="active", formdata=None),
         "password_form": PasswordForm(prefix="pw", formdata=None),
@@ -122,6 +133,23 @@ def _to_form(user: User, anchor: str) -> ResponseReturnValue:
 def _after(user: User, message: str) -> ResponseReturnValue:
     flash(message, "success")
     return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route(f"/users/{USER}/details", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def change_details(user_id: int) -> ResponseReturnValue:
+    person = accounts.get_person(user_id)
+    if request.method == "GET":
+        return _to_form(person, "details")
+    form = DetailsForm(prefix="details")
+    try:
+        accounts.change_details(
+            person, form.full_name.data, form.email.data, by=_admin(), reason=form.reason.data
+        )
+    except ServiceError as exc:
+        error = _refusal(form, exc, "Nothing changed")
+        return _user_page(person, exc.http_status, details_form=form, details_error=error)
+    return _after(person, f"Saved: {person.full_name}, {person.email or 'no e-mail address'}.")
 
 
 @bp.route(f"/users/{USER}/role", methods=["GET", "POST"])
