@@ -100,6 +100,8 @@ class Config:
     # Beat signs the ledger's head this often (when it moved), so a cut tail is caught.
     HEAD_RECEIPT_MINUTES = _int("HEAD_RECEIPT_MINUTES", 60)
     READINESS_REFRESH_SECONDS = _int("READINESS_REFRESH_SECONDS", 30)
+    # The board's stage history is read at most this often per process (0: every time).
+    TURNAROUND_CACHE_SECONDS = _int("TURNAROUND_CACHE_SECONDS", 300)
 
     # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
     FACILITY_CODE = os.environ.get("FACILITY_CODE", "C0001")
@@ -172,6 +174,7 @@ class TestingConfig(Config):
     REDIS_URL = None
     CELERY = celery_config(None)
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
+    TURNAROUND_CACHE_SECONDS = 0  # tests make history and read it back at once
 
 
 CONFIGS = {

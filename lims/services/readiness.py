@@ -25,7 +25,7 @@ from ..models.types import utcnow
 from ..timefmt import local_time
 from .appointments import MAX_ID
 from .errors import Forbidden, Invalid, NotFound
-from .turnaround import stage_summaries
+from .turnaround import recent_summaries
 
 # An overview of every clinician's patients (QA, admin) shows at most this many.
 MAX_PATIENTS = 200
@@ -168,7 +168,7 @@ class Estimator:
 
     def summaries(self, product_type: str) -> dict[str, StageSummary | None]:
         if product_type not in self._summaries:
-            self._summaries[product_type] = stage_summaries(product_type)
+            self._summaries[product_type] = recent_summaries(product_type)
         return self._summaries[product_type]
 
     def __call__(self, unit: Unit) -> rules.Estimate | None:

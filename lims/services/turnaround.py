@@ -17,12 +17,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import Float, cast, extract, func, or_, select
 
 from ..domain.catalogue import CATALOGUE
 from ..domain.turnaround import STAGES, Stage, StageSummary
 from ..extensions import db
 from ..models import Unit
+from ..models.types import utcnow
 
 PRODUCT_TYPES = tuple(key for key, kind in CATALOGUE.items() if not kind.is_source)
 COLUMNS = sorted({c for stage in STAGES for c in (stage.starts, stage.ends)})
@@ -119,6 +121,22 @@ def stage_quantiles(
     return {
         t: (counts[t], *(_interpolate(rows[t], counts[t], k) for k in PERCENTILES)) for t in rows
     }
+
+
+def recent_summaries(product_type: str) -> dict[str, StageSummary | None]:
+    """``stage_summaries`` as the readiness board reads it: at most once every
+    ``TURNAROUND_CACHE_SECONDS`` per process and product type. The history of hundreds of
+    products moves by one product at a time; ranking it afresh on every 30-second refresh
+    of every clinician's board would cost more than it tells."""
+    ttl = current_app.config["TURNAROUND_CACHE_SECONDS"]
+    if ttl <= 0:
+        return stage_summaries(product_type)
+    cache = current_app.extensions.setdefault("lims_turnaround", {})
+    now = utcnow().timestamp()
+    kept = cache.get(product_type)
+    if kept is None or kept[0] <= now:
+        kept = cache[product_type] = (now + ttl, stage_summaries(product_type))
+    return kept[1]
 
 
 def stage_summaries(

@@ -250,3 +250,17 @@ def test_an_unnamed_injection_is_for_the_ready_product_not_a_fresh_collection(us
 def test_a_far_expiry_names_its_year(app):
     with app.test_request_context():
         assert readiness.when(utcnow() + timedelta(days=5 * 365)).split()[2].isdigit()
+
+
+def test_the_boards_history_is_read_again_only_after_the_cache_time(app, users, history):
+    """Production reads the stage history at most every TURNAROUND_CACHE_SECONDS: a product
+    finished meanwhile counts once that time has passed (tests run with no cache)."""
+    app.config["TURNAROUND_CACHE_SECONDS"] = 300
+    unit = received_half_an_hour_ago(users)
+    before = line_of(readiness.board(users["clinician"]), unit.id).estimate.n
+    released_in_past(users, utcnow() - timedelta(days=2), mrn="MRN-LATE")
+
+    assert line_of(readiness.board(users["clinician"]), unit.id).estimate.n == before
+    with time_machine.travel(utcnow() + timedelta(seconds=301)):
+        later = line_of(readiness.board(users["clinician"]), unit.id).estimate.n
+    assert later == before + 1
