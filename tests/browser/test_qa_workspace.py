@@ -1,7 +1,8 @@
 """QA at a tablet in the audit workspace (issue 6): lands on the audit home, starts a
 verification and watches its bar finish, checks the head receipt the verification issued
 (stored, then pasted back in as kept outside), and closes a deviation with a decision and
-an electronic signature (a wrong password first: refused, nothing changes). Screenshots of
+an electronic signature (a wrong password first: refused, nothing changes); and reads the
+charts on the tablet, one product type and test chosen. Screenshots of
 each page are kept as test artefacts."""
 
 from __future__ import annotations
@@ -117,3 +118,31 @@ def test_qa_verifies_checks_a_receipt_and_closes_a_deviation(
     )
     path = screenshot(page, "deviation-closed")
     assert path.stat().st_size > 10_000
+
+
+def test_qa_reads_the_charts_on_a_tablet(live_server, tablet, deviation_id, screenshot):
+    page = tablet
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "qa")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/audit/")
+    page.click("a:has-text('Charts')")
+    page.wait_for_url(re.compile(r".*/audit/charts.*"))
+
+    page.select_option("#type", "SVF")
+    page.select_option("#test", "viability")
+    page.click("button:has-text('Show')")
+    page.wait_for_url(re.compile(r".*type=SVF.*"))
+
+    qc = page.locator("figure[data-chart=qc]")
+    assert qc.get_attribute("data-empty") == "no"
+    assert qc.locator("svg").is_visible()
+    assert "Viability over time" in qc.locator("svg").text_content()
+    out_of_spec = page.locator("#oos-table").inner_text()
+    assert "41 %" in out_of_spec and "S2010 00" in out_of_spec  # the SVF, by its label
+    assert "≥ 70 %" in page.locator("#limits-table").inner_text()
+    assert page.locator("figure[data-chart=weekly]").get_attribute("data-empty") == "no"
+    # Drawn to the tablet's width: nothing to scroll sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    assert screenshot(page, "charts").stat().st_size > 10_000
