@@ -126,6 +126,13 @@ def move_appointment(appointment_id: int):
     return _json(appointment_out(moved))
 
 
+@bp.post(f"/appointments/<{ID}:appointment_id>/done")
+@roles_required(Role.CLINICIAN)
+def complete_appointment(appointment_id: int):
+    done = appointments.complete(appointment_id, current_user._get_current_object())
+    return _json(appointment_out(done))
+
+
 @bp.post(f"/appointments/<{ID}:appointment_id>/cancel")
 @roles_required(Role.CLINICIAN)
 def cancel_appointment(appointment_id: int):

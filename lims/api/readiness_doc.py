@@ -50,6 +50,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "AppointmentOut",
         errors=(401, 403, 404, 409),
     ),
+    Operation(
+        "post",
+        "/appointments/{appointment_id}/done",
+        "complete_appointment",
+        "Mark a booked appointment of the caller's patient done (from two hours before its "
+        "time; earlier is 409 not_yet)",
+        "AppointmentOut",
+        errors=(401, 403, 404, 409),
+    ),
 )
 INPUTS: tuple[type[BaseModel], ...] = (ReadinessQuery, BookingFields, MoveFields)
 OUTPUTS: tuple[type[BaseModel], ...] = (ReadinessOut, AppointmentOut)

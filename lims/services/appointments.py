@@ -225,6 +225,28 @@ def cancel(appointment_id: object, actor: User, *, patient_id: object | None = N
     return appointment
 
 
+# An appointment may be marked done from this long before its time (the patient is early).
+DONE_FROM = timedelta(hours=2)
+
+
+def complete(
+    appointment_id: object, actor: User, *, patient_id: object | None = None
+) -> Appointment:
+    """The appointment took place: it leaves the board and reads "done" on the patient page."""
+    with transaction():
+        appointment = _changeable(appointment_id, actor, patient_id)
+        now = utcnow()
+        if appointment.scheduled_at - DONE_FROM > now:
+            raise Conflict(
+                "this appointment is still to come; it can be marked done from two hours "
+                "before its time",
+                code="not_yet",
+            )
+        appointment.status = "done"
+        appointment.updated_at = now
+    return appointment
+
+
 def of_patient(patient: Patient) -> list[Appointment]:
     """Every appointment of the patient, soonest first (cancelled ones too)."""
     return list(

@@ -28,6 +28,18 @@ def an_appointment(users, role, unit) -> int:
     return booked.id
 
 
+def a_due_appointment(users, role, unit) -> int:
+    """A collection the clinician booked for half an hour from now: it may be marked done."""
+    from lims.models.types import utcnow
+    from lims.services import appointments
+
+    soon = (utcnow() + timedelta(minutes=30)).isoformat()
+    booked = appointments.book(
+        unit.patient.id, {"kind": "collection", "scheduled_at": soon}, users["clinician"]
+    )
+    return booked.id
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     "api.readiness_board": Endpoint("GET", "/readiness", VIEWERS),
     # {patient}: the unit's patient, whose clinician is the test's clinician.
@@ -47,5 +59,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "api.cancel_appointment": Endpoint(
         "POST", "/appointments/{appointment}/cancel", CLINICIAN, body=lambda: None
     ),
+    "api.complete_appointment": Endpoint(
+        "POST", "/appointments/{due}/done", CLINICIAN, body=lambda: None
+    ),
 }
-ROWS: dict = {"appointment": an_appointment}
+ROWS: dict = {"appointment": an_appointment, "due": a_due_appointment}

@@ -86,6 +86,37 @@ def test_a_bad_board_query_is_refused(api, query, status):
     assert_error(api.get(f"/readiness?{query}", as_="qa"), status)
 
 
+def test_a_due_appointment_is_marked_done_once_and_leaves_the_board(api, register, users):
+    unit = register("ADIPOSE")
+    made = api.post(
+        f"/patients/{unit.patient.id}/appointments",
+        {"kind": "injection", "scheduled_at": soon(1)},
+        as_="clinician",
+    ).get_json()
+    assert_error(api.post(f"/appointments/{made['id']}/done", as_="qa"), 403)
+
+    def on_board() -> list[int]:
+        board = api.get("/readiness", as_="clinician").get_json()
+        return [a["id"] for row in board["patients"] for a in row["appointments"]]
+
+    assert made["id"] in on_board()
+    done = api.post(f"/appointments/{made['id']}/done", as_="clinician")
+
+    assert done.status_code == 200 and done.get_json()["status"] == "done"
+    assert_error(api.post(f"/appointments/{made['id']}/done", as_="clinician"), 409, "not_booked")
+    assert made["id"] not in on_board()
+
+
+def test_a_far_appointment_is_not_yet_done(api, register):
+    unit = register("ADIPOSE")
+    made = api.post(
+        f"/patients/{unit.patient.id}/appointments",
+        {"kind": "collection", "scheduled_at": soon(3)},
+        as_="clinician",
+    ).get_json()
+    assert_error(api.post(f"/appointments/{made['id']}/done", as_="clinician"), 409, "not_yet")
+
+
 def test_a_clinician_moves_and_cancels_their_appointment(api, register):
     unit = register("ADIPOSE")
     made = api.post(

@@ -145,6 +145,25 @@ def test_the_clinician_moves_then_cancels(login, register, users):
     assert client.post(url, data={"op": "explode"}).status_code == 400
 
 
+def test_the_clinician_marks_an_appointment_done_when_it_is_due(login, register, users):
+    unit = register("ADIPOSE")
+    client = login("clinician")
+    for hours in (5, 1):
+        client.post(
+            f"/patients/{unit.patient.id}/appointments/new",
+            data={"kind": "collection", "scheduled_at": local_input(later(hours))},
+        )
+    (far, _, _, _), (near, _, _, _) = sorted(rows(), key=lambda r: r[2], reverse=True)
+
+    early = client.post(f"/patients/{unit.patient.id}/appointments/{far}", data={"op": "done"})
+    assert early.status_code == 409 and "still to come" in text_of(early)
+    done = client.post(f"/patients/{unit.patient.id}/appointments/{near}", data={"op": "done"})
+    assert done.status_code == 302
+    assert {r[0]: r[3] for r in rows()} == {far: "booked", near: "done"}
+    page = text_of(client.get(f"/patients/{unit.patient.id}"))
+    assert "done" in page
+
+
 @pytest.mark.parametrize("url", ["/patients/424242", "/patients/99999999999"])
 def test_an_unknown_patient_is_404(login, url):
     assert login("qa").get(url).status_code == 404

@@ -68,3 +68,7 @@ class MoveForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     submit = SubmitField("Cancel appointment")
+
+
+class DoneForm(FlaskForm):
+    submit = SubmitField("Mark as done")

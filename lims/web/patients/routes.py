@@ -17,7 +17,7 @@ from ...security import roles_required
 from ...services import appointments, ledger, readiness
 from ...services.errors import ServiceError
 from ...services.timeline import timeline
-from .forms import BookingForm, CancelForm, MoveForm
+from .forms import BookingForm, CancelForm, DoneForm, MoveForm
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 ID = "int(max=2147483647)"
@@ -125,6 +125,7 @@ def appointment(patient_id: int, appointment_id: int) -> ResponseReturnValue:
             appointment=booked,
             move_form=MoveForm(zone=_zone(), formdata=None),
             cancel_form=CancelForm(formdata=None),
+            done_form=DoneForm(formdata=None),
         )
     op = request.form.get("op")
     try:
@@ -142,14 +143,20 @@ def appointment(patient_id: int, appointment_id: int) -> ResponseReturnValue:
                     appointment=booked,
                     move_form=move_form,
                     cancel_form=cancel_form,
+                    done_form=DoneForm(formdata=None),
                     error="Not moved: the new time could not be read.",
                 ), 422
             moved = appointments.move(
                 appointment_id, move_form.to_data(), _me(), patient_id=patient_id
             )
             flash(f"Moved the {moved.kind} to {readiness.when(moved.scheduled_at)}.", "success")
+        elif op == "done":
+            if not DoneForm().validate():
+                raise ServiceError("the form expired; reload the page and try again")
+            done = appointments.complete(appointment_id, _me(), patient_id=patient_id)
+            flash(f"The {done.kind} of {readiness.when(done.scheduled_at)} is done.", "success")
         else:
-            raise ServiceError("choose Move or Cancel", code="unknown_operation")
+            raise ServiceError("choose Move, Cancel or Mark as done", code="unknown_operation")
     except ServiceError as exc:
         _place(move_form, exc)
         return render_template(
@@ -157,6 +164,7 @@ def appointment(patient_id: int, appointment_id: int) -> ResponseReturnValue:
             appointment=booked,
             move_form=move_form,
             cancel_form=cancel_form,
+            done_form=DoneForm(formdata=None),
             error=exc.message,
         ), exc.http_status
     return redirect(url_for("patients.detail", patient_id=patient_id))
