@@ -6,6 +6,10 @@ show its refusal beside the field it is about. Accounts are never deleted."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -15,6 +19,7 @@ from ...models import User
 from ...security import roles_required
 from ...services import accounts
 from ...services.errors import ServiceError
+from ..units.base_forms import ServiceForm
 from .routes import bp
 from .user_forms import (
     ROLE_ORDER,
@@ -135,96 +140,104 @@ def _after(user: User, message: str) -> ResponseReturnValue:
     return redirect(url_for("admin.user", user_id=user.id))
 
 
+@dataclass(frozen=True)
+class Change:
+    """One of the person page's forms: its class and prefix, the anchor and page keys it
+    answers under, and what a refusal says changed."""
+
+    form: type[ServiceForm]
+    prefix: str
+    key: str  # the page's ``<key>_form`` and ``<key>_error``, and the anchor
+    nothing: str
+    validate: bool = False  # the form checks itself first (two passwords that must match)
+
+
+def _change(
+    user_id: int, change: Change, act: Callable[[User, Any], None], done: Callable[[User], str]
+) -> ResponseReturnValue:
+    """A GET shows the form on the person's page; a POST calls the service with the form,
+    and a refusal shows the page again with the reasons beside the fields."""
+    person = accounts.get_person(user_id)
+    if request.method == "GET":
+        return _to_form(person, change.key)
+    form = change.form(prefix=change.prefix)
+    page = {f"{change.key}_form": form}
+    if change.validate and not form.validate():
+        error = f"{change.nothing}: see the marked fields."
+        return _user_page(person, 422, **page, **{f"{change.key}_error": error})
+    try:
+        act(person, form)
+    except ServiceError as exc:
+        error = _refusal(form, exc, change.nothing)
+        return _user_page(person, exc.http_status, **page, **{f"{change.key}_error": error})
+    return _after(person, done(person))
+
+
 @bp.route(f"/users/{USER}/details", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def change_details(user_id: int) -> ResponseReturnValue:
-    person = accounts.get_person(user_id)
-    if request.method == "GET":
-        return _to_form(person, "details")
-    form = DetailsForm(prefix="details")
-    try:
-        accounts.change_details(
+    return _change(
+        user_id,
+        Change(DetailsForm, "details", "details", "Nothing changed"),
+        lambda person, form: accounts.change_details(
             person, form.full_name.data, form.email.data, by=_admin(), reason=form.reason.data
-        )
-    except ServiceError as exc:
-        error = _refusal(form, exc, "Nothing changed")
-        return _user_page(person, exc.http_status, details_form=form, details_error=error)
-    return _after(person, f"Saved: {person.full_name}, {person.email or 'no e-mail address'}.")
+        ),
+        lambda person: f"Saved: {person.full_name}, {person.email or 'no e-mail address'}.",
+    )
 
 
 @bp.route(f"/users/{USER}/role", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def change_role(user_id: int) -> ResponseReturnValue:
-    person = accounts.get_person(user_id)
-    if request.method == "GET":
-        return _to_form(person, "role")
-    form = RoleForm(prefix="role")
-    before = person.role
-    try:
-        accounts.change_role(person, form.role.data or "", by=_admin(), reason=form.reason.data)
-    except ServiceError as exc:
-        error = _refusal(form, exc, "The role was not changed")
-        return _user_page(person, exc.http_status, role_form=form, role_error=error)
-    return _after(
-        person,
-        f"{person.username} is now {Role(person.role).label} (was {Role(before).label}).",
+    before = accounts.get_person(user_id).role
+    return _change(
+        user_id,
+        Change(RoleForm, "role", "role", "The role was not changed"),
+        lambda person, form: accounts.change_role(
+            person, form.role.data or "", by=_admin(), reason=form.reason.data
+        ),
+        lambda person: (
+            f"{person.username} is now {Role(person.role).label} (was {Role(before).label})."
+        ),
     )
 
 
 @bp.route(f"/users/{USER}/deactivate", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def deactivate(user_id: int) -> ResponseReturnValue:
-    person = accounts.get_person(user_id)
-    if request.method == "GET":
-        return _to_form(person, "active")
-    form = ActiveForm(prefix="active")
-    try:
-        accounts.deactivate(person, by=_admin(), reason=form.reason.data)
-    except ServiceError as exc:
-        error = _refusal(form, exc, "Nothing changed")
-        return _user_page(person, exc.http_status, active_form=form, active_error=error)
-    return _after(
-        person,
-        f"{person.username} is deactivated: signed out everywhere, API tokens revoked. "
-        "Their records stay theirs.",
+    return _change(
+        user_id,
+        Change(ActiveForm, "active", "active", "Nothing changed"),
+        lambda person, form: accounts.deactivate(person, by=_admin(), reason=form.reason.data),
+        lambda person: (
+            f"{person.username} is deactivated: signed out everywhere, API tokens revoked. "
+            "Their records stay theirs."
+        ),
     )
 
 
 @bp.route(f"/users/{USER}/reactivate", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def reactivate(user_id: int) -> ResponseReturnValue:
-    person = accounts.get_person(user_id)
-    if request.method == "GET":
-        return _to_form(person, "active")
-    form = ActiveForm(prefix="active")
-    try:
-        accounts.reactivate(person, by=_admin(), reason=form.reason.data)
-    except ServiceError as exc:
-        error = _refusal(form, exc, "Nothing changed")
-        return _user_page(person, exc.http_status, active_form=form, active_error=error)
-    return _after(person, f"{person.username} may sign in again.")
+    return _change(
+        user_id,
+        Change(ActiveForm, "active", "active", "Nothing changed"),
+        lambda person, form: accounts.reactivate(person, by=_admin(), reason=form.reason.data),
+        lambda person: f"{person.username} may sign in again.",
+    )
 
 
 @bp.route(f"/users/{USER}/password", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def reset_password(user_id: int) -> ResponseReturnValue:
-    person = accounts.get_person(user_id)
-    if request.method == "GET":
-        return _to_form(person, "password")
-    form = PasswordForm(prefix="pw")
-    nothing = "The password was not changed"
-    if not form.validate():
-        error = f"{nothing}: see the marked fields."
-        return _user_page(person, 422, password_form=form, password_error=error)
-    try:
-        accounts.reset_password(
+    return _change(
+        user_id,
+        Change(PasswordForm, "pw", "password", "The password was not changed", validate=True),
+        lambda person, form: accounts.reset_password(
             person, form.password.data or "", by=_admin(), reason=form.reason.data
-        )
-    except ServiceError as exc:
-        error = _refusal(form, exc, nothing)
-        return _user_page(person, exc.http_status, password_form=form, password_error=error)
-    return _after(
-        person,
-        f"New password set for {person.username}; their API tokens are revoked. Hand it over "
-        "in person.",
+        ),
+        lambda person: (
+            f"New password set for {person.username}; their API tokens are revoked. Hand it "
+            "over in person."
+        ),
     )
