@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from flask import current_app
 
 from .domain.processing import batch_record
 from .domain.qc import DEFAULT_SPECS
-from .models import User
+from .models import Unit, User
 from .models.types import clock_at
 from .notify.relay import relay_and_deliver
 from .services import inbox, units
@@ -169,10 +169,11 @@ class History:
             self.staff.doctor,
         )
 
-    def fresh(
+    def _to_release(
         self, patient, kind: str, product_type: str, start: datetime, spans
-    ) -> Iterator[datetime]:
-        """Collected at ``start``, processed, released and injected the same day or so."""
+    ) -> Generator[datetime, None, tuple[Unit, datetime]]:
+        """Collected at ``start``, received, processed and released with fresh-product QC:
+        the product, and when its release was done."""
         transit, waiting, processing, release = (_hours(self.rng, s) for s in spans)
         t = start + timedelta(minutes=10)
         yield t
@@ -186,7 +187,13 @@ class History:
         t += processing
         product = self.made
         yield from self._qc_and_release(product, t, release, final=False)
-        t += release
+        return product, t + release
+
+    def fresh(
+        self, patient, kind: str, product_type: str, start: datetime, spans
+    ) -> Iterator[datetime]:
+        """Collected at ``start``, processed, released and injected the same day or so."""
+        product, t = yield from self._to_release(patient, kind, product_type, start, spans)
         yield from self._inject(product, patient, t, thaw=False)
 
     def cultured(
@@ -195,20 +202,8 @@ class History:
         """A fresh product released, expanded in culture for two to three weeks, tested in
         full (sterility final), released, thawed and injected."""
         spans = next(f[3:] for f in FRESH if f[0] == kind)
-        transit, waiting, processing, release = (_hours(self.rng, s) for s in spans)
-        t = start + timedelta(minutes=10)
-        yield t
-        unit = self.register(patient, kind, start)
-        t += transit
-        yield t
-        self.act(unit, "receive", self._receipt(kind))
-        t += waiting
-        yield t
-        yield from self._process(unit, kind, first, t, processing)
-        t += processing
-        fresh = self.made
-        yield from self._qc_and_release(fresh, t, release, final=False)
-        t += release + self.rng.uniform(1, 4) * H
+        fresh, t = yield from self._to_release(patient, kind, first, start, spans)
+        t += self.rng.uniform(1, 4) * H
         yield t
         yield from self._process(fresh, first, msc, t, self.rng.uniform(14, 21) * D)
         t = self.made.processed_at
