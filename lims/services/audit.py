@@ -13,7 +13,7 @@ therefore widened by ``SEQ_MARGIN`` and the exact times filter what the margin l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,9 @@ MAX_ID = 2**31 - 1
 MAX_TEXT = 64
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# An export is for an inspector's question, not a copy of the ledger: past this many
+# entries it stops and says so (narrow the search, or export again below the last one).
+EXPORT_MAX = 10_000
 SEQ_MARGIN = timedelta(hours=1)
 FIRST_YEAR, LAST_YEAR = 2000, 2999  # dates outside name no entry (and cannot overflow)
 # Entries that are not lifecycle actions: bedside checks and label prints.
@@ -345,3 +348,20 @@ def search(criteria: Criteria, zone: ZoneInfo, *, need_zone: bool = False) -> Le
     more = len(rows) > criteria.limit
     rows = rows[: criteria.limit]
     return LedgerPage(rows, rows[-1].seq if more else None, described, since, until)
+
+
+def search_all(
+    criteria: Criteria, zone: ZoneInfo, *, most: int | None = None
+) -> tuple[LedgerPage, bool]:
+    """Every entry matching the criteria, newest first, page after page up to ``most``
+    (``EXPORT_MAX``); and whether more matched than were taken."""
+    most = EXPORT_MAX if most is None else most
+    page = search(replace(criteria, limit=MAX_LIMIT), zone)
+    entries = list(page.entries)
+    while page.next_cursor is not None and len(entries) < most:
+        page = search(replace(criteria, cursor=str(page.next_cursor), limit=MAX_LIMIT), zone)
+        entries.extend(page.entries)
+    more = len(entries) > most or page.next_cursor is not None
+    taken = entries[:most]
+    last = taken[-1].seq if more and taken else None
+    return replace(page, entries=taken, next_cursor=last), more

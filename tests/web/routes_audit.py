@@ -8,6 +8,7 @@ AUDITORS = {"qa", "admin"}
 
 ROUTES: dict[str, tuple] = {
     "audit.ledger_search": ("GET", "/audit/ledger?unit={id}", AUDITORS),
+    "audit.ledger_extract": ("GET", "/audit/ledger.csv?unit={id}", AUDITORS),
     "audit.unit_report": ("GET", "/audit/units/{id}/report", AUDITORS),
     "audit.unit_report_csv": ("GET", "/audit/units/{id}/report.csv", AUDITORS),
     "audit.unit_report_pdf": ("GET", "/audit/units/{id}/report.pdf", AUDITORS),

@@ -48,6 +48,30 @@ def ledger_search() -> ResponseReturnValue:
     ), status
 
 
+@bp.get("/ledger.csv")
+@roles_required(*AUDITORS)
+def ledger_extract() -> ResponseReturnValue:
+    """The search's every matching entry (up to ``audit.EXPORT_MAX``) as CSV."""
+    criteria = _criteria()
+    try:
+        page, more = audit.search_all(criteria, site_zone())
+    except ServiceError as exc:
+        return render_template(
+            "audit/search.html",
+            criteria=criteria,
+            page=None,
+            error=exc.message,
+            fields=exc.fields,
+            actions=audit.action_choices(),
+            statuses=list(Status),
+            action_label=audit.action_label,
+        ), exc.http_status
+    body = custody_report.extract_csv(
+        page.entries, page.described, more=more, generated_by=current_user._get_current_object()
+    )
+    return _download(body, "text/csv", "ledger-search.csv")
+
+
 def _report():
     return custody_report.build(request.view_args["unit_id"], current_user._get_current_object())
 
