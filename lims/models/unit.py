@@ -34,6 +34,8 @@ class Unit(db.Model):
     __table_args__ = (
         UniqueConstraint("din", "product_code", "division", name="uq_units_identity"),
         Index("ix_units_status_id", "status", "id"),
+        # The audit charts and the board's history read one type's units by collection time.
+        Index("ix_units_type_collected", "unit_type", "collected_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
