@@ -30,6 +30,20 @@ def _reason(label: str = "Reason (kept in the ledger)") -> TextAreaField:
     )
 
 
+def _printed_name(description: str) -> StringField:
+    return StringField(
+        "Printed name", description=description, render_kw=text_input(accounts.MAX_NAME)
+    )
+
+
+def _email() -> StringField:
+    return StringField(
+        "E-mail",
+        description="optional; without one the person gets in-app notifications only",
+        render_kw=text_input(accounts.MAX_EMAIL, type="email", inputmode="email"),
+    )
+
+
 def _new_password(label: str) -> PasswordField:
     return PasswordField(
         label,
@@ -57,16 +71,8 @@ class NewUserForm(_PasswordTwice):
         description="2-64 characters: lower-case letters, digits, . _ - (cannot change later)",
         render_kw=text_input(64, autocapitalize="none", spellcheck="false"),
     )
-    full_name = StringField(
-        "Printed name",
-        description="as it appears on signatures and in the ledger",
-        render_kw=text_input(accounts.MAX_NAME),
-    )
-    email = StringField(
-        "E-mail",
-        description="optional; without one the person gets in-app notifications only",
-        render_kw=text_input(accounts.MAX_EMAIL, type="email", inputmode="email"),
-    )
+    full_name = _printed_name("as it appears on signatures and in the ledger")
+    email = _email()
     role = SelectField("Role", choices=role_choices(), validate_choice=False)
     password = _new_password("Initial password")
     reason = _reason()
@@ -84,16 +90,10 @@ class NewUserForm(_PasswordTwice):
 
 
 class DetailsForm(ServiceForm):
-    full_name = StringField(
-        "Printed name",
-        description="on signatures and ledger entries from now on; earlier ones keep theirs",
-        render_kw=text_input(accounts.MAX_NAME),
+    full_name = _printed_name(
+        "on signatures and ledger entries from now on; earlier ones keep theirs"
     )
-    email = StringField(
-        "E-mail",
-        description="optional; without one the person gets in-app notifications only",
-        render_kw=text_input(accounts.MAX_EMAIL, type="email", inputmode="email"),
-    )
+    email = _email()
     reason = _reason()
     submit = SubmitField("Save name and e-mail")
 
