@@ -23,3 +23,16 @@ def unit_in(users) -> Callable[..., Unit]:
         return walk(unit, status, users)
 
     return _unit_in
+
+
+@pytest.fixture
+def six_entries(users, unit_in) -> None:
+    """Three collections at different steps: a ledger of six entries, committed."""
+    from lims.extensions import db
+    from lims.services import ledger
+
+    unit_in("in_processing")  # register, receive, start processing
+    unit_in("received")  # register, receive
+    unit_in("collected")  # register
+    db.session.commit()
+    assert ledger.count() == 6

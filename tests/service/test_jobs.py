@@ -44,15 +44,6 @@ def finished(job_id: int, viewer) -> jobs.JobView:
 
 
 @pytest.fixture
-def six_entries(users, unit_in) -> None:
-    unit_in("in_processing")  # register, receive, start processing
-    unit_in("received")  # register, receive
-    unit_in("collected")  # register
-    db.session.commit()
-    assert ledger.count() == 6
-
-
-@pytest.fixture
 def queued_only(monkeypatch) -> list[int]:
     """Jobs are created but not handed to anyone (the test runs them itself)."""
     handed: list[int] = []

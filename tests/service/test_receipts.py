@@ -25,15 +25,6 @@ RECEIPTS = LedgerReceipt.__table__
 
 
 @pytest.fixture
-def six_entries(users, unit_in) -> None:
-    unit_in("in_processing")  # register, receive, start processing
-    unit_in("received")  # register, receive
-    unit_in("collected")  # register
-    db.session.commit()
-    assert ledger.count() == 6
-
-
-@pytest.fixture
 def kept(six_entries) -> dict:
     """A receipt of head #6, as QA keeps it outside (the JSON the list downloads)."""
     return ledger.issue_receipt()
