@@ -16,11 +16,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, insert, select, text
 
+from lims.db import is_postgres, lock, transaction
 from lims.domain.ledger_chain import GENESIS, entry_hash
 from lims.domain.roles import Role
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit
-from lims.services.db import is_postgres, lock, transaction
 
 from .simulate import Event
 from .stories import PatientPlan

@@ -21,7 +21,7 @@ from pathlib import Path
 from lims.domain import identifiers
 from lims.labels import STOCKS, Label, render
 from lims.models import Location, Patient, Unit
-from lims.services import labels
+from lims.services.station import labels
 
 from . import DEFAULT_DATABASE_URL, make_app
 

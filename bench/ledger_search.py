@@ -31,7 +31,10 @@ from sqlalchemy import event, func, select
 from lims.domain.processing import batch_record, protocol_for
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit, User
-from lims.services import accounts, audit, custody_pdf, custody_report, locations, qc, units
+from lims.services.actions import qc, units
+from lims.services.admin import accounts, locations
+from lims.services.audit import custody_pdf, custody_report
+from lims.services.audit import ledger_search as audit
 
 from . import backend_of, database_url, make_app, safe_url
 

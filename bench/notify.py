@@ -27,7 +27,8 @@ from lims.extensions import db
 from lims.models import Delivery, OutboxEvent, User
 from lims.notify import relay
 from lims.notify.deliver import deliver
-from lims.services import accounts, units
+from lims.services.actions import units
+from lims.services.admin import accounts
 
 from . import backend_of, make_app
 from .run import registration_data, summary, timed_each

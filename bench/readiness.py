@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import Unit, User
-from lims.services import readiness, turnaround
+from lims.services.clinic import readiness, turnaround
 
 from . import backend_of, database_url, make_app, safe_url
 

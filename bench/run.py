@@ -33,7 +33,8 @@ from sqlalchemy import func, select, text
 from lims.domain import identifiers
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit, User
-from lims.services import ledger, units
+from lims.services.actions import units
+from lims.services.custody import ledger
 
 from . import backend_of, database_url, make_app, safe_url
 from .seed import seed, unit_count

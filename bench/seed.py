@@ -27,12 +27,12 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from tqdm import tqdm
 
+from lims.db import is_postgres, transaction
 from lims.domain import identifiers
 from lims.extensions import db
 from lims.models import IdentifierSequence, Patient, Unit, User
 from lims.models.types import utcnow
-from lims.services import accounts
-from lims.services.db import is_postgres, transaction
+from lims.services.admin import accounts
 
 from . import backend_of, database_url, make_app, safe_url
 from .chain import ChainWriter

@@ -25,9 +25,9 @@ from lims.domain.lifecycle import ACTIONS, Action, CompleteProcessingFields, Con
 from lims.domain.processing import protocol_for
 from lims.domain.roles import Role
 from lims.models import Unit
-from lims.services.ledger import Movement, movement_of
-from lims.services.processing import new_product, record_step
-from lims.services.units import EFFECTS, _product_ref, receipt_facts
+from lims.services.actions.processing import new_product, record_step
+from lims.services.actions.units import EFFECTS, _product_ref, receipt_facts
+from lims.services.custody.ledger import Movement, movement_of
 
 from .stories import CollectionPlan, PatientPlan
 

@@ -27,8 +27,8 @@ def register_cli(app: Flask) -> None:
         username: str, role: str, full_name: str | None, email: str | None, password: str
     ) -> None:
         """Create USERNAME with ROLE; the password is asked for."""
-        from .services import accounts
-        from .services.errors import ServiceError
+        from .domain.errors import ServiceError
+        from .services.admin import accounts
 
         try:
             user = accounts.create_user(username, role, password, full_name=full_name, email=email)
@@ -43,8 +43,8 @@ def register_cli(app: Flask) -> None:
 
         Run as the tables' owner after `db upgrade`; the app then connects as ROLE.
         """
-        from .services.database_roles import grant_application_role
-        from .services.errors import ServiceError
+        from .domain.errors import ServiceError
+        from .services.admin.database_roles import grant_application_role
 
         try:
             statements = grant_application_role(role)
@@ -86,10 +86,10 @@ def register_cli(app: Flask) -> None:
         """
         from sqlalchemy import select
 
+        from .domain.errors import ServiceError
         from .extensions import db
         from .models import User
-        from .services import locations as location_service
-        from .services.errors import ServiceError
+        from .services.admin import locations as location_service
 
         actor = db.session.scalar(select(User).where(User.username == admin))
         if actor is None:
@@ -109,7 +109,7 @@ def register_cli(app: Flask) -> None:
     @units_group.command("expire-due")
     def expire_due() -> None:
         """Move every unit past its expiry to expired (safe to run again)."""
-        from .services import expiry
+        from .services.actions import expiry
 
         run = expiry.expire_due()
         click.echo(f"expired {len(run.expired)} unit(s)")
@@ -124,7 +124,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--receipt", type=click.File(), help="A head receipt (JSON) kept outside.")
     def verify(receipt) -> None:
         """Recompute the hash chain; exit non-zero naming the first bad entry."""
-        from .services import ledger as ledger_service
+        from .services.custody import ledger as ledger_service
 
         result = ledger_service.verify()
         problem = str(result.first_break) if result.first_break else None
@@ -142,6 +142,6 @@ def register_cli(app: Flask) -> None:
     @ledger.command("receipt")
     def receipt() -> None:
         """Sign the current head; keep the printed JSON outside the database."""
-        from .services import ledger as ledger_service
+        from .services.custody import ledger as ledger_service
 
         click.echo(json.dumps(ledger_service.issue_receipt()))

@@ -6,7 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .services.errors import ServiceError
+from .domain.errors import ServiceError
 
 CODES = {
     400: "bad_request",

@@ -11,14 +11,16 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from .db import transaction
 from .domain.processing import batch_record, protocol_for
 from .domain.qc import DEFAULT_SPECS
 from .extensions import db
 from .models import Location, Patient, User
 from .models.types import utcnow
 from .seed_history import Staff, seed_history
-from .services import accounts, appointments, locations, units
-from .services.db import transaction
+from .services.actions import units
+from .services.admin import accounts, locations
+from .services.clinic import appointments
 
 DEMO_PASSWORD = "demo-pass-123"
 DEMO_USERS = (

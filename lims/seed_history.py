@@ -24,7 +24,8 @@ from .domain.qc import DEFAULT_SPECS
 from .models import Unit, User
 from .models.types import clock_at
 from .notify.relay import relay_and_deliver
-from .services import inbox, units
+from .services import inbox
+from .services.actions import units
 
 H = timedelta(hours=1)
 D = timedelta(days=1)

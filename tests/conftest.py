@@ -22,7 +22,8 @@ from flask.testing import FlaskClient
 from lims import create_app
 from lims.extensions import db
 from lims.models import User
-from lims.services import accounts, units
+from lims.services.actions import units
+from lims.services.admin import accounts
 from tests.service.lab import steps_for
 
 # Under pytest-xdist each worker (gw0, gw1 …) has a database and a Redis db of its own.

@@ -8,7 +8,8 @@ from flask_login import current_user
 
 from ..domain.roles import Role
 from ..security import roles_required
-from ..services import audit, custody_pdf, custody_report
+from ..services.audit import custody_pdf, custody_report
+from ..services.audit import ledger_search as audit
 from ..timefmt import site_zone
 from .audit_doc import LedgerPageOut, LedgerQuery, ReportQuery
 from .body import query

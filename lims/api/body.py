@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from flask import request
 from pydantic import BaseModel, ValidationError
 
-from ..services.errors import Invalid, ServiceError, from_validation_error
+from ..domain.errors import Invalid, ServiceError, from_validation_error
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ..domain.roles import Role
 from ..security import roles_required
-from ..services import jobs
+from ..services.custody import jobs
 from .routes import _json, bp
 from .schemas import ChainBreakOut, JobOut, PersonOut, VerifyOut
 

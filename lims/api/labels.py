@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from ..domain.roles import Role
 from ..security import roles_required
-from ..services import labels
+from ..services.station import labels
 from .body import query
 from .routes import UNIT, bp
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, RootModel, create_model
 from pydantic.json_schema import models_json_schema
 
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
-from ..services.labels import LabelOptions
+from ..services.station.labels import LabelOptions
 from . import audit_doc, readiness_doc, scan_schemas, schemas
 from .operation import Operation
 

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from ..domain.roles import Role
 from ..security import roles_required
-from ..services import qc, units
+from ..services.actions import qc, units
 from .body import json_object, parse, query
 from .routes import UNIT, _json, bp
 from .schemas import PRODUCT_TYPES, ReleaseQueueOut, SpecQuery, SpecRequest, SpecsOut

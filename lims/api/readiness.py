@@ -13,7 +13,7 @@ from ..domain.readiness import Warning
 from ..domain.roles import Role
 from ..models import Appointment
 from ..security import roles_required
-from ..services import appointments, readiness
+from ..services.clinic import appointments, readiness
 from .body import json_object, query
 from .readiness_schemas import (
     AppointmentOut,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ..services.appointments import BookingFields, MoveFields
+from ..services.clinic.appointments import BookingFields, MoveFields
 from .operation import Operation
 from .readiness_schemas import AppointmentOut, ReadinessOut, ReadinessQuery
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, url_for
 from flask_login import current_user
 
+from ..domain.errors import Invalid
 from ..domain.roles import Role
 from ..errors import json_error
 from ..extensions import csrf
@@ -19,8 +20,10 @@ from ..security import (
     sign_in_throttle,
     signing_throttle,
 )
-from ..services import accounts, ledger, search, units
-from ..services.errors import Invalid
+from ..services import search
+from ..services.actions import units
+from ..services.admin import accounts
+from ..services.custody import ledger
 from . import openapi
 from .body import body_first, json_object, parse, query
 from .schemas import HistoryOut, Response, TokenOut, TokenRequest, UnitPageOut, UnitQuery

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from ..domain.errors import Invalid
 from ..domain.roles import Role
 from ..models import User
 from ..security import roles_required
-from ..services import scan
-from ..services.errors import Invalid
+from ..services.station import scan
 from .body import json_object, parse
 from .routes import _json, bp
 from .scan_schemas import (

@@ -9,8 +9,8 @@ from ..domain import qc as qc_rules
 from ..domain.catalogue import unit_type
 from ..domain.ledger_chain import VerifyResult
 from ..models import Deviation, LedgerEntry, Location, QcResult, QcSpec, Unit, User
-from ..services import qc, release
-from ..services.units import ActionResult, allowed_actions
+from ..services.actions import qc, release
+from ..services.actions.units import ActionResult, allowed_actions
 from .schemas import (
     ActionResultOut,
     ActorOut,

@@ -16,11 +16,11 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, update
 
+from ..db import transaction
 from ..domain.notifications import Channel, backoff_seconds
 from ..extensions import db
 from ..models.notify import Delivery, Notification
 from ..models.types import utcnow
-from ..services.db import transaction
 from .channels import ChannelError, send_email, send_webhook
 from .messages import message_for
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from ..services import jobs
+from ..services.custody import jobs
 
 
 @shared_task(name="lims.ledger_verify_job", ignore_result=True, acks_late=False)
@@ -22,7 +22,7 @@ def ledger_verify_job(job_id: int) -> str:
 def issue_head_receipt() -> int | None:
     """Beat's periodic signed head receipt (``HEAD_RECEIPT_MINUTES``); none when the head has
     not moved since the last one. Returns the signed entry number, if one was signed."""
-    from ..services import receipts
+    from ..services.custody import receipts
 
     issued = receipts.issue_if_moved()
     return issued["seq"] if issued else None

@@ -10,11 +10,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
+from ..db import OUTBOX_FLAG
 from ..domain.notifications import event_kind
 from ..extensions import db
 from ..models.notify import OutboxEvent
 from ..models.types import utcnow
-from ..services.db import OUTBOX_FLAG
 
 log = logging.getLogger(__name__)
 PENDING_FLAG = OUTBOX_FLAG

@@ -10,13 +10,13 @@ from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..db import is_postgres, transaction
 from ..domain.notifications import EVENTS, PERSONAL_CHANNELS, Channel, may_switch_off
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import Unit, User
 from ..models.notify import Delivery, NotificationPreference, OutboxEvent
 from ..models.types import utcnow
-from ..services.db import is_postgres, transaction
 
 BATCH = 200
 

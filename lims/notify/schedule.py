@@ -11,12 +11,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
+from ..db import transaction
 from ..domain.lifecycle import EXPIRABLE, Status
 from ..extensions import db
 from ..models import LedgerEntry, Unit
 from ..models.types import utcnow
-from ..services import expiry
-from ..services.db import transaction
+from ..services.actions import expiry
 from .outbox import emit
 
 

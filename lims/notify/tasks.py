@@ -40,7 +40,7 @@ def sweep() -> int:
     jobs whose worker died."""
     from flask import current_app
 
-    from ..services.jobs import fail_stalled
+    from ..services.custody.jobs import fail_stalled
 
     try:
         fail_stalled(current_app.config["JOB_STALL_MINUTES"])

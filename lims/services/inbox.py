@@ -17,13 +17,13 @@ from flask import current_app
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
+from ..db import transaction
+from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ..domain.notifications import EVENTS, PERSONAL_CHANNELS, EventKind, Urgency, may_switch_off
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import Delivery, Notification, NotificationPreference, User
 from ..models.types import utcnow
-from .db import transaction
-from .errors import Conflict, Forbidden, Invalid, NotFound
 from .search import UnitPage
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..domain import identifiers
 from ..domain.catalogue import CATALOGUE
+from ..domain.errors import Invalid
 from ..domain.lifecycle import Status
 from ..extensions import db
 from ..models import Patient, Unit
-from .errors import Invalid
 
 MAX_QUERY = 100
 _DIN_LIKE = re.compile(r"^[A-Z0-9]{5}\d{8}[0-9A-Z*]?$")

@@ -68,7 +68,7 @@ def init_app(app: Flask) -> None:
         scheme, _, token = req.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        from ..services.accounts import user_for_token
+        from ..services.admin.accounts import user_for_token
 
         return user_for_token(token.strip())
 

@@ -20,7 +20,7 @@ def _tomorrow() -> str:
 
 def an_appointment(users, role, unit) -> int:
     """An injection the clinician (who registered the unit) booked for its patient."""
-    from lims.services import appointments
+    from lims.services.clinic import appointments
 
     booked = appointments.book(
         unit.patient.id, {"kind": "injection", "scheduled_at": _tomorrow()}, users["clinician"]
@@ -31,7 +31,7 @@ def an_appointment(users, role, unit) -> int:
 def a_due_appointment(users, role, unit) -> int:
     """A collection the clinician booked for half an hour from now: it may be marked done."""
     from lims.models.types import utcnow
-    from lims.services import appointments
+    from lims.services.clinic import appointments
 
     soon = (utcnow() + timedelta(minutes=30)).isoformat()
     booked = appointments.book(

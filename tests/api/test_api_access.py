@@ -119,7 +119,7 @@ def _location_id() -> int:
 
 def _product_id(unit, technician) -> int:
     """Take the fresh collection through processing (as a technician): its product's id."""
-    from lims.services import units
+    from lims.services.actions import units
 
     for action in ("receive", "start_processing", "complete_processing"):
         data = ACTION_DATA[action](unit.unit_type)

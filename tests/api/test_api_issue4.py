@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lims.services import locations
+from lims.services.admin import locations
 from tests.conftest import PASSWORD
 from tests.service.lab import PRODUCT_OF, qc_data, required_tests, sign, steps_for
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from lims.extensions import db
-from lims.services import jobs
+from lims.services.custody import jobs
 from tests.service.lab import triggers_off
 from tests.service.test_jobs import wait_until_finished
 

@@ -13,7 +13,7 @@ from lims.api.schemas import PRODUCT_TYPES
 from lims.domain.lifecycle import UNIT_ACTIONS
 from lims.extensions import db
 from lims.models import Deviation
-from lims.services import deviations
+from lims.services.audit import deviations
 from tests.conftest import PASSWORD
 from tests.service.lab import qc_data, required_tests, sign
 
@@ -290,7 +290,7 @@ def test_the_release_queue_counts_open_deviations_apart_from_closed_ones(api, us
 def test_the_release_queue_tells_qa_what_they_did_to_a_unit(api):
     """A technician who became QA may not release what they tested (two-person rule)."""
     from lims.extensions import db
-    from lims.services import accounts
+    from lims.services.admin import accounts
 
     user = accounts.create_user("swap", "technician", PASSWORD, full_name="Tech Then QA")
     signed_in = api.post("/tokens", {"username": "swap", "password": PASSWORD}, as_=None)

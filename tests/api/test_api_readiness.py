@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from lims.extensions import db
 from lims.models import Appointment
 from lims.models.types import utcnow
-from lims.services import accounts
+from lims.services.admin import accounts
 from tests.service.lab import walk
 
 from .helpers import assert_error

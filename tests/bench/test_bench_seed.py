@@ -14,7 +14,7 @@ from bench.seed import BENCH_USERS, seed
 from lims.domain.catalogue import unit_type
 from lims.extensions import db
 from lims.models import LedgerEntry, Unit, User
-from lims.services import ledger
+from lims.services.custody import ledger
 from tests.service.lab import steps_for
 
 ALL_STATUSES_SO_FAR = {

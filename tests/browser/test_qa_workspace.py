@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import Deviation, LedgerEntry, LedgerReceipt
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import PASSWORD, qc_data, walk
 
 pytestmark = pytest.mark.browser

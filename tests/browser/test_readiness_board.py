@@ -13,7 +13,8 @@ import pytest
 
 from lims.extensions import db
 from lims.models.types import clock_at, utcnow
-from lims.services import appointments, units
+from lims.services.actions import units
+from lims.services.clinic import appointments
 from tests.service.lab import data_for, walk
 from tests.service.readiness_lab import released_in_past
 

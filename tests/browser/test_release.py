@@ -9,7 +9,7 @@ import re
 import pytest
 
 from lims.extensions import db
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import pass_all_qc, walk
 
 SCREENSHOT = "/tmp/release-signed.png"

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from lims.extensions import db
-from lims.services import locations
+from lims.services.admin import locations
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = "/tmp/scan-station-mismatch.png"

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit, User
-from lims.services import accounts, ledger
+from lims.services.admin import accounts
+from lims.services.custody import ledger
 
 PASSWORD = "a-long-enough-pw"
 

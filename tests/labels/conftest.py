@@ -15,7 +15,7 @@ from pyzbar import pyzbar
 from lims.domain import codes
 from lims.extensions import db
 from lims.models import Location
-from lims.services import units
+from lims.services.actions import units
 
 
 def svg_image(svg: bytes, scale: float = 10) -> Image.Image:

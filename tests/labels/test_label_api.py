@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lims.extensions import db
 from lims.models import LedgerEntry
-from lims.services import ledger
+from lims.services.custody import ledger
 
 from .conftest import linear_codes, matrix_codes, pdf_image, svg_image
 

@@ -11,7 +11,7 @@ from lims.labels.fonts import covers
 from lims.labels.layout import Bars, layout
 from lims.labels.model import BAR_HEIGHT_MIN_MM, QUIET_ZONE_X, X_MIN_MM, module_width
 from lims.labels.zpl import dots, module_dots
-from lims.services import labels
+from lims.services.station import labels
 
 from .conftest import pdf_text, svg_text, zpl_text
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from lims.extensions import db
 from lims.models import LedgerEntry
-from lims.services import units
+from lims.services.actions import units
 
 from .conftest import linear_codes, pdf_image, pdf_text, svg_image, svg_text, zpl_text
 

@@ -16,7 +16,7 @@ from lims.domain.notifications import EVENTS
 from lims.extensions import db
 from lims.models import Delivery, Notification, OutboxEvent, User
 from lims.notify import schedule
-from lims.services import expiry, units
+from lims.services.actions import expiry, units
 from tests.service.lab import data_for, qc_data, registration, walk
 
 from .conftest import LEASE_SECONDS, wait_for

@@ -14,7 +14,7 @@ from lims.domain.notifications import backoff_seconds
 from lims.extensions import db
 from lims.models import Delivery, NotificationPreference, OutboxEvent
 from lims.notify import deliver, relay, schedule
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import data_for, registration, walk
 
 from .conftest import free_port

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import Delivery, Notification, OutboxEvent
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import data_for, qc_data, registration, sign, walk
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import LedgerEntry, Location, Unit
-from lims.services import locations
+from lims.services.admin import locations
 from tests.service.lab import PATH_TO
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from lims.domain.codes import LocationCode, classify, make_location_code
+from lims.domain.errors import Forbidden, Invalid, NotFound
 from lims.domain.identifiers import make_wristband
-from lims.services import locations
-from lims.services.errors import Forbidden, Invalid, NotFound
+from lims.services.admin import locations
 
 
 def test_codes_are_sequential_valid_location_codes(place):

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from lims.domain.codes import make_location_code
+from lims.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.domain.identifiers import barcode_data, make_wristband
-from lims.services import scan
-from lims.services.errors import Conflict, Forbidden, Invalid, NotFound
+from lims.services.station import scan
 
 from .conftest import last_entry
 

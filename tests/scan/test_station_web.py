@@ -266,7 +266,7 @@ def test_batch_mode_applies_one_action_with_a_result_per_unit(login, unit_in, pl
     refused = scan(client, final.barcode_data)
     assert refused.status_code == 409 and "not added to the batch" in text_of(refused)
     # Someone else moves the bad unit on meanwhile: it is rejected before the batch runs.
-    from lims.services import units
+    from lims.services.actions import units
 
     units.perform_action(bad.id, "reject", {"reason": "label torn"}, bad.custodian)
     before = {u[0]: u for u in stored()["units"]}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from lims.models import Unit
-from lims.services import units
+from lims.services.actions import units
 
 from .lab import registration, walk
 
@@ -29,7 +29,7 @@ def unit_in(users) -> Callable[..., Unit]:
 def six_entries(users, unit_in) -> None:
     """Three collections at different steps: a ledger of six entries, committed."""
     from lims.extensions import db
-    from lims.services import ledger
+    from lims.services.custody import ledger
 
     unit_in("in_processing")  # register, receive, start processing
     unit_in("received")  # register, receive

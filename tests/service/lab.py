@@ -14,7 +14,7 @@ from lims.domain.codes import make_location_code
 from lims.domain.processing import batch_record, protocol_for
 from lims.extensions import db
 from lims.models import LedgerEntry, Unit
-from lims.services import ledger
+from lims.services.custody import ledger
 
 KINDS = ("ADIPOSE", "MARROW", "BLOOD")
 # The first location a test creates (facility T0001, location sequence 1): see ``shelf``.
@@ -148,7 +148,7 @@ def walk(unit: Any, status: str, users: dict) -> Any:
     Returns the unit now in that status: the source up to ``processed``, its product from
     ``quarantine`` on.
     """
-    from lims.services import units
+    from lims.services.actions import units
 
     kind = unit.unit_type
     path = PATH_TO["quarantine"] if status in AFTER_QUARANTINE else PATH_TO[status]
@@ -168,7 +168,7 @@ def walk(unit: Any, status: str, users: dict) -> Any:
 
 
 def pass_all_qc(product: Any, technician: Any) -> None:
-    from lims.services import units
+    from lims.services.actions import units
 
     for test in required_tests(product.unit_type):
         units.perform_action(product.id, "record_qc", qc_data(test), technician)
@@ -251,7 +251,7 @@ def qc_data(test: str, value: Any = None, **overrides: Any) -> dict[str, Any]:
 
 
 def required_tests(product_type: str) -> list[str]:
-    from lims.services.qc import specs_in_force
+    from lims.services.actions.qc import specs_in_force
 
     return [s.test for s in specs_in_force(product_type) if s.required]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from lims.domain.processing import batch_record
 from lims.models.types import clock_at
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import PRODUCT_OF, data_for, pass_all_qc, registration, sign
 
 H = timedelta(hours=1)

@@ -9,10 +9,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from lims.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.models import LedgerEntry, User
-from lims.services import accounts, ledger
-from lims.services.errors import Conflict, Forbidden, Invalid, NotFound
+from lims.services.admin import accounts
+from lims.services.custody import ledger
 
 from .test_concurrency import at_once
 

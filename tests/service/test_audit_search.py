@@ -10,10 +10,11 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from lims.domain.errors import Invalid, NotFound
 from lims.extensions import db
 from lims.models import LedgerEntry
-from lims.services import audit, units
-from lims.services.errors import Invalid, NotFound
+from lims.services.actions import units
+from lims.services.audit import ledger_search as audit
 
 from .lab import registration, walk
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from lims.services import expiry, units
-from lims.services.errors import Conflict, Invalid, NotFound
+from lims.domain.errors import Conflict, Invalid, NotFound
+from lims.services.actions import expiry, units
 
 from .lab import entries_of, stored
 
@@ -196,7 +196,7 @@ def test_nothing_is_due_before_expiry(unit_in):
 
 
 def test_people_cannot_expire_units(unit_in, users):
-    from lims.services.errors import Forbidden
+    from lims.domain.errors import Forbidden
 
     released = unit_in("released")
     for role in ("technician", "qa", "admin"):
@@ -205,7 +205,7 @@ def test_people_cannot_expire_units(unit_in, users):
 
 
 def test_the_system_account_cannot_sign_in(unit_in):
-    from lims.services import accounts
+    from lims.services.admin import accounts
 
     expiry.expire_due()
     assert accounts.authenticate("system", "") is None

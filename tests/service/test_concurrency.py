@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from lims.domain.errors import Conflict
 from lims.extensions import db
 from lims.models import LedgerEntry, User
-from lims.services import accounts, ledger
-from lims.services.errors import Conflict
-from lims.services.units import perform_action, register
+from lims.services.actions.units import perform_action, register
+from lims.services.admin import accounts
+from lims.services.custody import ledger
 
 from .lab import data_for, entries_of, registration, stored
 
@@ -150,7 +151,7 @@ def test_ten_registrations_at_once_on_sqlite_queue_instead_of_failing(app, users
 @pytest.mark.postgres_only
 def test_two_qa_users_release_one_unit_at_once(app, users, unit_in):
     """Issue 4: one release wins, the other is told (409); one signature, one ledger entry."""
-    from lims.services.release import signatures_of
+    from lims.services.actions.release import signatures_of
 
     from .lab import pass_all_qc, sign
 
@@ -174,7 +175,7 @@ def test_two_qa_users_release_one_unit_at_once(app, users, unit_in):
 @pytest.mark.postgres_only
 def test_two_units_stored_into_one_position_at_once(app, users, unit_in):
     """A position holds one unit: of two technicians storing there at once, one wins."""
-    from lims.services.locations import create_location
+    from lims.services.admin.locations import create_location
 
     box = create_location("Box", "box", None, users["admin"], rows=1, columns=1)
     (position,) = box.children

@@ -13,7 +13,9 @@ from sqlalchemy import select, text
 
 from lims.extensions import db
 from lims.models import LedgerEntry
-from lims.services import custody_pdf, custody_report, locations, units
+from lims.services.actions import units
+from lims.services.admin import locations
+from lims.services.audit import custody_pdf, custody_report
 
 from .lab import data_for, registration, triggers_off, walk
 

@@ -9,7 +9,8 @@ from sqlalchemy.engine import make_url
 
 from lims import create_app
 from lims.extensions import db
-from lims.services import ledger, units
+from lims.services.actions import units
+from lims.services.custody import ledger
 from tests.conftest import WORKER
 
 from .lab import data_for, registration, walk

@@ -11,10 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lims.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.models import Deviation, LedgerEntry, Signature, Unit
-from lims.services import accounts, deviations, ledger, units
-from lims.services.errors import Conflict, Forbidden, Invalid, NotFound
+from lims.services.actions import units
+from lims.services.admin import accounts
+from lims.services.audit import deviations
+from lims.services.custody import ledger
 
 from .lab import PASSWORD, qc_data
 from .test_concurrency import at_once, winners_and_losers

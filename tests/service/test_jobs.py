@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import event, text
 
 from config import celery_config
+from lims.domain.errors import Forbidden, NotFound
 from lims.domain.ledger_chain import VerifyResult
 from lims.extensions import db
 from lims.notify import jobs_tasks
-from lims.services import jobs, ledger
-from lims.services.errors import Forbidden, NotFound
+from lims.services.custody import jobs, ledger
 
 from .lab import triggers_off
 

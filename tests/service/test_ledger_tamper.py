@@ -14,7 +14,7 @@ from sqlalchemy import delete, insert, select, text, update
 from lims import create_app
 from lims.extensions import db
 from lims.models import LedgerEntry, LedgerReceipt
-from lims.services import ledger
+from lims.services.custody import ledger
 
 from .lab import triggers_off
 

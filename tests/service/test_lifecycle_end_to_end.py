@@ -9,8 +9,8 @@ import json
 import pytest
 
 from lims.domain.catalogue import unit_type
-from lims.services import ledger
-from lims.services.units import perform_action
+from lims.services.actions.units import perform_action
+from lims.services.custody import ledger
 
 from .lab import KINDS, PRODUCT_OF, data_for, entries_of, steps_for
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lims.services import locations, processing, storage, units
-from lims.services.errors import Conflict, Invalid
+from lims.domain.errors import Conflict, Invalid
+from lims.services.actions import processing, storage, units
+from lims.services.admin import locations
 
 from .lab import data_for, entries_of, steps_for, stored
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from lims.domain.errors import Forbidden, Invalid, NotFound
 from lims.domain.lifecycle import Status
-from lims.services import qc, units
-from lims.services.errors import Forbidden, Invalid, NotFound
+from lims.services.actions import qc, units
 
 from .lab import qc_data, stored
 

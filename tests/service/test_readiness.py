@@ -12,7 +12,9 @@ from sqlalchemy import select
 from lims.extensions import db
 from lims.models import Deviation
 from lims.models.types import clock_at, utcnow
-from lims.services import appointments, deviations, readiness, units
+from lims.services.actions import units
+from lims.services.audit import deviations
+from lims.services.clinic import appointments, readiness
 from tests.conftest import PASSWORD
 from tests.service.lab import data_for, qc_data, registration, walk
 
@@ -194,7 +196,7 @@ def test_patients_are_ordered_by_next_appointment_and_those_without_come_last(us
 
 
 def test_the_board_is_the_clinicians_own(users, register):
-    from lims.services import accounts
+    from lims.services.admin import accounts
 
     other = accounts.create_user("doctor2", "clinician", "test-pass-1234", full_name="Dr Two")
     mine = register("ADIPOSE", mrn="MRN-M")
@@ -219,7 +221,7 @@ def test_the_board_is_the_clinicians_own(users, register):
     ],
 )
 def test_a_bad_choice_of_board_is_refused(users, viewer, asked, status):
-    from lims.services.errors import ServiceError
+    from lims.domain.errors import ServiceError
 
     if status is None:
         asked, status = str(users["qa"].id), 403

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from config import celery_config
+from lims.domain.errors import Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.models import LedgerEntry, LedgerReceipt
 from lims.notify import jobs_tasks
-from lims.services import jobs, ledger, receipts
-from lims.services.errors import Forbidden, Invalid, NotFound
+from lims.services.custody import jobs, ledger, receipts
 
 from .lab import triggers_off
 from .test_jobs import finished

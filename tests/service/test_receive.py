@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from lims.services.errors import Conflict, Invalid
-from lims.services.units import allowed_actions, perform_action
+from lims.domain.errors import Conflict, Invalid
+from lims.services.actions.units import allowed_actions, perform_action
 
 from .lab import data_for, entries_of, stored
 

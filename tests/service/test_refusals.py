@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from lims.domain.errors import Conflict, Invalid, NotFound, ServiceError
 from lims.domain.lifecycle import ACTIONS, UNIT_ACTIONS
-from lims.services.errors import Conflict, Invalid, NotFound, ServiceError
-from lims.services.locations import create_location
-from lims.services.units import perform_action
+from lims.services.actions.units import perform_action
+from lims.services.admin.locations import create_location
 
 from .lab import REACHABLE, data_for, pass_all_qc, qc_data, stored
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lims.domain.errors import Conflict, Forbidden, Invalid
 from lims.domain.identifiers import check_character, parse_din, parse_wristband
 from lims.extensions import db
 from lims.models import IdentifierSequence, LedgerEntry, Patient, Unit
 from lims.services import sequences
-from lims.services.errors import Conflict, Forbidden, Invalid
-from lims.services.units import register
+from lims.services.actions.units import register
 
 from .lab import registration
 

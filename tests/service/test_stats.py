@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from lims.domain.errors import Invalid
 from lims.domain.turnaround import summarise
 from lims.extensions import db
-from lims.services import stats, turnaround
-from lims.services.errors import Invalid
+from lims.services.audit import stats
+from lims.services.clinic import turnaround
 
 from .stats_rows import a_product, a_result, a_spec_version, a_unit
 

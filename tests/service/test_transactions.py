@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
+from lims.db import transaction
+from lims.domain.errors import Conflict
 from lims.extensions import db
 from lims.models import Location
-from lims.services.db import transaction
-from lims.services.errors import Conflict
 
 
 class DriverError(Exception):

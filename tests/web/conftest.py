@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from lims.extensions import db
 from lims.models import Location, Unit
-from lims.services import ledger, locations, units
+from lims.services.actions import units
+from lims.services.admin import locations
+from lims.services.custody import ledger
 from tests.service.lab import PATH_TO, data_for, steps_for
 
 ZONE = "Europe/Berlin"

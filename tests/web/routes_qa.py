@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from lims.extensions import db
 from lims.models import Deviation, LedgerReceipt
 from lims.models.types import utcnow
-from lims.services import ledger
+from lims.services.custody import ledger
 
 AUDITORS = {"qa", "admin"}
 

@@ -26,7 +26,7 @@ ROUTES: dict[str, tuple] = {
 def an_appointment(users, owner, unit) -> int:
     """An injection booked by the clinician (who registered the unit) for its patient."""
     from lims.models.types import utcnow
-    from lims.services import appointments
+    from lims.services.clinic import appointments
 
     when = (utcnow() + timedelta(days=1)).isoformat()
     booked = appointments.book(

@@ -9,7 +9,7 @@ import pytest
 
 from lims.extensions import db
 from lims.models import Unit
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import steps_for
 
 from .conftest import SERVICE_DATA, action_form, stored, text_of

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-from lims.services import accounts, inbox, qc
-from lims.services.site_settings import safe_url
+from lims.services import inbox
+from lims.services.actions import qc
+from lims.services.admin import accounts
+from lims.services.admin.site_settings import safe_url
 from tests.web.conftest import text_of
 
 WEBHOOK = "https://hooks.example.org/lims/in?token=s3cr3t-query"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from lims.services import qc
+from lims.services.actions import qc
 from tests.web.conftest import text_of
 
 VIABILITY = "/admin/specs/SVF/viability"

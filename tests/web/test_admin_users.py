@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import LedgerEntry, User
-from lims.services import accounts, ledger
+from lims.services.admin import accounts
+from lims.services.custody import ledger
 from lims.timefmt import local_time
 from tests.conftest import PASSWORD, FreshRequestClient
 from tests.web.conftest import text_of

@@ -13,7 +13,8 @@ from sqlalchemy import delete, func, select, text
 
 from lims.extensions import db
 from lims.models import Deviation, LedgerEntry, LedgerReceipt, Signature
-from lims.services import jobs, ledger, units
+from lims.services.actions import units
+from lims.services.custody import jobs, ledger
 from tests.rows import a_job
 from tests.service.lab import PASSWORD, qc_data, triggers_off, walk
 from tests.service.test_jobs import wait_until_finished

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import registration, walk
 
 from .conftest import text_of
@@ -125,7 +125,7 @@ def test_the_search_downloads_as_csv_with_what_was_asked(login, released, users)
 
 
 def test_an_extract_past_its_limit_says_it_is_not_complete(login, released, monkeypatch):
-    from lims.services import audit
+    from lims.services.audit import ledger_search as audit
 
     monkeypatch.setattr(audit, "EXPORT_MAX", 3)
     response = login("admin").get("/audit/ledger.csv", query_string={"unit": released.id})

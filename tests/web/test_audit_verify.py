@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from lims.extensions import db
-from lims.services import jobs, ledger
+from lims.services.custody import jobs, ledger
 from tests.service.lab import triggers_off
 from tests.service.test_jobs import wait_until_finished
 

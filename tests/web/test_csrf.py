@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lims.services import ledger
+from lims.services.custody import ledger
 
 from .conftest import ZONE, action_form, register_form, stored, text_of, unit_count
 

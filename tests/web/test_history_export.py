@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import registration, walk
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from lims.domain.identifiers import make_wristband
 from lims.extensions import db
 from lims.models import LedgerEntry, QcResult, Unit
-from lims.services import accounts, locations, units
+from lims.services.actions import units
+from lims.services.admin import accounts, locations
 from tests.service.lab import data_for, qc_data, required_tests, sign, steps_for
 
 from .conftest import local_input, stored, text_of

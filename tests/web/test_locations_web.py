@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from lims.services import locations, units
+from lims.services.actions import units
+from lims.services.admin import locations
 from tests.web.conftest import text_of
 
 

@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from lims.domain.errors import Invalid
 from lims.extensions import db
 from lims.models import Delivery, Notification, NotificationPreference
-from lims.services import inbox, scan, units
-from lims.services.errors import Invalid
+from lims.services import inbox
+from lims.services.actions import units
+from lims.services.station import scan
 from tests.service.lab import data_for
 
 from .conftest import ZONE, text_of

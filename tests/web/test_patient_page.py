@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from lims.extensions import db
 from lims.models import Appointment
-from lims.services import accounts, units
+from lims.services.actions import units
+from lims.services.admin import accounts
 from tests.service.lab import walk
 
 from .conftest import ZONE, local_input, text_of
@@ -178,7 +179,7 @@ def test_an_appointment_of_another_patient_is_404(login, register, users):
 
 
 def appointments_for(unit, users) -> int:
-    from lims.services import appointments
+    from lims.services.clinic import appointments
 
     when = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).isoformat()
     return appointments.book(

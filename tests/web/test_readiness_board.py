@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from lims.services import appointments
+from lims.services.clinic import appointments
 from tests.service.lab import walk
 
 from .conftest import text_of

@@ -10,7 +10,7 @@ import pytest
 
 from lims.extensions import db
 from lims.models import Unit
-from lims.services import ledger
+from lims.services.custody import ledger
 
 from .conftest import ZONE, local_input, register_form, text_of, unit_count
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from lims.services import scan, units
+from lims.services.actions import units
+from lims.services.station import scan
 from tests.service.lab import qc_data
 from tests.web.conftest import text_of
 

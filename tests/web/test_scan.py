@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lims.services import units
+from lims.services.actions import units
 
 from .conftest import SERVICE_DATA, text_of
 

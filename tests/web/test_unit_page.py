@@ -9,7 +9,7 @@ import pytest
 
 from lims.domain.lifecycle import ACTIONS
 from lims.domain.processing import protocol_for
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import steps_for
 
 from .conftest import SERVICE_DATA, text_of

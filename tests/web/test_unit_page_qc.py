@@ -15,7 +15,7 @@ import pytest
 import time_machine
 
 from lims.models import Unit
-from lims.services import units
+from lims.services.actions import units
 from tests.service.lab import qc_data, sign
 
 from .conftest import text_of

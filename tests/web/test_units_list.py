@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from lims.services import units
+from lims.services.actions import units
 
 from .conftest import SERVICE_DATA, text_of
 

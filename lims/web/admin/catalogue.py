@@ -19,7 +19,8 @@ from ...domain.processing import PROTOCOLS
 from ...domain.roles import Role
 from ...models import Location
 from ...security import roles_required
-from ...services import locations, qc
+from ...services.actions import qc
+from ...services.admin import locations
 from .routes import bp, product_types
 
 

@@ -10,10 +10,10 @@ from flask_login import current_user
 
 from ...domain import qc as qc_rules
 from ...domain.catalogue import CATALOGUE
+from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...security import roles_required
-from ...services import qc
-from ...services.errors import ServiceError
+from ...services.actions import qc
 from .forms import SpecForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from ...domain.roles import Role
 from ...security import roles_required
-from ...services import site_settings
+from ...services.admin import site_settings
 from .routes import bp
 
 

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from ...domain.roles import PEOPLE, Role
-from ...services import accounts
+from ...services.admin import accounts
 from ..units.base_forms import ServiceForm, text_input
 
 ROLE_ORDER = (Role.TECHNICIAN, Role.CLINICIAN, Role.QA, Role.ADMIN)

@@ -14,11 +14,11 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...models import User
 from ...security import roles_required
-from ...services import accounts
-from ...services.errors import ServiceError
+from ...services.admin import accounts
 from ..units.base_forms import ServiceForm
 from .routes import bp
 from .user_forms import (

@@ -12,11 +12,11 @@ from flask.typing import ResponseReturnValue
 
 from ... import charts
 from ...domain import qc
+from ...domain.errors import Invalid
 from ...domain.turnaround import STAGES
 from ...models.types import utcnow
 from ...security import roles_required
-from ...services import stats
-from ...services.errors import Invalid
+from ...services.audit import stats
 from ...timefmt import site_zone
 from .routes import AUDITORS, bp
 

@@ -10,12 +10,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.deviations import STATES, Decision, decision_label, kind_label
+from ...domain.errors import Invalid, ServiceError
 from ...domain.roles import Role
 from ...domain.signatures import manifestation
 from ...models import LedgerReceipt, Signature, User
 from ...security import note_refusal, roles_required, signing_throttle
-from ...services import deviations, jobs, ledger, qc, receipts, units
-from ...services.errors import Invalid, ServiceError
+from ...services.actions import qc, units
+from ...services.audit import deviations
+from ...services.custody import jobs, ledger, receipts
 from ...timefmt import local_time
 from .qa_forms import CloseDeviationForm, PastedReceiptForm
 from .routes import AUDITORS, bp

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ...domain.deviations import NOTE_MAX, Decision
 from ...domain.signatures import ACTION_MEANINGS
-from ...services.deviations import ACTION
+from ...services.audit.deviations import ACTION
 
 
 class PastedReceiptForm(FlaskForm):

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from ...domain.roles import Role
 from ...security import roles_required
-from ...services import jobs
+from ...services.custody import jobs
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 AUDITORS = (Role.QA, Role.ADMIN)

@@ -10,10 +10,11 @@ from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import ServiceError
 from ...domain.lifecycle import Status
 from ...security import roles_required
-from ...services import audit, custody_pdf, custody_report
-from ...services.errors import ServiceError
+from ...services.audit import custody_pdf, custody_report
+from ...services.audit import ledger_search as audit
 from ...timefmt import site_zone
 from .routes import AUDITORS, bp
 

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ...security import public, record_failed_sign_in, sign_in_throttle
-from ...services import accounts
+from ...services.admin import accounts
 from .forms import LoginForm
 
 bp = Blueprint("auth", __name__)

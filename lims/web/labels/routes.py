@@ -16,12 +16,13 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import Invalid, NotFound
 from ...domain.roles import Role
 from ...extensions import db
 from ...models import Location, Patient
 from ...security import roles_required
-from ...services import labels, units
-from ...services.errors import Invalid, NotFound
+from ...services.actions import units
+from ...services.station import labels
 from .forms import PrintForm
 
 bp = Blueprint("labels", __name__, url_prefix="/labels")

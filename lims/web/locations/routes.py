@@ -10,11 +10,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...models import Location
 from ...security import roles_required
-from ...services import inventory, locations, storage
-from ...services.errors import ServiceError
+from ...services.actions import storage
+from ...services.admin import inventory, locations
 from .forms import LocationForm
 
 bp = Blueprint("locations", __name__, url_prefix="/locations")

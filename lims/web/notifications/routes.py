@@ -7,11 +7,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import Conflict, ServiceError
 from ...domain.notifications import EVENTS
 from ...domain.roles import Role
 from ...security import roles_required
 from ...services import inbox
-from ...services.errors import Conflict, ServiceError
 from .forms import PreferencesForm
 
 bp = Blueprint("notifications", __name__)

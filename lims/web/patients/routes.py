@@ -11,12 +11,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import ServiceError
 from ...domain.readiness import ON_BOARD
 from ...domain.roles import Role
 from ...security import roles_required
-from ...services import appointments, ledger, readiness
-from ...services.errors import ServiceError
-from ...services.timeline import timeline
+from ...services.audit.timeline import timeline
+from ...services.clinic import appointments, readiness
+from ...services.custody import ledger
 from .forms import BookingForm, CancelForm, DoneForm, MoveForm
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")

@@ -14,10 +14,10 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...security import roles_required
-from ...services import readiness
-from ...services.errors import ServiceError
+from ...services.clinic import readiness
 
 bp = Blueprint("readiness", __name__, url_prefix="/readiness")
 VIEWERS = (Role.CLINICIAN, Role.QA, Role.ADMIN)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ...domain import qc as qc_rules
 from ...domain.processing import protocol_for
 from ...models import QcResult, Unit, User
-from ...services import processing, qc, release
+from ...services.actions import processing, qc, release
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from ...domain.roles import Role
 from ...security import roles_required
-from ...services import alerts
+from ...services.audit import alerts
 from .queue import cards
 
 bp = Blueprint("release", __name__, url_prefix="/release")

@@ -27,14 +27,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain import codes, identifiers
+from ...domain.errors import Conflict, Invalid, ServiceError
 from ...domain.lifecycle import ACTIONS
 from ...domain.roles import Role
 from ...models import User
 from ...models.types import utcnow
 from ...security import roles_required
-from ...services import scan as scan_service
-from ...services import units
-from ...services.errors import Conflict, Invalid, ServiceError
+from ...services.actions import units
+from ...services.station import scan as scan_service
 from ..units.base_forms import VersionedForm
 from ..units.forms import ACTION_FORMS
 from ..units.routes import UNREADABLE

@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 from flask import session
 
 from ...domain import codes
+from ...domain.errors import Conflict, Invalid, ServiceError
 from ...domain.lifecycle import Status
 from ...models import Location, Patient, Unit, User
-from ...services import scan, units
-from ...services.errors import Conflict, Invalid, ServiceError
+from ...services.actions import units
+from ...services.station import scan
 
 KEY = "station"
 

@@ -7,7 +7,7 @@ printed row to the verified chain."""
 from __future__ import annotations
 
 from ...models import Unit
-from ...services.custody_report import collection_history, entries_csv
+from ...services.audit.custody_report import collection_history, entries_csv
 
 
 def history_csv(unit: Unit) -> str:

@@ -18,8 +18,9 @@ from ...domain.deviations import decision_label, kind_label
 from ...domain.lifecycle import Status
 from ...domain.processing import protocol_for
 from ...models import Deviation, LedgerEntry, QcResult, Unit, User
-from ...services import accounts, processing, qc, release
-from ...services.timeline import SignatureView, aware_datetime, signature_view
+from ...services.actions import processing, qc, release
+from ...services.admin import accounts
+from ...services.audit.timeline import SignatureView, aware_datetime, signature_view
 from ...timefmt import local_time
 
 

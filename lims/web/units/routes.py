@@ -21,14 +21,16 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.catalogue import CATALOGUE
+from ...domain.errors import Invalid, NotFound, ServiceError
 from ...domain.lifecycle import ACTIONS, Status
 from ...domain.processing import protocol_for
 from ...domain.roles import Role
 from ...models import Unit, User
 from ...security import note_refusal, roles_required, signing_throttle
-from ...services import ledger, processing, qc, search, units
-from ...services.errors import Invalid, NotFound, ServiceError
-from ...services.timeline import timeline
+from ...services import search
+from ...services.actions import processing, qc, units
+from ...services.audit.timeline import timeline
+from ...services.custody import ledger
 from .base_forms import ServiceForm, VersionedForm
 from .bedside_forms import AdministerForm, DispenseForm
 from .export import history_csv

@@ -1,0 +1,216 @@
+"""Processing steps, completing processing into products, and splitting into aliquots."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from string import ascii_uppercase
+
+from sqlalchemy import select
+
+from ...domain.catalogue import UnitType, unit_type
+from ...domain.errors import Conflict, Invalid
+from ...domain.lifecycle import (
+    ACTIONS,
+    CompleteProcessingFields,
+    Context,
+    SplitFields,
+    Status,
+    StepFields,
+    guard_field,
+)
+from ...domain.processing import missing_steps, protocol_for
+from ...domain.roles import Role
+from ...extensions import db
+from ...models import LedgerEntry, Unit, User
+from ..custody import ledger
+
+
+def recorded_steps(unit: Unit) -> list[LedgerEntry]:
+    """The unit's step entries since processing last started, oldest first."""
+    entries = list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.unit_id == unit.id,
+                LedgerEntry.action.in_(("start_processing", "record_step")),
+            )
+            .order_by(LedgerEntry.seq)
+        )
+    )
+    starts = [i for i, e in enumerate(entries) if e.action == "start_processing"]
+    return entries[starts[-1] + 1 :] if starts else entries
+
+
+def step_data(entry: LedgerEntry) -> dict:
+    return json.loads(entry.data)
+
+
+def record_step(unit: Unit, fields: StepFields, extra: dict, now: datetime, actor: User) -> None:
+    protocol = protocol_for(unit.unit_type)
+    assert protocol is not None  # the step_in_protocol guard ran
+    step = protocol.step(fields.step)
+    extra["protocol"] = protocol.key
+    extra["step_name"] = step.name if step else fields.step
+    extra["operator"] = actor.full_name
+    if step and step.reagent and not fields.reagent:
+        extra["reagent"] = step.reagent
+    extra["started_at"] = fields.started_at.astimezone(UTC).isoformat()
+    extra["ended_at"] = fields.ended_at.astimezone(UTC).isoformat()
+
+
+def _record_inline_steps(
+    unit: Unit, fields: CompleteProcessingFields, now: datetime, actor: User, written: list
+) -> set[str]:
+    """Steps given with the completion: each checked like ``record_step`` and recorded."""
+    action = ACTIONS["record_step"]
+    done = set()
+    for index, step in enumerate(fields.steps):
+        context = Context(unit, step, Role(actor.role), now)
+        for guard in action.guards:
+            problem = guard(context)
+            if problem:
+                name = f"steps.{index}.{guard_field(guard) or 'step'}"
+                raise Invalid(
+                    f"step {index + 1}: {problem}", code="invalid_fields", fields={name: problem}
+                )
+        extra: dict = {}
+        record_step(unit, step, extra, now, actor)
+        entry = ledger.append(
+            unit=unit,
+            action="record_step",
+            actor=actor,
+            movement=ledger.standing(unit),
+            data={**step.model_dump(mode="json", exclude_none=True), **extra},
+            at=now,
+        )
+        written.append(entry)
+        done.add(step.step)
+    return done
+
+
+def complete(
+    unit: Unit, fields: CompleteProcessingFields, extra: dict, now: datetime, actor: User
+) -> None:
+    """Refused until every required step is recorded; makes each product in quarantine."""
+    protocol = protocol_for(unit.unit_type)
+    if protocol is not None:
+        done = {step_data(e).get("step") for e in recorded_steps(unit)}
+        written = extra.setdefault("_entries", [])
+        done |= _record_inline_steps(unit, fields, now, actor, written)
+        missing = missing_steps(protocol, done)
+        if missing:
+            names = ", ".join(s.name for s in protocol.steps if s.key in missing)
+            raise Conflict(
+                f"record every step of {protocol.name} first; missing: {names}",
+                code="steps_missing",
+            )
+    kinds = [unit_type(product.type) for product in fields.products]
+    taken = set(
+        db.session.scalars(
+            select(Unit.product_code).where(
+                Unit.din == unit.din,
+                Unit.product_code.in_([k.product_code for k in kinds]),
+                Unit.division == "00",
+            )
+        )
+    )
+    if taken:
+        made = ", ".join(k.key for k in kinds if k.product_code in taken)
+        raise Conflict(
+            f"this collection already has a {made} product; one per type (split for aliquots)",
+            code="product_exists",
+        )
+    unit.processed_at = now
+    products = extra.setdefault("_products", [])
+    for kind, product in zip(kinds, fields.products, strict=True):
+        made = new_product(unit, kind, product.volume_ml, product.cell_count, now)
+        made.parent = unit
+        products.append(made)
+
+
+def new_product(
+    source: Unit, kind: UnitType, volume_ml: float, cell_count: int | None, at: datetime
+) -> Unit:
+    """A product of ``source`` in quarantine, expiring by the catalogue from ``at``."""
+    return Unit(
+        din=source.din,
+        check_character=source.check_character,
+        product_code=kind.product_code,
+        division="00",
+        unit_type=kind.key,
+        patient_id=source.patient_id,
+        status=Status.QUARANTINE.value,
+        custodian_id=source.custodian_id,
+        location_id=source.location_id,
+        volume_ml=volume_ml,
+        cell_count=cell_count,
+        collection_site=source.collection_site,
+        collected_at=source.collected_at,
+        collected_by_id=source.collected_by_id,
+        received_at=source.received_at,
+        processing_started_at=source.processing_started_at,
+        processed_at=at,
+        expires_at=at + kind.shelf_life,
+        deviation=source.deviation,
+        exceptional_release=False,
+    )
+
+
+def _free_divisions(unit: Unit, count: int) -> list[str]:
+    used = set(
+        db.session.scalars(
+            select(Unit.division).where(
+                Unit.din == unit.din, Unit.product_code == unit.product_code
+            )
+        )
+    )
+    free = [f"{letter}0" for letter in ascii_uppercase if f"{letter}0" not in used]
+    if len(free) < count:
+        raise Conflict(
+            f"only {len(free)} more aliquot divisions (A0–Z0) are free for this unit",
+            code="divisions_exhausted",
+        )
+    return free[:count]
+
+
+def split(unit: Unit, fields: SplitFields, extra: dict, now: datetime, actor: User) -> None:
+    """Aliquots carry the parent's identity, patient, status, expiry and release."""
+    divisions = _free_divisions(unit, len(fields.aliquots))
+    total = sum(a.volume_ml for a in fields.aliquots)
+    products = extra.setdefault("_products", [])
+    for division, aliquot in zip(divisions, fields.aliquots, strict=True):
+        share = aliquot.volume_ml / unit.volume_ml
+        products.append(
+            Unit(
+                din=unit.din,
+                check_character=unit.check_character,
+                product_code=unit.product_code,
+                division=division,
+                unit_type=unit.unit_type,
+                patient_id=unit.patient_id,
+                parent=unit,
+                status=unit.status,
+                custodian_id=unit.custodian_id,
+                location_id=None,
+                volume_ml=aliquot.volume_ml,
+                cell_count=round(unit.cell_count * share) if unit.cell_count else None,
+                collection_site=unit.collection_site,
+                collected_at=unit.collected_at,
+                collected_by_id=unit.collected_by_id,
+                received_at=unit.received_at,
+                processing_started_at=unit.processing_started_at,
+                processed_at=unit.processed_at,
+                expires_at=unit.expires_at,
+                thawed_at=unit.thawed_at,
+                released_at=unit.released_at,
+                exceptional_release=unit.exceptional_release,
+                qc_alert=unit.qc_alert,
+                deviation=unit.deviation,
+            )
+        )
+    remaining = round(unit.volume_ml - total, 2)
+    if unit.cell_count:
+        unit.cell_count = round(unit.cell_count * remaining / unit.volume_ml)
+    unit.volume_ml = remaining
+    extra["remaining_volume_ml"] = remaining

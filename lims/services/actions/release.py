@@ -1,0 +1,216 @@
+"""QA release, exceptional release and signed rejection, with electronic signatures.
+
+Signing asks for the password again; a wrong one is refused (``wrong_password``, which the
+entrypoints count like a failed sign-in). The signature is bound to the SHA-256 of the
+record it signs, and both go into the ledger entry of the action. Two-person rule: whoever
+processed or tested the unit (or the material it was made from) may not release it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ...domain.errors import Conflict, Invalid
+from ...domain.ledger_chain import utc_iso
+from ...domain.lifecycle import ExceptionalReleaseFields, RejectFields, SignFields
+from ...domain.roles import Role
+from ...domain.signatures import Meaning, record_hash
+from ...extensions import db
+from ...models import LedgerEntry, Signature, Unit, User
+from .qc import qc_status
+
+# Actions that make someone a processor or tester of a unit (two-person rule).
+HANDS_ON = ("start_processing", "record_step", "complete_processing", "record_qc", "split")
+
+
+@dataclass(frozen=True)
+class SignatureDraft:
+    """A verified signature waiting for its ledger entry (``persist`` writes it)."""
+
+    signer: User
+    meaning: str
+    signed_at: datetime
+    record_hash: str
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "signer_id": self.signer.id,
+            "name": self.signer.full_name,
+            "role": self.signer.role,
+            "meaning": self.meaning,
+            "signed_at": utc_iso(self.signed_at),
+            "record_hash": self.record_hash,
+        }
+
+
+def check_password(user: User, password: str, field: str = "password") -> None:
+    if not user.active or not user.check_password(password):
+        who = "your" if field == "password" else f"{user.full_name}'s"
+        message = f"wrong password: {who} signature was not accepted; nothing was changed"
+        raise Invalid(message, code="wrong_password", fields={field: "wrong password"})
+
+
+def hands_on(unit: Unit, user: User) -> list[str]:
+    """What ``user`` did to this unit or its ancestors that bars them from releasing it."""
+    ids = [u.id for u in unit.lineage()]
+    return list(
+        db.session.scalars(
+            select(LedgerEntry.action)
+            .where(
+                LedgerEntry.unit_id.in_(ids),
+                LedgerEntry.actor_id == user.id,
+                LedgerEntry.action.in_(HANDS_ON),
+            )
+            .distinct()
+        )
+    )
+
+
+def _two_person_rule(unit: Unit, signer: User) -> None:
+    done = hands_on(unit, signer)
+    if done:
+        did = ", ".join(sorted(a.replace("_", " ") for a in done))
+        raise Conflict(
+            f"{signer.full_name} may not release this unit: they took part in it ({did}); "
+            "a second person must release",
+            code="two_person_rule",
+        )
+
+
+def signed_record(unit: Unit, action: str, meaning: str, **extra: Any) -> dict[str, Any]:
+    """What a release signature signs: the unit's identity and its QC as it stands."""
+    status = qc_status(unit)
+    return {
+        "action": action,
+        "meaning": meaning,
+        "unit": {
+            "id": unit.id,
+            "din": unit.din,
+            "product_code": unit.product_code,
+            "division": unit.division,
+            "type": unit.unit_type,
+            "patient_id": unit.patient_id,
+            "expires_at": utc_iso(unit.expires_at) if unit.expires_at else None,
+        },
+        "qc": [
+            {
+                "result_id": r.id,
+                "test": r.test,
+                "value": r.value,
+                "verdict": r.verdict,
+                "spec_version": r.spec_version,
+            }
+            for r in status.current.values()
+        ],
+        **extra,
+    }
+
+
+def sign(signer: User, record: dict[str, Any], meaning: str, now: datetime) -> SignatureDraft:
+    return SignatureDraft(signer, meaning, now, record_hash({**record, "signer_id": signer.id}))
+
+
+def persist(drafts: list[SignatureDraft], unit: Unit, entry: LedgerEntry, action: str) -> None:
+    for draft in drafts:
+        db.session.add(
+            Signature(
+                unit_id=unit.id,
+                ledger_entry_id=entry.id,
+                action=action,
+                signer_id=draft.signer.id,
+                printed_name=draft.signer.full_name,
+                role=draft.signer.role,
+                meaning=draft.meaning,
+                signed_at=draft.signed_at,
+                record_hash=draft.record_hash,
+            )
+        )
+
+
+def _attach(extra: dict, record: dict[str, Any], drafts: list[SignatureDraft]) -> None:
+    extra["signed_record"] = record
+    extra["signatures"] = [d.manifest() for d in drafts]
+    extra["_signatures"] = drafts
+
+
+def release(unit: Unit, fields: SignFields, extra: dict, now: datetime, actor: User) -> None:
+    check_password(actor, fields.password)
+    _two_person_rule(unit, actor)
+    status = qc_status(unit)
+    if not status.readiness.complete:
+        raise Conflict(
+            "cannot release: "
+            + "; ".join(status.readiness.problems())
+            + ". Record the missing results, or use exceptional release",
+            code="not_releasable",
+        )
+    flags = [f"{t.replace('_', ' ')} pending at release" for t in status.readiness.released_pending]
+    record = signed_record(unit, "release", fields.meaning.value, flags=flags)
+    _attach(extra, record, [sign(actor, record, fields.meaning.value, now)])
+    if flags:
+        extra["flags"] = flags
+    unit.released_at = now
+
+
+def exceptional_release(
+    unit: Unit, fields: ExceptionalReleaseFields, extra: dict, now: datetime, actor: User
+) -> None:
+    check_password(actor, fields.password)
+    physician = db.session.scalar(
+        select(User).where(User.username == fields.physician.strip().lower())
+    )
+    if physician is None or not physician.active or physician.role != Role.CLINICIAN:
+        message = f"{fields.physician!r} is not an active clinician's username"
+        raise Invalid(message, code="invalid_fields", fields={"physician": message})
+    check_password(physician, fields.physician_password, "physician_password")
+    _two_person_rule(unit, actor)
+    status = qc_status(unit)
+    if status.readiness.complete and not status.readiness.released_pending:
+        raise Conflict(
+            "QC is complete and within specification: use the ordinary release",
+            code="not_exceptional",
+        )
+    problems = status.readiness.problems() + [
+        f"{t.replace('_', ' ')} pending" for t in status.readiness.released_pending
+    ]
+    record = signed_record(
+        unit,
+        "exceptional_release",
+        fields.meaning.value,
+        justification=fields.justification,
+        problems=problems,
+        physician_id=physician.id,
+    )
+    meaning = Meaning.APPROVED_EXCEPTIONAL_RELEASE.value
+    drafts = [sign(actor, record, fields.meaning.value, now), sign(physician, record, meaning, now)]
+    _attach(extra, record, drafts)
+    extra["flags"] = ["exceptional release", *problems]
+    unit.released_at = now
+    unit.exceptional_release = True
+
+
+def reject(unit: Unit, fields: RejectFields, extra: dict, now: datetime, actor: User) -> None:
+    """A rejection is signed when a password is given (always, for QA: a guard asks for it)."""
+    if fields.password is None:
+        return
+    check_password(actor, fields.password)
+    assert fields.meaning is not None
+    record = {
+        "action": "reject",
+        "meaning": fields.meaning.value,
+        "unit": {"id": unit.id, "din": unit.din, "product_code": unit.product_code},
+        "reason": fields.reason,
+    }
+    _attach(extra, record, [sign(actor, record, fields.meaning.value, now)])
+
+
+def signatures_of(unit_ids: list[int]) -> list[Signature]:
+    return list(
+        db.session.scalars(
+            select(Signature).where(Signature.unit_id.in_(unit_ids)).order_by(Signature.id)
+        )
+    )

@@ -1,0 +1,450 @@
+"""Registering collections and performing lifecycle actions on units.
+
+``perform_action`` executes the lifecycle table (``lims.domain.lifecycle``): it checks
+role and status, validates the recorded data, applies the action's effects, and appends
+the ledger entry, all in one transaction, refusing a stale version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date
+from typing import Any
+
+from flask import current_app
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from ...db import transaction
+from ...domain import identifiers
+from ...domain.catalogue import unit_type
+from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, from_validation_error
+from ...domain.lifecycle import (
+    ACTIONS,
+    Action,
+    Context,
+    Fields,
+    PatientFields,
+    ReceiveFields,
+    RegisterFields,
+    Status,
+    available_actions,
+    guard_field,
+    receipt_acceptance,
+)
+from ...domain.processing import protocol_for
+from ...domain.roles import Role
+from ...extensions import db
+from ...models import Patient, Unit, User
+from ...models.types import utcnow
+from ...notify import outbox
+from .. import sequences
+from ..custody import ledger
+from . import bedside, processing, qc, release, storage
+
+
+@dataclass
+class ActionResult:
+    unit: Unit
+    entries: list = field(default_factory=list)
+    products: list[Unit] = field(default_factory=list)
+
+
+def _role_label(user: User) -> str:
+    return Role(user.role).label.lower()
+
+
+def unit_action(name: object) -> Action:
+    """The lifecycle action called ``name`` that acts on an existing unit, or ``Invalid``."""
+    action = ACTIONS.get(name) if isinstance(name, str) else None
+    if action is None or not action.from_statuses:
+        known = ", ".join(n for n, a in ACTIONS.items() if a.from_statuses)
+        raise Invalid(
+            f"unknown action {name!r}; known actions: {known}",
+            code="unknown_action",
+            fields={"action": f"unknown action; known: {known}"},
+        )
+    return action
+
+
+def check_role(action: Action, user: User) -> None:
+    if Role(user.role) not in action.roles:
+        allowed = ", ".join(sorted(Role(r).label for r in action.roles))
+        raise Forbidden(
+            f"a {_role_label(user)} may not {action.label.lower()} units (allowed: {allowed})",
+            code="role_not_allowed",
+        )
+
+
+def _validate(action: Action, data: Mapping[str, Any] | None) -> Fields:
+    if not isinstance(data, Mapping):
+        raise Invalid("the action's data must be an object of fields", code="invalid_body")
+    try:
+        return action.fields.model_validate(dict(data))
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
+def _run_guards(guards, ctx: Context, error: type) -> None:
+    for guard in guards:
+        problem = guard(ctx)
+        if problem:
+            field_name = guard_field(guard)
+            raise error(
+                problem,
+                code=f"refused_{guard.__name__}",
+                fields={field_name: problem} if field_name else None,
+            )
+
+
+# ---------------------------------------------------------------------------- register
+
+
+def _find_or_create_patient(data: PatientFields, actor: User) -> Patient:
+    birth = data.birth_date.date() if data.birth_date else None
+    patient = db.session.scalar(select(Patient).where(Patient.mrn == data.mrn))
+    if patient is not None:
+        same_name = (
+            " ".join(patient.name.split()).casefold() == " ".join(data.name.split()).casefold()
+        )
+        same_birth = birth is None or patient.birth_date is None or patient.birth_date == birth
+        if not (same_name and same_birth):
+            raise Conflict(
+                f"record number {data.mrn} belongs to a patient with a different name or birth "
+                "date: check the patient's identity before registering",
+                code="patient_mismatch",
+            )
+        return patient
+    facility = current_app.config["FACILITY_CODE"]
+    number = sequences.next_value(f"P{facility}", 0)
+    patient = Patient(
+        mrn=data.mrn,
+        name=" ".join(data.name.split()),
+        birth_date=birth,
+        wristband=identifiers.make_wristband(facility, number),
+        clinician_id=actor.id if actor.role == Role.CLINICIAN else None,
+    )
+    db.session.add(patient)
+    db.session.flush()
+    return patient
+
+
+def new_din(year: int) -> tuple[str, str]:
+    facility = current_app.config["FACILITY_CODE"]
+    number = sequences.next_value(facility, year)
+    din = identifiers.make_din(facility, year, number)
+    return din, identifiers.check_character(din)
+
+
+def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
+    """Register a collection: a new DIN and its source unit, status ``collected``."""
+    action = ACTIONS["register"]
+    check_role(action, actor)
+    fields = _validate(action, data)
+    assert isinstance(fields, RegisterFields)
+    now = utcnow()
+    _run_guards(action.guards, Context(None, fields, Role(actor.role), now), Invalid)
+    kind = unit_type(fields.type)
+    collected_at = fields.collected_at.astimezone(UTC)
+    with transaction():
+        patient = _find_or_create_patient(fields.patient, actor)
+        din, check = new_din(collected_at.year)
+        unit = Unit(
+            din=din,
+            check_character=check,
+            product_code=kind.product_code,
+            division="00",
+            unit_type=kind.key,
+            patient=patient,
+            status=Status.COLLECTED.value,
+            custodian_id=actor.id,
+            volume_ml=fields.volume_ml,
+            collection_site=fields.collection_site.lower(),
+            collected_at=collected_at,
+            collected_by_id=actor.id,
+            expires_at=collected_at + kind.shelf_life,
+        )
+        db.session.add(unit)
+        db.session.flush()
+        entry = ledger.append(
+            unit=unit,
+            action="register",
+            actor=actor,
+            movement=ledger.movement_of(unit),
+            data={**fields.model_dump(mode="json"), "patient_id": patient.id},
+            at=now,
+        )
+    return ActionResult(unit, [entry])
+
+
+# ---------------------------------------------------------------------------- actions
+
+
+def receipt_facts(unit: Unit, fields: ReceiveFields, extra: dict, now) -> list[str]:
+    """What receipt changes on the unit and records; returns what is outside acceptance."""
+    acceptance = receipt_acceptance(unit, fields, now)
+    unit.received_at = now
+    unit.volume_ml = fields.volume_ml
+    unit.deviation = unit.deviation or not acceptance.accepted
+    extra["acceptance"] = "accepted" if acceptance.accepted else "accepted with deviation"
+    if acceptance.deviations:
+        extra["deviations"] = list(acceptance.deviations)
+    return list(acceptance.deviations)
+
+
+def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now, actor: User) -> None:
+    deviations = receipt_facts(unit, fields, extra, now)
+    if deviations:
+        qc.receipt_deviation(unit, deviations, now, actor)
+
+
+def _start_processing(unit: Unit, fields: Fields, extra: dict, now, actor: User) -> None:
+    unit.processing_started_at = now
+    protocol = protocol_for(unit.unit_type)
+    if protocol is not None:
+        extra["protocol_steps"] = [s.key for s in protocol.steps]
+
+
+Effect = Callable[[Unit, Any, dict, Any, User], None]
+
+EFFECTS: dict[str, Effect] = {
+    "receive": _receive,
+    "start_processing": _start_processing,
+    "record_step": processing.record_step,
+    "complete_processing": processing.complete,
+    "record_qc": qc.record,
+    "release": release.release,
+    "exceptional_release": release.exceptional_release,
+    "reject": release.reject,
+    "split": processing.split,
+    "store": storage.move,
+    "move": storage.move,
+    "thaw": storage.thaw,
+    "dispense": bedside.dispense,
+    "administer": bedside.administer,
+    "return": bedside.return_unit,
+}
+
+
+def _check_status(action: Action, unit: Unit, actor: User) -> None:
+    role = Role(actor.role)
+    if not action.allows(unit.status, role):
+        starts = ", ".join(s.label for s in sorted(action.statuses_for(role)))
+        raise Conflict(
+            f"cannot {action.label.lower()} a unit that is "
+            f"{Status(unit.status).label}; allowed from: {starts}",
+            code="not_allowed_now",
+        )
+
+
+def check_allowed(unit: Unit, name: str, actor: User) -> Action:
+    """Refuse, exactly as ``perform_action`` would, an action this user may not take now.
+
+    Entrypoints call it before showing an action's form, so a refusal reads the same
+    whether it comes before or after the user fills the form in.
+    """
+    action = ACTIONS.get(name)
+    if action is None or not action.from_statuses:
+        raise NotFound(f"no action {name!r} for units", code="unknown_action")
+    check_role(action, actor)
+    _check_status(action, unit, actor)
+    _run_guards(action.state_guards, Context(unit, None, Role(actor.role), utcnow()), Conflict)
+    return action
+
+
+def perform_action(
+    unit_id: int,
+    name: str,
+    data: Mapping[str, Any] | None,
+    actor: User,
+    expected_version: int | None = None,
+) -> ActionResult:
+    """Perform one lifecycle action on one unit, in one transaction, or refuse and change nothing.
+
+    The one exception to "nothing": a bedside identity mismatch refuses the action and is
+    then recorded on the unit, in a transaction of its own.
+    """
+    try:
+        return _perform(unit_id, name, data, actor, expected_version)
+    except bedside.IdentityMismatch as exc:
+        bedside.record_mismatch(exc, actor)
+        raise
+
+
+def _perform(
+    unit_id: int,
+    name: str,
+    data: Mapping[str, Any] | None,
+    actor: User,
+    expected_version: int | None,
+) -> ActionResult:
+    action = unit_action(name)
+    with transaction():
+        unit = get_unit(unit_id)
+        check_role(action, actor)
+        _check_status(action, unit, actor)
+        if expected_version is not None and expected_version != unit.version:
+            raise Conflict(
+                f"the unit changed since you loaded it (version {expected_version}, "
+                f"now {unit.version}); reload and try again",
+                code="stale_version",
+            )
+        now = utcnow()
+        role = Role(actor.role)
+        _run_guards(action.state_guards, Context(unit, None, role, now), Conflict)
+        fields = _validate(action, data)
+        _run_guards(action.guards, Context(unit, fields, role, now), Invalid)
+
+        before = {
+            "status": unit.status,
+            "custodian_id": unit.custodian_id,
+            "location_id": unit.location_id,
+        }
+        extra: dict[str, Any] = {}
+        effect = EFFECTS.get(action.name)
+        if effect:
+            # One UPDATE per unit per action (one version step): the effect's queries must
+            # not flush its half-made changes.
+            with db.session.no_autoflush:
+                effect(unit, fields, extra, now, actor)
+        products: list[Unit] = extra.pop("_products", [])
+        signatures = extra.pop("_signatures", [])
+        earlier = extra.pop("_entries", [])  # entries the effect wrote first (inline steps)
+        events = extra.pop("_events", [])  # notifications, written with the change
+        if action.to_status is not None:
+            unit.status = action.to_status.value
+        if action.custody == "actor":
+            unit.custodian_id = actor.id
+        elif action.custody == "none":
+            unit.custodian_id = None
+        for product in products:  # whoever completes processing holds what it made
+            product.custodian_id = unit.custodian_id
+        unit.updated_at = now
+        recorded = fields.model_dump(mode="json", exclude_none=True)
+        reason = recorded.pop("reason", None)
+        db.session.add_all(products)
+        db.session.flush()
+        if products:
+            extra["created_units"] = [_product_ref(p) for p in products]
+        entries = [
+            ledger.append(
+                unit=unit,
+                action=action.name,
+                actor=actor,
+                movement=ledger.movement_of(unit, before=before),
+                data={**recorded, **extra},
+                reason=reason,
+                at=now,
+            )
+        ]
+        release.persist(signatures, unit, entries[0], action.name)
+        entries[:0] = earlier
+        for kind, payload in [*events, *_events_of(action.name, unit)]:
+            outbox.emit(kind, unit, **payload)
+        for product in products:
+            entries.append(
+                ledger.append(
+                    unit=product,
+                    action=action.name,
+                    actor=actor,
+                    movement=ledger.movement_of(product),
+                    data={
+                        "parent": _product_ref(unit),
+                        "volume_ml": product.volume_ml,
+                        "cell_count": product.cell_count,
+                        "expires_at": product.expires_at.isoformat()
+                        if product.expires_at
+                        else None,
+                    },
+                    at=now,
+                )
+            )
+    return ActionResult(unit, entries, products)
+
+
+def _events_of(name: str, unit: Unit) -> list[tuple[str, dict[str, Any]]]:
+    """What the lab is told when an action changes a unit's status (PRODUCT.md §7)."""
+    expires = unit.expires_at.isoformat() if unit.expires_at else None
+    if name == "receive":
+        return [("unit_received", {"status": unit.status})]
+    if name in ("release", "exceptional_release"):
+        return [("product_released", {"expires_at": expires})]
+    if name == "expire":
+        return [("expired", {"expires_at": expires})]
+    return []
+
+
+def _product_ref(unit: Unit) -> dict[str, Any]:
+    return {
+        "unit_id": unit.id,
+        "type": unit.unit_type,
+        "product_code": unit.product_code,
+        "division": unit.division,
+    }
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def allowed_actions(unit: Unit, user: User) -> list[Action]:
+    """What this user may do to this unit now: role, status and state guards agree."""
+    if user.role not in {r.value for r in Role}:
+        return []
+    role, now = Role(user.role), utcnow()
+    result = []
+    for action in available_actions(unit.status, role):
+        ctx = Context(unit, None, role, now)
+        if all(guard(ctx) is None for guard in action.state_guards):
+            result.append(action)
+    return result
+
+
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
+
+
+def get_unit(unit_id: int | str) -> Unit:
+    """The unit with this id; anything that cannot be an id is simply not found (never a 500)."""
+    if isinstance(unit_id, str) and unit_id.isascii() and unit_id.isdigit():
+        unit_id = int(unit_id)
+    if isinstance(unit_id, bool) or not isinstance(unit_id, int) or not 0 < unit_id <= MAX_ID:
+        raise NotFound(f"no unit with id {str(unit_id)[:40]!r}")
+    unit = db.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(f"no unit with id {unit_id}")
+    return unit
+
+
+def units_for_din(din: str) -> list[Unit]:
+    return list(db.session.scalars(select(Unit).where(Unit.din == din).order_by(Unit.id)))
+
+
+def lookup(code: str) -> list[Unit]:
+    """Resolve a scanned or typed identifier to its units; a bad code raises ``Invalid``."""
+    try:
+        parsed = identifiers.parse_din(code)
+    except identifiers.CodeError as exc:
+        raise Invalid(exc.message, code=exc.code) from None
+    units = units_for_din(parsed.din)
+    if not units:
+        raise NotFound(
+            f"no unit has identifier {identifiers.eye_readable(parsed.din)}",
+            code="unknown_identifier",
+        )
+    return units
+
+
+def lineage_ids(unit: Unit) -> list[int]:
+    """The unit, its ancestors and its descendants: one collection's whole story."""
+    return [u.id for u in units_for_din(unit.din)]
+
+
+def count_units(status: str | None = None) -> int:
+    stmt = select(func.count()).select_from(Unit)
+    if status:
+        stmt = stmt.where(Unit.status == status)
+    return db.session.scalar(stmt) or 0
+
+
+def today_utc() -> date:
+    return utcnow().date()

@@ -1,0 +1,373 @@
+"""The readiness board (issue 6): a clinician's patients by next appointment, each live unit
+in plain words with its estimated ready time, countdown to expiry and warnings.
+
+Reads only. The rules are ``domain.readiness``; the history behind the estimates is
+``services.turnaround`` (the same figures the audit charts draw). The board shows patients
+with something under way: a live unit or a booked appointment still to come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from ...domain import readiness as rules
+from ...domain.catalogue import CATALOGUE
+from ...domain.errors import Forbidden, Invalid, NotFound
+from ...domain.roles import Role
+from ...domain.status import Status
+from ...domain.turnaround import StageSummary
+from ...extensions import db
+from ...models import Appointment, Deviation, Patient, Unit, User
+from ...models.types import utcnow
+from ...timefmt import local_time
+from .appointments import MAX_ID
+from .turnaround import recent_summaries
+
+# An overview of every clinician's patients (QA, admin) shows at most this many.
+MAX_PATIENTS = 200
+
+
+def when(moment: datetime) -> str:
+    """A moment with its day (and its year when that is not obvious), in the site's zone."""
+    if abs(moment - utcnow()).days > 300:
+        return local_time(moment, "%d %b %Y %H:%M")
+    return local_time(moment, "%a %d %b %H:%M")
+
+
+def clock(moment: datetime) -> str:
+    return local_time(moment, "%H:%M")
+
+
+@dataclass
+class UnitLine:
+    unit: Unit
+    words: str
+    ready: bool
+    expired: bool
+    countdown_to: datetime | None
+    estimate: rules.Estimate | None
+    estimate_words: str | None
+    appointment: Appointment | None  # the injection it is compared against
+    warnings: list[rules.Warning]
+
+    @property
+    def danger(self) -> bool:
+        return any(w.level == "danger" for w in self.warnings)
+
+
+@dataclass
+class PatientRow:
+    patient: Patient
+    appointments: list[Appointment]  # booked, still to come (or under way), soonest first
+    units: list[UnitLine]
+    warnings: list[rules.Warning] = field(default_factory=list)
+
+    @property
+    def next_appointment(self) -> Appointment | None:
+        return self.appointments[0] if self.appointments else None
+
+    @property
+    def ready(self) -> bool:
+        return any(line.ready for line in self.units)
+
+    @property
+    def warning_count(self) -> int:
+        return len(self.warnings) + sum(len(line.warnings) for line in self.units)
+
+
+@dataclass
+class Board:
+    generated_at: datetime
+    clinician: User | None  # None: every clinician's patients (QA, admin)
+    rows: list[PatientRow]
+    quiet: int  # the clinician's patients with nothing under way (not shown)
+    truncated: bool = False
+
+
+def clinician_for(viewer: User, requested: object | None) -> User | None:
+    """Whose board the viewer sees: a clinician their own; QA and admin any clinician's, or
+    everyone's when none is asked for."""
+    if requested in (None, ""):
+        if viewer.role == Role.CLINICIAN:
+            return viewer
+        if viewer.role in (Role.QA, Role.ADMIN):
+            return None
+        raise Forbidden("the readiness board is for clinicians, QA and admins")
+    text = str(requested).strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise Invalid(
+            "clinician must be a clinician's id (a whole number)",
+            code="invalid_fields",
+            fields={"clinician": "must be a clinician's id"},
+        )
+    if viewer.role == Role.CLINICIAN:
+        if int(text) != viewer.id:
+            raise Forbidden("a clinician sees their own board only", code="not_your_board")
+        return viewer
+    if viewer.role not in (Role.QA, Role.ADMIN):
+        raise Forbidden("the readiness board is for clinicians, QA and admins")
+    user = db.session.get(User, int(text))
+    if user is None or user.role != Role.CLINICIAN:
+        raise NotFound(f"no clinician with id {text}")
+    return user
+
+
+def open_deviations(units: list[Unit]) -> dict[int, tuple[str, ...]]:
+    """unit id -> kinds of the undecided deviations on it or on what it was made from, for
+    every unit given, in two queries (the patients' family tree, their open deviations)."""
+    patients = {u.patient_id for u in units}
+    if not patients:
+        return {}
+    parent_of = dict(
+        db.session.execute(select(Unit.id, Unit.parent_id).where(Unit.patient_id.in_(patients)))
+        .tuples()
+        .all()
+    )
+    kinds: dict[int, list[str]] = {}
+    for unit_id, kind in db.session.execute(
+        select(Deviation.unit_id, Deviation.kind)
+        .join(Unit, Unit.id == Deviation.unit_id)
+        .where(Unit.patient_id.in_(patients), Deviation.closed_at.is_(None))
+    ):
+        kinds.setdefault(unit_id, []).append(kind)
+    found = {}
+    for unit in units:
+        lineage, node = [], unit.id
+        while node is not None:
+            lineage.extend(kinds.get(node, ()))
+            node = parent_of.get(node)
+        found[unit.id] = tuple(lineage)
+    return found
+
+
+def _facts(unit: Unit, deviations: tuple[str, ...] = ()) -> rules.UnitFacts:
+    kind = CATALOGUE.get(unit.unit_type)
+    return rules.UnitFacts(
+        unit_type=unit.unit_type,
+        status=Status(unit.status),
+        expires_at=unit.expires_at,
+        qc_alert=unit.qc_alert,
+        thawed_at=unit.thawed_at,
+        custodian_name=unit.custodian.full_name if unit.custodian else None,
+        cryopreserved=bool(kind and kind.storage.high_c is not None and kind.storage.high_c < 0),
+        is_source=bool(kind and kind.is_source),
+        open_deviations=deviations,
+    )
+
+
+class Estimator:
+    """Estimates for many units, reading each product type's history once."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._summaries: dict[str, dict[str, StageSummary | None]] = {}
+
+    def summaries(self, product_type: str) -> dict[str, StageSummary | None]:
+        if product_type not in self._summaries:
+            self._summaries[product_type] = recent_summaries(product_type)
+        return self._summaries[product_type]
+
+    def __call__(self, unit: Unit) -> rules.Estimate | None:
+        status = Status(unit.status)
+        stage = rules.STAGE_OF_STATUS.get(status)
+        product_type = rules.product_for(unit.unit_type, status) if stage else None
+        if stage is None or product_type is None:
+            return None
+        times = {
+            name: getattr(unit, name)
+            for name in ("collected_at", "received_at", "processing_started_at", "processed_at")
+        }
+        return rules.estimate(
+            product_type,
+            stage,
+            rules.stage_start(stage, times),
+            self.now,
+            self.summaries(product_type),
+        )
+
+
+def _injection_for(
+    unit: Unit, appointments: list[Appointment], ready_elsewhere: bool
+) -> Appointment | None:
+    """The injection a unit is meant for: one that names it, else one that names none —
+    unless another of the patient's products is ready, which such an injection is taken to
+    be for (a fresh collection is then not warned of as late for it)."""
+    injections = [a for a in appointments if a.kind == "injection"]
+    named = [a for a in injections if a.unit_id == unit.id]
+    if named:
+        return named[0]
+    if ready_elsewhere:
+        return None
+    return next((a for a in injections if a.unit_id is None), None)
+
+
+def unit_line(
+    unit: Unit,
+    appointments: list[Appointment],
+    estimator: Estimator,
+    ready_elsewhere: bool = False,
+    deviations: tuple[str, ...] = (),
+) -> UnitLine:
+    now = estimator.now
+    facts = _facts(unit, deviations)
+    est = estimator(unit)
+    ready = rules.is_ready(facts, now)
+    appointment = _injection_for(unit, appointments, ready_elsewhere and not ready)
+    injection = appointment.scheduled_at if appointment else None
+    return UnitLine(
+        unit=unit,
+        words=rules.status_words(facts, now, when),
+        ready=ready,
+        expired=rules.is_expired(facts, now),
+        countdown_to=rules.counts_down(facts),
+        estimate=est,
+        estimate_words=rules.estimate_words(est, when, clock) if est else None,
+        appointment=appointment,
+        warnings=rules.warnings(facts, est, injection, now, when),
+    )
+
+
+def _patient_warnings(row: PatientRow) -> list[rules.Warning]:
+    found = []
+    for appointment in row.appointments:
+        if appointment.kind == "injection" and not row.units:
+            found.append(
+                rules.Warning(
+                    "nothing_under_way",
+                    "danger",
+                    f"Injection booked for {when(appointment.scheduled_at)}, but nothing of "
+                    "this patient is at the lab or ready",
+                )
+            )
+            break
+    return found
+
+
+def upcoming(now: datetime):
+    """The condition of a booked appointment still to come (or under way)."""
+    return (Appointment.status == "booked") & (Appointment.scheduled_at >= now - rules.UNDER_WAY)
+
+
+def board(viewer: User, requested_clinician: object | None = None) -> Board:
+    """The viewer's board (or, for QA and admin, a clinician's or everyone's)."""
+    clinician = clinician_for(viewer, requested_clinician)
+    now = utcnow()
+    mine = Patient.clinician_id == clinician.id if clinician else None
+
+    unit_stmt = select(Unit.patient_id).where(Unit.status.in_([s.value for s in rules.ON_BOARD]))
+    appt_stmt = select(Appointment.patient_id).where(upcoming(now))
+    if clinician is not None:
+        ids_of_mine = select(Patient.id).where(mine)
+        unit_stmt = unit_stmt.where(Unit.patient_id.in_(ids_of_mine))
+        appt_stmt = appt_stmt.where(Appointment.patient_id.in_(ids_of_mine))
+    busy = select(Patient.id).where(or_(Patient.id.in_(unit_stmt), Patient.id.in_(appt_stmt)))
+    patients = list(
+        db.session.scalars(
+            select(Patient).where(Patient.id.in_(busy)).order_by(Patient.id).limit(MAX_PATIENTS + 1)
+        )
+    )
+    truncated = len(patients) > MAX_PATIENTS
+    patients = patients[:MAX_PATIENTS]
+    ids = [p.id for p in patients]
+
+    units_by_patient: dict[int, list[Unit]] = {i: [] for i in ids}
+    appts_by_patient: dict[int, list[Appointment]] = {i: [] for i in ids}
+    if ids:
+        for unit in db.session.scalars(
+            select(Unit)
+            .where(Unit.patient_id.in_(ids), Unit.status.in_([s.value for s in rules.ON_BOARD]))
+            .options(selectinload(Unit.custodian))
+            .order_by(Unit.collected_at, Unit.din, Unit.id)
+        ):
+            units_by_patient[unit.patient_id].append(unit)
+        for appointment in db.session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id.in_(ids), upcoming(now))
+            .order_by(Appointment.scheduled_at, Appointment.id)
+        ):
+            appts_by_patient[appointment.patient_id].append(appointment)
+
+    estimator = Estimator(now)
+    undecided = open_deviations([u for live in units_by_patient.values() for u in live])
+    rows = []
+    for patient in patients:
+        appointments = appts_by_patient[patient.id]
+        live = units_by_patient[patient.id]
+        any_ready = any(rules.is_ready(_facts(u), now) for u in live)
+        lines = [unit_line(u, appointments, estimator, any_ready, undecided[u.id]) for u in live]
+        row = PatientRow(patient, appointments, lines)
+        row.warnings = _patient_warnings(row)
+        rows.append(row)
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    rows.sort(
+        key=lambda r: (
+            r.next_appointment is None,
+            r.next_appointment.scheduled_at if r.next_appointment else far,
+            r.patient.name.casefold(),
+            r.patient.id,
+        )
+    )
+    quiet = 0
+    if clinician is not None:
+        total = db.session.scalar(select(func.count()).select_from(Patient).where(mine)) or 0
+        quiet = max(total - len(rows), 0)
+    return Board(now, clinician, rows, quiet, truncated)
+
+
+def clinicians() -> list[User]:
+    """Every clinician account (for QA's and admin's choice of board)."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == Role.CLINICIAN.value).order_by(User.full_name)
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- the patient page
+
+
+@dataclass
+class TreeNode:
+    unit: Unit
+    line: UnitLine
+    children: list[TreeNode] = field(default_factory=list)
+
+
+def patient_units(patient: Patient) -> list[Unit]:
+    return list(
+        db.session.scalars(
+            select(Unit)
+            .where(Unit.patient_id == patient.id)
+            .options(selectinload(Unit.custodian))
+            .order_by(Unit.collected_at, Unit.din, Unit.id)
+        )
+    )
+
+
+def patient_tree(patient: Patient, units: list[Unit]) -> list[TreeNode]:
+    """The patient's units as a forest: each collection's source, its products, their
+    aliquots (and products made from products, e.g. MSC from SVF), each with its words."""
+    now = utcnow()
+    appointments = list(
+        db.session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id == patient.id, upcoming(now))
+            .order_by(Appointment.scheduled_at, Appointment.id)
+        )
+    )
+    estimator = Estimator(now)
+    any_ready = any(rules.is_ready(_facts(u), now) for u in units)
+    undecided = open_deviations(units)
+    nodes = {
+        u.id: TreeNode(u, unit_line(u, appointments, estimator, any_ready, undecided[u.id]))
+        for u in units
+    }
+    roots = []
+    for unit in units:
+        parent = nodes.get(unit.parent_id) if unit.parent_id else None
+        (parent.children if parent else roots).append(nodes[unit.id])
+    return roots

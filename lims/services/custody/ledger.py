@@ -1,0 +1,224 @@
+"""The custody ledger: the one module that writes ledger rows, and the verifier.
+
+Rows are only ever inserted. The database refuses UPDATE/DELETE/TRUNCATE by trigger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ...db import lock
+from ...domain.ledger_chain import (
+    GENESIS,
+    HASHED_FIELDS,
+    VerifyResult,
+    canonical_json,
+    entry_hash,
+    sign,
+    utc_iso,
+    verify_chain,
+)
+from ...extensions import db
+from ...models import LedgerEntry, LedgerReceipt, Unit, User
+from ...models.types import utcnow
+
+
+def _key() -> bytes:
+    return current_app.config["LEDGER_KEY"].encode()
+
+
+@dataclass(frozen=True)
+class Movement:
+    """What an action did to a unit: status, custodian and location, before and after."""
+
+    from_status: str | None
+    to_status: str | None
+    from_custodian_id: int | None
+    to_custodian_id: int | None
+    from_location_id: int | None
+    to_location_id: int | None
+
+
+def movement_of(unit: Unit | None, *, before: Mapping[str, Any] | None = None) -> Movement:
+    before = before or {}
+    return Movement(
+        before.get("status"),
+        unit.status if unit else None,
+        before.get("custodian_id"),
+        unit.custodian_id if unit else None,
+        before.get("location_id"),
+        unit.location_id if unit else None,
+    )
+
+
+def standing(unit: Unit) -> Movement:
+    """The movement of an entry that records something about a unit without moving it."""
+    return movement_of(
+        unit,
+        before={
+            "status": unit.status,
+            "custodian_id": unit.custodian_id,
+            "location_id": unit.location_id,
+        },
+    )
+
+
+def append(
+    *,
+    unit: Unit | None,
+    action: str,
+    actor: User,
+    movement: Movement,
+    data: Mapping[str, Any],
+    reason: str | None = None,
+    corrects: LedgerEntry | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Append one entry, chained to the current head, inside the caller's transaction."""
+    session = db.session
+    session.flush()  # the unit's id and changes exist before they are recorded
+    lock("lims.ledger")
+    head = session.execute(
+        select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (head.seq + 1, head.entry_hash) if head else (1, GENESIS)
+    entry = LedgerEntry(
+        seq=seq,
+        unit_id=unit.id if unit else None,
+        din=unit.din if unit else None,
+        product_code=unit.product_code if unit else None,
+        division=unit.division if unit else None,
+        action=action,
+        from_status=movement.from_status,
+        to_status=movement.to_status,
+        from_custodian_id=movement.from_custodian_id,
+        to_custodian_id=movement.to_custodian_id,
+        from_location_id=movement.from_location_id,
+        to_location_id=movement.to_location_id,
+        actor_id=actor.id,
+        actor_name=actor.full_name,
+        actor_role=actor.role,
+        recorded_at=at or utcnow(),
+        data=canonical_json(dict(data)),
+        reason=reason,
+        corrects_id=corrects.id if corrects else None,
+        prev_hash=prev,
+    )
+    # Hash what the database will give back: microsecond UTC, as stored.
+    entry.entry_hash = entry_hash(_key(), entry.hashed_content())
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _stored_entries(batch: int = 2000) -> Iterator[dict[str, Any]]:
+    columns = [getattr(LedgerEntry, name) for name in (*HASHED_FIELDS, "id", "entry_hash")]
+    stmt = (
+        select(*columns)
+        .order_by(LedgerEntry.seq, LedgerEntry.id)
+        .execution_options(yield_per=batch)
+    )
+    for row in db.session.execute(stmt):
+        yield row._asdict()
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
+
+
+def verify(progress: Callable[[int], None] | None = None) -> VerifyResult:
+    """Recompute the whole chain, then check it against the latest head receipt."""
+    result = verify_chain(_key(), _stored_entries(), progress)
+    if not result.intact:
+        return result
+    receipt = db.session.scalars(
+        select(LedgerReceipt).order_by(LedgerReceipt.id.desc()).limit(1)
+    ).first()
+    if receipt is not None:
+        problem = check_receipt(receipt_payload(receipt), result)
+        if problem:
+            from ...domain.ledger_chain import ChainBreak
+
+            return VerifyResult(
+                result.checked,
+                result.last_seq,
+                result.last_hash,
+                ChainBreak(receipt.seq, None, problem),
+            )
+    return result
+
+
+def receipt_payload(receipt: LedgerReceipt) -> dict[str, Any]:
+    return {
+        "seq": receipt.seq,
+        "entry_hash": receipt.entry_hash,
+        "issued_at": utc_iso(receipt.issued_at),
+        "signature": receipt.signature,
+    }
+
+
+def _receipt_message(seq: int, head_hash: str, issued_at: str) -> str:
+    return f"lims-ledger-head|{seq}|{head_hash}|{issued_at}"
+
+
+def receipt_signature(seq: int, head_hash: str, issued_at: str) -> str:
+    """The signature a genuine receipt of this head, issued then, carries (this ledger's key)."""
+    return sign(_key(), _receipt_message(seq, head_hash, issued_at))
+
+
+def issue_receipt() -> dict[str, Any]:
+    """Sign the current head; keep the printed receipt outside the database too."""
+    from ...db import transaction
+
+    with transaction():
+        lock("lims.ledger")
+        head = db.session.execute(
+            select(LedgerEntry.seq, LedgerEntry.entry_hash)
+            .order_by(LedgerEntry.seq.desc())
+            .limit(1)
+        ).first()
+        seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
+        issued_at = utcnow()
+        signature = sign(_key(), _receipt_message(seq, head_hash, utc_iso(issued_at)))
+        receipt = LedgerReceipt(
+            seq=seq, entry_hash=head_hash, issued_at=issued_at, signature=signature
+        )
+        db.session.add(receipt)
+    return receipt_payload(receipt)
+
+
+def check_receipt(payload: Mapping[str, Any], result: VerifyResult) -> str | None:
+    """Is a receipt genuine, and is the entry it names still in the chain?"""
+    try:
+        seq, head_hash = int(payload["seq"]), str(payload["entry_hash"])
+        message = _receipt_message(seq, head_hash, str(payload["issued_at"]))
+        signature = str(payload["signature"])
+    except (KeyError, TypeError, ValueError):
+        return "the receipt is malformed"
+    if sign(_key(), message) != signature:
+        return "the receipt's signature is not valid for this ledger key"
+    if seq > result.last_seq:
+        return (
+            f"the receipt of {payload['issued_at']} names entry #{seq}, but the ledger "
+            f"ends at #{result.last_seq}: entries were removed from the end"
+        )
+    if seq == 0:
+        return None
+    stored = db.session.scalar(select(LedgerEntry.entry_hash).where(LedgerEntry.seq == seq))
+    if stored != head_hash:
+        return f"entry #{seq} no longer has the hash the receipt of {payload['issued_at']} signed"
+    return None
+
+
+def history(unit_ids: list[int]) -> list[LedgerEntry]:
+    return list(
+        db.session.scalars(
+            select(LedgerEntry).where(LedgerEntry.unit_id.in_(unit_ids)).order_by(LedgerEntry.seq)
+        )
+    )
