@@ -146,6 +146,8 @@ CATALOGUE: dict[str, UnitType] = {
 }
 
 SOURCE_TYPES = tuple(k for k, t in CATALOGUE.items() if t.is_source)
+# What the lab makes, and QC is specified for: every product in the catalogue (SVF … MSC(M)).
+PRODUCT_TYPES = tuple(k for k, t in CATALOGUE.items() if not t.is_source)
 BY_PRODUCT_CODE = {t.product_code: t for t in CATALOGUE.values()}
 
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from .catalogue import CATALOGUE, SOURCE_TYPES
+from .identifiers import MAX_ID
 from .qc import TESTS
 from .signatures import Meaning
 
@@ -168,7 +169,7 @@ class QcFields(Fields):
     value: QcValue
     method: Text
     lot: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    corrects: Annotated[int, Field(gt=0, le=2**31 - 1, strict=True)] | None = None
+    corrects: Annotated[int, Field(gt=0, le=MAX_ID, strict=True)] | None = None
     reason: Reason | None = None
 
     @field_validator("value", mode="before")

@@ -15,6 +15,8 @@ ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 DIN_LENGTH = 13
 FLAG_OFFSET = 60
+# Records (units, patients, users …) are numbered by 32-bit integer ids: a larger number names none.
+MAX_ID = 2**31 - 1
 
 
 class CodeError(ValueError):

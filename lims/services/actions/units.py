@@ -20,6 +20,7 @@ from ...db import transaction
 from ...domain import identifiers
 from ...domain.catalogue import unit_type
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, from_validation_error
+from ...domain.identifiers import MAX_ID
 from ...domain.lifecycle import (
     ACTIONS,
     Action,
@@ -398,9 +399,6 @@ def allowed_actions(unit: Unit, user: User) -> list[Action]:
         if all(guard(ctx) is None for guard in action.state_guards):
             result.append(action)
     return result
-
-
-MAX_ID = 2**31 - 1  # the id columns are 32-bit integers
 
 
 def get_unit(unit_id: int | str) -> Unit:

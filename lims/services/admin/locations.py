@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ...db import transaction
 from ...domain import codes
 from ...domain.errors import Forbidden, Invalid, NotFound
-from ...domain.identifiers import CodeError
+from ...domain.identifiers import MAX_ID, CodeError
 from ...domain.roles import Role
 from ...extensions import db
 from ...models import Location, User
@@ -134,7 +134,7 @@ def by_code(code: object) -> Location:
 
 
 def get_location(location_id: int) -> Location:
-    location = db.session.get(Location, location_id) if 0 < location_id <= 2**31 - 1 else None
+    location = db.session.get(Location, location_id) if 0 < location_id <= MAX_ID else None
     if location is None:
         raise NotFound(f"no location with id {location_id}")
     return location

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from ...db import transaction
 from ...domain.deviations import NOTE_MAX, STATES, Decision, kind_label
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound
+from ...domain.identifiers import MAX_ID
 from ...domain.ledger_chain import utc_iso
 from ...domain.roles import Role
 from ...domain.signatures import ACTION_MEANINGS
@@ -31,7 +32,6 @@ from ..custody import ledger
 
 ACTION = "close_deviation"
 READERS = frozenset({Role.QA.value, Role.ADMIN.value})
-MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 
 

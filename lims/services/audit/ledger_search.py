@@ -21,12 +21,11 @@ from sqlalchemy import ColumnElement, false, select, text
 
 from ...domain import codes
 from ...domain.errors import Invalid, NotFound
-from ...domain.identifiers import CodeError, eye_readable
+from ...domain.identifiers import MAX_ID, CodeError, eye_readable
 from ...domain.lifecycle import ACTIONS, Status
 from ...extensions import db
 from ...models import LedgerEntry, Patient, Unit, User
 
-MAX_ID = 2**31 - 1
 MAX_TEXT = 64
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 
 from ...charts.data import LimitStep, QcPoint, StageBand, WeekCount
 from ...domain import qc
-from ...domain.catalogue import CATALOGUE
+from ...domain.catalogue import CATALOGUE, PRODUCT_TYPES
 from ...domain.errors import Invalid
 from ...domain.turnaround import STAGES
 from ...extensions import db
@@ -32,7 +32,6 @@ from ...models import QcResult, Unit
 from ..actions import qc as qc_service
 from ..clinic.turnaround import stage_quantiles
 
-PRODUCT_TYPES = tuple(key for key, kind in CATALOGUE.items() if not kind.is_source)
 UNIT_TYPES = tuple(CATALOGUE)
 NUMERIC_TESTS = tuple(key for key, test in qc.TESTS.items() if test.is_numeric)
 DEFAULT_TEST = "viability"

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ...db import transaction
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, from_validation_error
+from ...domain.identifiers import MAX_ID
 from ...domain.readiness import ON_BOARD
 from ...domain.roles import Role
 from ...domain.status import Status
@@ -26,7 +27,6 @@ from ...extensions import db
 from ...models import Appointment, Patient, Unit, User
 from ...models.types import utcnow
 
-MAX_ID = 2**31 - 1
 # How far ahead a booking may be: a typo of a year is refused rather than booked.
 HORIZON = timedelta(days=366)
 Notes = Annotated[

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from ...domain import readiness as rules
 from ...domain.catalogue import CATALOGUE
 from ...domain.errors import Forbidden, Invalid, NotFound
+from ...domain.identifiers import MAX_ID
 from ...domain.roles import Role
 from ...domain.status import Status
 from ...domain.turnaround import StageSummary
@@ -24,7 +25,6 @@ from ...extensions import db
 from ...models import Appointment, Deviation, Patient, Unit, User
 from ...models.types import utcnow
 from ...timefmt import local_time
-from .appointments import MAX_ID
 from .turnaround import recent_summaries
 
 # An overview of every clinician's patients (QA, admin) shows at most this many.

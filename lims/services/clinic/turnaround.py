@@ -20,13 +20,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Float, cast, extract, func, or_, select
 
-from ...domain.catalogue import CATALOGUE
 from ...domain.turnaround import STAGES, Stage, StageSummary
 from ...extensions import db
 from ...models import Unit
 from ...models.types import utcnow
 
-PRODUCT_TYPES = tuple(key for key, kind in CATALOGUE.items() if not kind.is_source)
 COLUMNS = sorted({c for stage in STAGES for c in (stage.starts, stage.ends)})
 PERCENTILES = (1, 5, 9)  # tenths: the 10th percentile, the median, the 90th
 

@@ -30,6 +30,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from ...domain.errors import Forbidden, Invalid, NotFound
+from ...domain.identifiers import MAX_ID
 from ...domain.roles import Role
 from ...extensions import db
 from ...models import LedgerEntry, LedgerReceipt, User
@@ -38,7 +39,6 @@ from . import ledger
 log = logging.getLogger(__name__)
 
 AUDITORS = frozenset({Role.QA.value, Role.ADMIN.value})
-MAX_ID = 2**31 - 1
 MAX_TEXT = 4000  # a receipt is about 250 characters of JSON
 HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_PAGE = 100_000

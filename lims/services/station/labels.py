@@ -28,6 +28,7 @@ from ...domain.errors import (
     Unavailable,
     from_validation_error,
 )
+from ...domain.identifiers import MAX_ID
 from ...domain.lifecycle import Status
 from ...domain.roles import Role
 from ...extensions import db
@@ -35,7 +36,7 @@ from ...labels import MIMETYPES, STOCKS, Code128, Label, LabelDoesNotFit, render
 from ...labels.symbols import DataMatrixUnavailable
 from ...models import LedgerEntry, Location, Patient, Unit, User
 from ...timefmt import local_time
-from ..actions.units import MAX_ID, get_unit
+from ..actions.units import get_unit
 from ..custody import ledger
 
 UNIT_ROLES = frozenset({Role.TECHNICIAN, Role.QA, Role.ADMIN})
