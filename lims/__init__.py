@@ -36,11 +36,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
         sqlite.configure(db.engine)
 
-    from . import api, errors, web
+    from . import api, errors, notify, web
     from .cli import register_cli
-    from .notify import celery_init_app
+    from .worker import celery_init_app
 
     celery_init_app(app)
+    notify.init_app(app)
     web.init_app(app)
     api.init_app(app)
     errors.init_app(app)

@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import current_app
 
+from . import dispatch
 from .domain.processing import batch_record
 from .domain.qc import DEFAULT_SPECS
 from .models import Unit, User
@@ -258,7 +259,7 @@ def seed_history(staff: Staff, now: datetime, patients, seed: int = 6) -> int:
         steps = play(stories)
     finally:
         config["NOTIFY_INLINE"] = inline
-    if inline and not config.get("CELERY", {}).get("broker_url"):
+    if inline and not dispatch.broker_configured():
         relay_and_deliver()
     for user in (staff.tech, staff.doctor, staff.qa):
         inbox.mark_all_read(user)

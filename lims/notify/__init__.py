@@ -1,28 +1,18 @@
-"""Notifications (PRODUCT.md §7): an outbox written with each state change, a relay that
-turns events into deliveries, channels (in-app, e-mail, webhook), and the Celery tasks and
-beat schedule that run them. With no Redis configured, delivery runs in-process after commit."""
+"""Notifications, the adapter the services write to (docs/product.md §8): an outbox written
+with each state change (``outbox.emit``), a relay that turns events into deliveries, the
+channels (in-app, e-mail, webhook) and the messages they carry.
+
+What runs them lives above, in ``lims.worker`` (Celery tasks and beat); after a commit the
+outbox nudges the worker by task name through ``lims.dispatch``, or, with no broker
+configured, relays and delivers in this process.
+"""
 
 from __future__ import annotations
 
-from celery import Celery, Task
 from flask import Flask
 
 
-def celery_init_app(app: Flask) -> Celery:
-    """Celery as Flask documents it: every task runs inside the app context."""
+def init_app(app: Flask) -> None:
+    from . import outbox
 
-    class FlaskTask(Task):
-        def __call__(self, *args: object, **kwargs: object) -> object:
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
-    celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.config_from_object(app.config["CELERY"])
-    celery_app.set_default()
-    app.extensions["celery"] = celery_app
-    from . import (
-        jobs_tasks,  # noqa: F401
-        tasks,  # noqa: F401  (registers the tasks)
-    )
-
-    return celery_app
+    outbox.init_app(app)

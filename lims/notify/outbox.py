@@ -4,20 +4,20 @@ commit: a nudge to the Celery relay, or in-process delivery when no Redis is con
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import select
 
-from ..db import OUTBOX_FLAG
+from .. import dispatch
+from ..db import after_commit, register_after_commit
 from ..domain.notifications import event_kind
 from ..extensions import db
 from ..models.notify import OutboxEvent
 from ..models.types import utcnow
+from .relay import relay_and_deliver
 
-log = logging.getLogger(__name__)
-PENDING_FLAG = OUTBOX_FLAG
+HOOK = "outbox"
 
 
 def emit(
@@ -45,25 +45,19 @@ def emit(
         created_at=utcnow(),
     )
     db.session.add(event)
-    db.session.info[PENDING_FLAG] = True
+    after_commit(HOOK)
     return event
 
 
-def after_commit() -> None:
-    """Called by ``services.db.transaction`` after a commit that wrote outbox events.
+def init_app(app: Flask) -> None:
+    """Transactions that wrote events hand them on once they commit."""
+    register_after_commit(app, HOOK, hand_on)
 
-    Never raises: the state change has committed; a lost nudge is picked up by the sweep.
+
+def hand_on() -> None:
+    """After a commit that wrote events: nudge the Celery relay, or (no broker) deliver here.
+
+    With Redis down the events wait in the outbox for beat's sweep: nothing is lost.
     """
-    if not db.session.info.pop(PENDING_FLAG, False):
-        return
-    try:
-        if current_app.config.get("CELERY", {}).get("broker_url"):
-            from .tasks import relay_outbox
-
-            relay_outbox.apply_async(retry=False)
-        elif current_app.config.get("NOTIFY_INLINE", True):
-            from .relay import relay_and_deliver
-
-            relay_and_deliver()
-    except Exception as exc:  # Redis down, a channel failing: the sweep retries later
-        log.warning("notification dispatch deferred to the sweep: %s", exc)
+    inline = current_app.config.get("NOTIFY_INLINE", True)
+    dispatch.enqueue("lims.relay_outbox", here=relay_and_deliver if inline else None)

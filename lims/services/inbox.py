@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import selectinload
 
+from .. import dispatch
 from ..db import transaction
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ..domain.notifications import EVENTS, PERSONAL_CHANNELS, EventKind, Urgency, may_switch_off
@@ -24,6 +25,7 @@ from ..domain.roles import Role
 from ..extensions import db
 from ..models import Delivery, Notification, NotificationPreference, User
 from ..models.types import utcnow
+from ..notify.deliver import deliver, retry_failed
 from .search import UnitPage
 
 log = logging.getLogger(__name__)
@@ -253,9 +255,10 @@ class Retry:
 
 
 def retry_delivery(admin: User, delivery_id: int) -> Retry:
-    """Put a parked delivery back to pending, then hand it to a worker (or send it now)."""
-    from ..notify.deliver import deliver, retry_failed
+    """Put a parked delivery back to pending, then hand it to a worker (or send it now).
 
+    With Redis down the beat sweep picks it up later (it is pending and due), so the
+    admin's retry is never lost."""
     _require_admin(admin)
     if db.session.get(Delivery, delivery_id) is None:
         raise NotFound(f"no delivery {delivery_id}", code="not_found")
@@ -264,24 +267,9 @@ def retry_delivery(admin: User, delivery_id: int) -> Retry:
             f"delivery {delivery_id} is not parked as failed (already retried or sent)",
             code="not_failed",
         )
-    if current_app.config.get("CELERY", {}).get("broker_url"):
-        outcome = _enqueue(delivery_id)
-    else:
-        outcome = deliver(delivery_id).status
+    sent = dispatch.enqueue("lims.deliver", delivery_id, here=lambda: deliver(delivery_id).status)
+    outcome = sent.result if sent.how == "here" else sent.how
     db.session.expire_all()
     delivery = db.session.get(Delivery, delivery_id)
     assert delivery is not None
     return Retry(delivery_id, outcome, delivery.status, delivery.last_error)
-
-
-def _enqueue(delivery_id: int) -> str:
-    """Hand the delivery to a worker; with Redis down the beat sweep picks it up later
-    (it is pending and due), so the admin's retry is never lost."""
-    from ..notify.tasks import deliver_one
-
-    try:
-        deliver_one.apply_async((delivery_id,), retry=False)
-    except Exception:  # Redis unreachable: the sweep sends it
-        log.warning("retry of delivery %s left to the sweep", delivery_id, exc_info=True)
-        return "deferred"
-    return "queued"

@@ -15,8 +15,7 @@ from sqlalchemy import func, select, update
 from lims.domain.notifications import EVENTS
 from lims.extensions import db
 from lims.models import Delivery, Notification, OutboxEvent, User
-from lims.notify import schedule
-from lims.services.actions import expiry, units
+from lims.services.actions import expiry, schedule, units
 from tests.service.lab import data_for, qc_data, registration, walk
 
 from .conftest import LEASE_SECONDS, wait_for
@@ -132,7 +131,7 @@ def test_a_redis_outage_loses_nothing_and_sends_each_once(worker, people, webhoo
     assert all(units.get_unit(u.id).status == "received" for u in burst)
 
     plug.restore()  # Redis is back; beat's sweep runs
-    from lims.notify.tasks import sweep
+    from lims.worker.tasks import sweep
 
     sweep.delay()
     wait_for(settled, 90, "the sweep to send the backlog")
@@ -172,7 +171,7 @@ def test_a_worker_killed_mid_delivery_is_retried_and_arrives_once(worker, people
         30,
         "the dead worker's claim to lapse",
     )
-    from lims.notify.tasks import sweep
+    from lims.worker.tasks import sweep
 
     sweep.delay()
     wait_for(settled, 60, "the retried delivery")

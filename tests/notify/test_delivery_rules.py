@@ -13,8 +13,8 @@ from sqlalchemy import func, select, update
 from lims.domain.notifications import backoff_seconds
 from lims.extensions import db
 from lims.models import Delivery, NotificationPreference, OutboxEvent
-from lims.notify import deliver, relay, schedule
-from lims.services.actions import units
+from lims.notify import deliver, relay
+from lims.services.actions import schedule, units
 from tests.service.lab import data_for, registration, walk
 
 from .conftest import free_port
@@ -153,7 +153,7 @@ def test_an_inactive_user_is_not_told(users):
 
 def test_the_sweep_runs_in_the_app_with_nothing_due(users):
     """Beat's sweep as the worker runs it (inside the app): stalled jobs, then the relay."""
-    from lims.notify.tasks import sweep
+    from lims.worker.tasks import sweep
 
     received(users)  # the webhook is due only after its back-off: nothing to enqueue now
     assert sweep.run() == 0  # every event was relayed already

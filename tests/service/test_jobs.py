@@ -19,8 +19,8 @@ from config import celery_config
 from lims.domain.errors import Forbidden, NotFound
 from lims.domain.ledger_chain import VerifyResult
 from lims.extensions import db
-from lims.notify import jobs_tasks
 from lims.services.custody import jobs, ledger
+from lims.worker import tasks
 
 from .lab import triggers_off
 
@@ -177,32 +177,32 @@ def test_a_crash_in_the_verifier_fails_the_job_and_says_why(users, queued_only, 
 # ---------------------------------------------------------------------------- with a broker
 
 
-class RecordingTask:
-    """Stands in for the Celery task: what would have been sent to the broker."""
+class RecordingBroker:
+    """Stands in for the broker: each task that would have been sent, by name."""
 
     def __init__(self) -> None:
-        self.sent: list[tuple] = []
+        self.sent: list[tuple[str, tuple]] = []
 
-    def apply_async(self, args: tuple, **options: Any) -> None:
-        self.sent.append(args)
+    def send_task(self, name: str, args: tuple = (), **options: Any) -> None:
+        self.sent.append((name, tuple(args)))
 
 
 @pytest.fixture
-def broker(app, monkeypatch) -> RecordingTask:
+def broker(app, monkeypatch) -> RecordingBroker:
     """A broker is configured; what is queued is recorded instead of sent."""
     monkeypatch.setitem(app.config, "CELERY", celery_config("redis://broker.invalid:6379/0"))
-    task = RecordingTask()
-    monkeypatch.setattr(jobs_tasks, "ledger_verify_job", task)
-    return task
+    recorder = RecordingBroker()
+    monkeypatch.setattr(app.extensions["celery"], "send_task", recorder.send_task)
+    return recorder
 
 
-TASK = jobs_tasks.ledger_verify_job
+TASK = tasks.ledger_verify_job
 
 
 def test_with_a_broker_the_job_is_a_celery_task(users, six_entries, broker):
     job = jobs.start_ledger_verify(users["qa"])
 
-    assert broker.sent == [(job.id,)]
+    assert broker.sent == [("lims.ledger_verify_job", (job.id,))]
     assert jobs.get_job(job.id, users["qa"]).status == "queued"  # nothing ran here
     db.session.commit()
     assert TASK.name == "lims.ledger_verify_job"

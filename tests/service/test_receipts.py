@@ -14,8 +14,8 @@ from config import celery_config
 from lims.domain.errors import Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.models import LedgerEntry, LedgerReceipt
-from lims.notify import jobs_tasks
 from lims.services.custody import jobs, ledger, receipts
+from lims.worker import tasks
 
 from .lab import triggers_off
 from .test_jobs import finished
@@ -251,9 +251,9 @@ def test_beat_issues_receipts_every_head_receipt_minutes(six_entries, monkeypatc
     entry = celery_config("redis://broker.invalid:6379/0")["beat_schedule"]["head-receipt"]
 
     assert entry == {"task": "lims.issue_head_receipt", "schedule": 900.0}
-    assert jobs_tasks.issue_head_receipt.name == "lims.issue_head_receipt"
-    assert jobs_tasks.issue_head_receipt.run() == 6  # what the worker runs
-    assert jobs_tasks.issue_head_receipt.run() is None
+    assert tasks.issue_head_receipt.name == "lims.issue_head_receipt"
+    assert tasks.issue_head_receipt.run() == 6  # what the worker runs
+    assert tasks.issue_head_receipt.run() is None
 
 
 def test_without_a_broker_an_intact_verification_issues_a_receipt(six_entries, users):

@@ -390,31 +390,29 @@ def test_retry_while_the_receiver_is_still_down_parks_it_again(login, register, 
 
 @failing_webhook
 def test_with_celery_a_retry_is_queued(app, login, register, users, monkeypatch):
-    from lims.notify import tasks
-
     delivery = failed_hook(register, users)
     app.config["CELERY"] = {**app.config["CELERY"], "broker_url": "redis://127.0.0.1:1/0"}
     queued = []
-    monkeypatch.setattr(tasks.deliver_one, "apply_async", lambda args, **kw: queued.append(args))
+    monkeypatch.setattr(
+        app.extensions["celery"], "send_task", lambda name, args, **kw: queued.append((name, args))
+    )
 
     response = login("admin").post(f"/admin/deliveries/{delivery.id}/retry", follow_redirects=True)
 
-    assert queued == [(delivery.id,)]
+    assert queued == [("lims.deliver", (delivery.id,))]
     assert "a worker sends it now" in text_of(response)
     assert status_of(delivery.id) == "pending"
 
 
 @failing_webhook
 def test_with_redis_down_a_retry_waits_for_the_sweep(app, login, register, users, monkeypatch):
-    from lims.notify import tasks
-
     delivery = failed_hook(register, users)
     app.config["CELERY"] = {**app.config["CELERY"], "broker_url": "redis://127.0.0.1:1/0"}
 
     def redis_down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
 
-    monkeypatch.setattr(tasks.deliver_one, "apply_async", redis_down)
+    monkeypatch.setattr(app.extensions["celery"], "send_task", redis_down)
 
     response = login("admin").post(f"/admin/deliveries/{delivery.id}/retry", follow_redirects=True)
 

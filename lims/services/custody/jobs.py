@@ -1,7 +1,7 @@
 """Long jobs: a verification of the whole custody ledger, run outside the request, with the
 progress a page shows as a bar (issue 5).
 
-With a broker configured the job is a Celery task (``lims.ledger_verify_job``); when the
+With a broker configured the job is a Celery task (``lims.ledger_verify_job``, queued by name); when the
 broker cannot take it (Redis down), or in the embedded mode without Redis, it runs in a
 background thread of this process with its own app context. Either way the same
 :func:`run_ledger_verify` does the work and writes the job row in short transactions of its
@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from ... import dispatch
 from ...db import transaction
 from ...domain.errors import Forbidden, NotFound
 from ...domain.ledger_chain import VerifyResult
@@ -147,21 +148,16 @@ def start_ledger_verify(actor: User) -> JobView:
 
 
 def _dispatch(job_id: int) -> None:
-    """To Celery when a broker is configured; else, or if it cannot take the job, a thread."""
+    """To a Celery worker when a broker is configured; else, or if it cannot take the job,
+    a thread of this process."""
     app = current_app._get_current_object()
-    if app.config.get("CELERY", {}).get("broker_url"):
-        try:
-            from ...notify.jobs_tasks import ledger_verify_job
 
-            ledger_verify_job.apply_async((job_id,), retry=False)
-            return
-        except Exception:  # Redis down: the job still runs, here
-            log.warning(
-                "job %s could not be queued; running it in this process", job_id, exc_info=True
-            )
-    threading.Thread(
-        target=_run_in_thread, args=(app, job_id), name=f"lims-job-{job_id}", daemon=True
-    ).start()
+    def in_a_thread() -> None:
+        threading.Thread(
+            target=_run_in_thread, args=(app, job_id), name=f"lims-job-{job_id}", daemon=True
+        ).start()
+
+    dispatch.enqueue("lims.ledger_verify_job", job_id, here=in_a_thread, here_if_unreachable=True)
 
 
 def _run_in_thread(app: Flask, job_id: int) -> None:

@@ -25,10 +25,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
+from ... import dispatch
 from ...domain.errors import Forbidden, Invalid, NotFound
 from ...domain.identifiers import MAX_ID
 from ...domain.roles import Role
@@ -267,4 +267,4 @@ def issue_if_moved() -> dict[str, Any] | None:
 
 def embedded() -> bool:
     """No broker configured: no beat either, so verifications issue the receipts."""
-    return not current_app.config.get("CELERY", {}).get("broker_url")
+    return not dispatch.broker_configured()

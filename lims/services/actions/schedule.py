@@ -1,7 +1,7 @@
-"""Scheduled checks run by Celery beat; each is safe to run twice.
+"""Scheduled checks (Celery beat runs them through ``lims.worker``); each is safe to run twice.
 
 Expiry warnings and transit-overdue events carry a dedupe key (unit, threshold, expiry), so a
-second run writes nothing new; expiring goes through the lifecycle (``services.expiry``).
+second run writes nothing new; expiring goes through the lifecycle (``services.actions.expiry``).
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..db import transaction
-from ..domain.lifecycle import EXPIRABLE, Status
-from ..extensions import db
-from ..models import LedgerEntry, Unit
-from ..models.types import utcnow
-from ..services.actions import expiry
-from .outbox import emit
+from ...db import transaction
+from ...domain.lifecycle import EXPIRABLE, Status
+from ...extensions import db
+from ...models import LedgerEntry, Unit
+from ...models.types import utcnow
+from ...notify.outbox import emit
+from . import expiry
 
 
 def warning_hours() -> list[int]:
