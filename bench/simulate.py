@@ -1,9 +1,10 @@
 """Play a planned collection through the lifecycle, without the database.
 
-Each step is checked and applied as ``lims.services.units`` does it: the role and the
-starting status from the lifecycle table, the recorded fields validated by the action's
-pydantic model, its guards run at the step's own time, the service's effects applied to
-a transient ``Unit``. What comes out is the unit rows in their final state and the ledger
+Each step is checked and applied as ``lims.services.actions.units`` does it: the role and
+the starting status from the lifecycle table, the recorded fields validated by the action's
+pydantic model, its guards run at the step's own time, the service's effect and then the
+same transition (``lims.services.actions.transition.apply_transition``) applied to a
+transient ``Unit``. What comes out is the unit rows in their final state and the ledger
 content of every step, ready to be chained. A plan the rules refuse is a bug in the plan,
 and stops the seed (``PlanRefused``). ``tests/bench`` checks that entries written this way
 look like the services' own.
@@ -25,9 +26,10 @@ from lims.domain.lifecycle import ACTIONS, Action, CompleteProcessingFields, Con
 from lims.domain.processing import protocol_for
 from lims.domain.roles import Role
 from lims.models import Unit
-from lims.services.actions.processing import new_product, record_step
-from lims.services.actions.units import EFFECTS, _product_ref, receipt_facts
-from lims.services.custody.ledger import Movement, movement_of
+from lims.services.actions.processing import make_products, record_step
+from lims.services.actions.transition import Outcome, apply_transition
+from lims.services.actions.units import EFFECTS, receipt_facts
+from lims.services.custody.ledger import Movement, movement_of, position
 
 from .stories import CollectionPlan, PatientPlan
 
@@ -39,14 +41,11 @@ REJECT_REASONS = ("Container leaking at receipt", "Label does not match requisit
 DISCARD_REASONS = ("Clotted during processing", "Patient withdrew consent", "Equipment failure")
 
 
-def _complete(unit: Unit, fields: CompleteProcessingFields, extra: dict, at: datetime) -> None:
-    """``services.processing.complete`` without its database checks: the plan recorded every
-    step just before, and a collection makes each product type once."""
+def _complete(unit: Unit, fields: CompleteProcessingFields, at: datetime) -> Outcome:
+    """``processing.complete`` without its database checks: the plan recorded every step
+    just before, and a collection makes each product type once."""
     unit.processed_at = at
-    products = extra.setdefault("_products", [])
-    for product in fields.products:
-        kind = unit_type(product.type)
-        products.append(new_product(unit, kind, product.volume_ml, product.cell_count, at))
+    return Outcome(products=make_products(unit, fields, at))
 
 
 class PlanRefused(RuntimeError):
@@ -268,48 +267,27 @@ class Simulator:
         action = ACTIONS[name]
         data = {k: v for k, v in data.items() if not k.startswith("_")}
         fields = _check(action, unit, data, actor, at)
-        before = {
-            "status": unit.status,
-            "custodian_id": unit.custodian_id,
-            "location_id": unit.location_id,
-        }
-        extra: dict[str, Any] = {}
+        before = position(unit)
         if name == "record_step":
-            record_step(unit, fields, extra, at, actor)  # type: ignore[arg-type]
+            outcome = record_step(unit, fields, at, actor)  # type: ignore[arg-type]
         elif name == "complete_processing":
             assert isinstance(fields, CompleteProcessingFields)
-            _complete(unit, fields, extra, at)
+            outcome = _complete(unit, fields, at)
         elif name == "receive":  # the unit's facts only: the seed writes no deviation rows
-            receipt_facts(unit, fields, extra, at)  # type: ignore[arg-type]
+            outcome = receipt_facts(unit, fields, at)  # type: ignore[arg-type]
         elif name in EFFECTS:
-            EFFECTS[name](unit, fields, extra, at, actor)  # type: ignore[arg-type]
-        products: list[Unit] = extra.pop("_products", [])
-        if action.to_status is not None:
-            unit.status = action.to_status.value
-        if action.custody == "actor":
-            unit.custodian_id = actor.id
-        elif action.custody == "none":
-            unit.custodian_id = None
-        unit.updated_at, unit.version = at, unit.version + 1
-        recorded = fields.model_dump(mode="json", exclude_none=True)
-        reason = recorded.pop("reason", None)
+            outcome = EFFECTS[name](unit, fields, at, actor)
+        else:
+            outcome = Outcome()
+        done = apply_transition(unit, action, fields, outcome, actor, at, before)
+        unit.version += 1
+        products = outcome.products
         for product in products:
             product.id, product.parent_id = self._take_id(), unit.id
-            product.custodian_id = unit.custodian_id  # whoever completes processing holds it
             product.created_at = product.updated_at = at
             product.version = 1
-        if products:
-            extra["created_units"] = [_product_ref(p) for p in products]
-        movement = movement_of(unit, before=before)
-        entries = [entry_content(unit, name, actor, movement, {**recorded, **extra}, reason, at)]
-        for product in products:
-            product_data = {
-                "parent": _product_ref(unit),
-                "volume_ml": product.volume_ml,
-                "cell_count": product.cell_count,
-                "expires_at": product.expires_at.isoformat() if product.expires_at else None,
-            }
-            entries.append(
-                entry_content(product, name, actor, movement_of(product), product_data, None, at)
-            )
+        entries = [
+            entry_content(d.unit, d.action, actor, d.movement, d.data, d.reason, at)
+            for d in done.entries()
+        ]
         return Event(at, actor, entries=entries), products

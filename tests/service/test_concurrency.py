@@ -151,7 +151,7 @@ def test_ten_registrations_at_once_on_sqlite_queue_instead_of_failing(app, users
 @pytest.mark.postgres_only
 def test_two_qa_users_release_one_unit_at_once(app, users, unit_in):
     """Issue 4: one release wins, the other is told (409); one signature, one ledger entry."""
-    from lims.services.actions.release import signatures_of
+    from lims.services.custody.signatures import signatures_of
 
     from .lab import pass_all_qc, sign
 

@@ -10,8 +10,8 @@ import time_machine
 
 from lims.domain.lifecycle import Status
 from lims.services.actions import units
-from lims.services.actions.release import signatures_of
 from lims.services.admin import locations
+from lims.services.custody.signatures import signatures_of
 
 from .lab import PRODUCT_OF, data_for, entries_of, qc_data, required_tests, sign, steps_for
 

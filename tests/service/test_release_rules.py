@@ -12,8 +12,8 @@ from lims.domain.errors import Conflict, Invalid
 from lims.domain.signatures import record_hash
 from lims.models import Deviation, Signature
 from lims.services.actions import units
-from lims.services.actions.release import signatures_of
 from lims.services.admin import accounts
+from lims.services.custody.signatures import signatures_of
 
 from .lab import entries_of, pass_all_qc, qc_data, required_tests, sign, stored
 

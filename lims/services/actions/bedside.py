@@ -21,6 +21,7 @@ from ...extensions import db
 from ...models import Patient, Unit, User
 from ...notify import outbox
 from ..custody import ledger
+from .transition import Outcome
 
 PAST = {"dispense": "dispensed", "administer": "administered"}
 
@@ -53,7 +54,7 @@ def _wristband_patient(text: str) -> Patient:
     return patient
 
 
-def check_patient(unit: Unit, wristband: str, action: str, extra: dict) -> None:
+def check_patient(unit: Unit, wristband: str, action: str, recorded: dict) -> None:
     patient = _wristband_patient(wristband)
     if patient.id != unit.patient_id:
         raise IdentityMismatch(
@@ -64,7 +65,7 @@ def check_patient(unit: Unit, wristband: str, action: str, extra: dict) -> None:
             patient=patient,
             action=action,
         )
-    extra["identity_check"] = {"wristband": patient.wristband, "result": "match"}
+    recorded["identity_check"] = {"wristband": patient.wristband, "result": "match"}
 
 
 def record_mismatch(exc: IdentityMismatch, actor: User) -> None:
@@ -93,29 +94,31 @@ def record_mismatch(exc: IdentityMismatch, actor: User) -> None:
         )
 
 
-def dispense(unit: Unit, fields: DispenseFields, extra: dict, now: datetime, actor: User) -> None:
+def dispense(unit: Unit, fields: DispenseFields, now: datetime, actor: User) -> Outcome:
     clinician = db.session.scalar(
         select(User).where(User.username == fields.clinician.strip().lower())
     )
     if clinician is None or not clinician.active or clinician.role != Role.CLINICIAN:
         message = f"{fields.clinician!r} is not an active clinician's username"
         raise Invalid(message, code="invalid_fields", fields={"clinician": message})
+    outcome = Outcome()
     if fields.wristband:
-        check_patient(unit, fields.wristband, "dispense", extra)
+        check_patient(unit, fields.wristband, "dispense", outcome.recorded)
     unit.custodian_id = clinician.id
     unit.location_id = None  # it has left the lab's storage
-    extra["clinician_name"] = clinician.full_name
+    outcome.recorded["clinician_name"] = clinician.full_name
+    return outcome
 
 
-def administer(
-    unit: Unit, fields: AdministerFields, extra: dict, now: datetime, actor: User
-) -> None:
-    check_patient(unit, fields.wristband, "administer", extra)
+def administer(unit: Unit, fields: AdministerFields, now: datetime, actor: User) -> Outcome:
+    outcome = Outcome()
+    check_patient(unit, fields.wristband, "administer", outcome.recorded)
     at = fields.administered_at.astimezone(UTC) if fields.administered_at else now
     unit.administered_at = at
     unit.location_id = None
-    extra["administered_at"] = at.isoformat()
+    outcome.recorded["administered_at"] = at.isoformat()
+    return outcome
 
 
-def return_unit(unit: Unit, fields: ReturnFields, extra: dict, now: datetime, actor: User) -> None:
-    extra["returned_by"] = actor.full_name
+def return_unit(unit: Unit, fields: ReturnFields, now: datetime, actor: User) -> Outcome:
+    return Outcome(recorded={"returned_by": actor.full_name})

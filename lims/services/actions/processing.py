@@ -24,6 +24,7 @@ from ...domain.roles import Role
 from ...extensions import db
 from ...models import LedgerEntry, Unit, User
 from ..custody import ledger
+from .transition import Outcome
 
 
 def recorded_steps(unit: Unit) -> list[LedgerEntry]:
@@ -46,17 +47,20 @@ def step_data(entry: LedgerEntry) -> dict:
     return json.loads(entry.data)
 
 
-def record_step(unit: Unit, fields: StepFields, extra: dict, now: datetime, actor: User) -> None:
+def record_step(unit: Unit, fields: StepFields, now: datetime, actor: User) -> Outcome:
     protocol = protocol_for(unit.unit_type)
     assert protocol is not None  # the step_in_protocol guard ran
     step = protocol.step(fields.step)
-    extra["protocol"] = protocol.key
-    extra["step_name"] = step.name if step else fields.step
-    extra["operator"] = actor.full_name
+    outcome = Outcome()
+    recorded = outcome.recorded
+    recorded["protocol"] = protocol.key
+    recorded["step_name"] = step.name if step else fields.step
+    recorded["operator"] = actor.full_name
     if step and step.reagent and not fields.reagent:
-        extra["reagent"] = step.reagent
-    extra["started_at"] = fields.started_at.astimezone(UTC).isoformat()
-    extra["ended_at"] = fields.ended_at.astimezone(UTC).isoformat()
+        recorded["reagent"] = step.reagent
+    recorded["started_at"] = fields.started_at.astimezone(UTC).isoformat()
+    recorded["ended_at"] = fields.ended_at.astimezone(UTC).isoformat()
+    return outcome
 
 
 def _record_inline_steps(
@@ -74,14 +78,13 @@ def _record_inline_steps(
                 raise Invalid(
                     f"step {index + 1}: {problem}", code="invalid_fields", fields={name: problem}
                 )
-        extra: dict = {}
-        record_step(unit, step, extra, now, actor)
+        recorded = record_step(unit, step, now, actor).recorded
         entry = ledger.append(
             unit=unit,
             action="record_step",
             actor=actor,
             movement=ledger.standing(unit),
-            data={**step.model_dump(mode="json", exclude_none=True), **extra},
+            data={**step.model_dump(mode="json", exclude_none=True), **recorded},
             at=now,
         )
         written.append(entry)
@@ -89,15 +92,13 @@ def _record_inline_steps(
     return done
 
 
-def complete(
-    unit: Unit, fields: CompleteProcessingFields, extra: dict, now: datetime, actor: User
-) -> None:
+def complete(unit: Unit, fields: CompleteProcessingFields, now: datetime, actor: User) -> Outcome:
     """Refused until every required step is recorded; makes each product in quarantine."""
+    outcome = Outcome()
     protocol = protocol_for(unit.unit_type)
     if protocol is not None:
         done = {step_data(e).get("step") for e in recorded_steps(unit)}
-        written = extra.setdefault("_entries", [])
-        done |= _record_inline_steps(unit, fields, now, actor, written)
+        done |= _record_inline_steps(unit, fields, now, actor, outcome.entries)
         missing = missing_steps(protocol, done)
         if missing:
             names = ", ".join(s.name for s in protocol.steps if s.key in missing)
@@ -122,11 +123,18 @@ def complete(
             code="product_exists",
         )
     unit.processed_at = now
-    products = extra.setdefault("_products", [])
-    for kind, product in zip(kinds, fields.products, strict=True):
-        made = new_product(unit, kind, product.volume_ml, product.cell_count, now)
-        made.parent = unit
-        products.append(made)
+    outcome.products.extend(make_products(unit, fields, now))
+    return outcome
+
+
+def make_products(unit: Unit, fields: CompleteProcessingFields, now: datetime) -> list[Unit]:
+    """The products a completion names, each made of ``unit`` in quarantine."""
+    made = []
+    for product in fields.products:
+        kind = unit_type(product.type)
+        made.append(new_product(unit, kind, product.volume_ml, product.cell_count, now))
+        made[-1].parent = unit
+    return made
 
 
 def new_product(
@@ -174,11 +182,12 @@ def _free_divisions(unit: Unit, count: int) -> list[str]:
     return free[:count]
 
 
-def split(unit: Unit, fields: SplitFields, extra: dict, now: datetime, actor: User) -> None:
+def split(unit: Unit, fields: SplitFields, now: datetime, actor: User) -> Outcome:
     """Aliquots carry the parent's identity, patient, status, expiry and release."""
     divisions = _free_divisions(unit, len(fields.aliquots))
     total = sum(a.volume_ml for a in fields.aliquots)
-    products = extra.setdefault("_products", [])
+    outcome = Outcome()
+    products = outcome.products
     for division, aliquot in zip(divisions, fields.aliquots, strict=True):
         share = aliquot.volume_ml / unit.volume_ml
         products.append(
@@ -213,4 +222,5 @@ def split(unit: Unit, fields: SplitFields, extra: dict, now: datetime, actor: Us
     if unit.cell_count:
         unit.cell_count = round(unit.cell_count * remaining / unit.volume_ml)
     unit.volume_ml = remaining
-    extra["remaining_volume_ml"] = remaining
+    outcome.recorded["remaining_volume_ml"] = remaining
+    return outcome

@@ -24,6 +24,7 @@ from ...domain.roles import Role
 from ...extensions import db
 from ...models import Deviation, QcResult, QcSpec, Unit, User
 from ...models.types import utcnow
+from .transition import Outcome
 
 # ---------------------------------------------------------------------------- specifications
 
@@ -218,7 +219,7 @@ def _field_error(message: str, field: str) -> Invalid:
     return Invalid(message, code="invalid_fields", fields={field: message})
 
 
-def record(unit: Unit, fields: QcFields, extra: dict, now: datetime, actor: User) -> None:
+def record(unit: Unit, fields: QcFields, now: datetime, actor: User) -> Outcome:
     """The ``record_qc`` effect: judge, store the result, open a deviation when it fails."""
     spec = spec_in_force(unit.unit_type, fields.test)
     if spec is None:
@@ -249,21 +250,23 @@ def record(unit: Unit, fields: QcFields, extra: dict, now: datetime, actor: User
     )
     db.session.add(result)
     db.session.flush()
-    extra.update(
+    outcome = Outcome()
+    recorded, events = outcome.recorded, outcome.events
+    recorded.update(
         qc_result_id=result.id,
         value=value,
         verdict=verdict.value,
         spec_version=spec.version,
         spec=spec.text,
     )
-    events = extra.setdefault("_events", [])
     if verdict is qc.Verdict.FAIL:
-        description = _open_deviation(unit, spec, value, result, now, actor, extra)
+        description = _open_deviation(unit, spec, value, result, now, actor, recorded)
         events.append(("qc_out_of_spec", {"description": description, "test": fields.test}))
-        if "qc_alert" in extra:
+        if "qc_alert" in recorded:
             events.append(("sterility_positive", {"description": description}))
     elif unit.status == Status.QUARANTINE and _complete_with(unit, result):
         events.append(("ready_for_review", {"dedupe_key": f"ready_for_review:{unit.id}"}))
+    return outcome
 
 
 def _complete_with(unit: Unit, result: QcResult) -> bool:
@@ -302,7 +305,7 @@ def _open_deviation(
     result: QcResult,
     now: datetime,
     actor: User,
-    extra: dict,
+    recorded: dict,
 ) -> str:
     test = spec.qc_test
     description = (
@@ -320,10 +323,10 @@ def _open_deviation(
     db.session.add(deviation)
     db.session.flush()
     unit.deviation = True
-    extra["deviation_id"] = deviation.id
+    recorded["deviation_id"] = deviation.id
     if unit.status in (Status.RELEASED, Status.DISPENSED):
         alert = f"{description}, recorded after release"
-        extra["qc_alert"] = alert
+        recorded["qc_alert"] = alert
         for affected in [unit, *_descendants_of_product(unit)]:
             if not Status(affected.status).is_final:
                 affected.qc_alert = alert[:200]

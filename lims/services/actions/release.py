@@ -1,14 +1,13 @@
-"""QA release, exceptional release and signed rejection, with electronic signatures.
+"""QA release, exceptional release and signed rejection, with electronic signatures
+(``custody.signatures``).
 
-Signing asks for the password again; a wrong one is refused (``wrong_password``, which the
-entrypoints count like a failed sign-in). The signature is bound to the SHA-256 of the
-record it signs, and both go into the ledger entry of the action. Two-person rule: whoever
-processed or tested the unit (or the material it was made from) may not release it.
+The signature is bound to the SHA-256 of the record it signs, and both go into the ledger
+entry of the action. Two-person rule: whoever processed or tested the unit (or the material
+it was made from) may not release it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,40 +17,15 @@ from ...domain.errors import Conflict, Invalid
 from ...domain.ledger_chain import utc_iso
 from ...domain.lifecycle import ExceptionalReleaseFields, RejectFields, SignFields
 from ...domain.roles import Role
-from ...domain.signatures import Meaning, record_hash
+from ...domain.signatures import Meaning
 from ...extensions import db
-from ...models import LedgerEntry, Signature, Unit, User
+from ...models import LedgerEntry, Unit, User
+from ..custody.signatures import SignatureDraft, check_password, sign
 from .qc import qc_status
+from .transition import Outcome
 
 # Actions that make someone a processor or tester of a unit (two-person rule).
 HANDS_ON = ("start_processing", "record_step", "complete_processing", "record_qc", "split")
-
-
-@dataclass(frozen=True)
-class SignatureDraft:
-    """A verified signature waiting for its ledger entry (``persist`` writes it)."""
-
-    signer: User
-    meaning: str
-    signed_at: datetime
-    record_hash: str
-
-    def manifest(self) -> dict[str, Any]:
-        return {
-            "signer_id": self.signer.id,
-            "name": self.signer.full_name,
-            "role": self.signer.role,
-            "meaning": self.meaning,
-            "signed_at": utc_iso(self.signed_at),
-            "record_hash": self.record_hash,
-        }
-
-
-def check_password(user: User, password: str, field: str = "password") -> None:
-    if not user.active or not user.check_password(password):
-        who = "your" if field == "password" else f"{user.full_name}'s"
-        message = f"wrong password: {who} signature was not accepted; nothing was changed"
-        raise Invalid(message, code="wrong_password", fields={field: "wrong password"})
 
 
 def hands_on(unit: Unit, user: User) -> list[str]:
@@ -110,34 +84,13 @@ def signed_record(unit: Unit, action: str, meaning: str, **extra: Any) -> dict[s
     }
 
 
-def sign(signer: User, record: dict[str, Any], meaning: str, now: datetime) -> SignatureDraft:
-    return SignatureDraft(signer, meaning, now, record_hash({**record, "signer_id": signer.id}))
+def _signed(record: dict[str, Any], drafts: list[SignatureDraft]) -> Outcome:
+    """The outcome of a signed action: the record and its signatures, in the entry and beside it."""
+    recorded = {"signed_record": record, "signatures": [d.manifest() for d in drafts]}
+    return Outcome(recorded=recorded, signatures=drafts)
 
 
-def persist(drafts: list[SignatureDraft], unit: Unit, entry: LedgerEntry, action: str) -> None:
-    for draft in drafts:
-        db.session.add(
-            Signature(
-                unit_id=unit.id,
-                ledger_entry_id=entry.id,
-                action=action,
-                signer_id=draft.signer.id,
-                printed_name=draft.signer.full_name,
-                role=draft.signer.role,
-                meaning=draft.meaning,
-                signed_at=draft.signed_at,
-                record_hash=draft.record_hash,
-            )
-        )
-
-
-def _attach(extra: dict, record: dict[str, Any], drafts: list[SignatureDraft]) -> None:
-    extra["signed_record"] = record
-    extra["signatures"] = [d.manifest() for d in drafts]
-    extra["_signatures"] = drafts
-
-
-def release(unit: Unit, fields: SignFields, extra: dict, now: datetime, actor: User) -> None:
+def release(unit: Unit, fields: SignFields, now: datetime, actor: User) -> Outcome:
     check_password(actor, fields.password)
     _two_person_rule(unit, actor)
     status = qc_status(unit)
@@ -150,15 +103,16 @@ def release(unit: Unit, fields: SignFields, extra: dict, now: datetime, actor: U
         )
     flags = [f"{t.replace('_', ' ')} pending at release" for t in status.readiness.released_pending]
     record = signed_record(unit, "release", fields.meaning.value, flags=flags)
-    _attach(extra, record, [sign(actor, record, fields.meaning.value, now)])
+    outcome = _signed(record, [sign(actor, record, fields.meaning.value, now)])
     if flags:
-        extra["flags"] = flags
+        outcome.recorded["flags"] = flags
     unit.released_at = now
+    return outcome
 
 
 def exceptional_release(
-    unit: Unit, fields: ExceptionalReleaseFields, extra: dict, now: datetime, actor: User
-) -> None:
+    unit: Unit, fields: ExceptionalReleaseFields, now: datetime, actor: User
+) -> Outcome:
     check_password(actor, fields.password)
     physician = db.session.scalar(
         select(User).where(User.username == fields.physician.strip().lower())
@@ -187,16 +141,17 @@ def exceptional_release(
     )
     meaning = Meaning.APPROVED_EXCEPTIONAL_RELEASE.value
     drafts = [sign(actor, record, fields.meaning.value, now), sign(physician, record, meaning, now)]
-    _attach(extra, record, drafts)
-    extra["flags"] = ["exceptional release", *problems]
+    outcome = _signed(record, drafts)
+    outcome.recorded["flags"] = ["exceptional release", *problems]
     unit.released_at = now
     unit.exceptional_release = True
+    return outcome
 
 
-def reject(unit: Unit, fields: RejectFields, extra: dict, now: datetime, actor: User) -> None:
+def reject(unit: Unit, fields: RejectFields, now: datetime, actor: User) -> Outcome:
     """A rejection is signed when a password is given (always, for QA: a guard asks for it)."""
     if fields.password is None:
-        return
+        return Outcome()
     check_password(actor, fields.password)
     assert fields.meaning is not None
     record = {
@@ -205,12 +160,4 @@ def reject(unit: Unit, fields: RejectFields, extra: dict, now: datetime, actor: 
         "unit": {"id": unit.id, "din": unit.din, "product_code": unit.product_code},
         "reason": fields.reason,
     }
-    _attach(extra, record, [sign(actor, record, fields.meaning.value, now)])
-
-
-def signatures_of(unit_ids: list[int]) -> list[Signature]:
-    return list(
-        db.session.scalars(
-            select(Signature).where(Signature.unit_id.in_(unit_ids)).order_by(Signature.id)
-        )
-    )
+    return _signed(record, [sign(actor, record, fields.meaning.value, now)])

@@ -13,6 +13,7 @@ from ...domain.lifecycle import FINAL_STATUSES, MoveFields, ThawFields
 from ...extensions import db
 from ...models import Location, Unit, User
 from ..admin import locations
+from .transition import Outcome
 
 FINAL = [s.value for s in FINAL_STATUSES]
 
@@ -24,7 +25,7 @@ def occupant(position: Location, other_than: int | None = None) -> Unit | None:
     return db.session.scalars(stmt.limit(1)).first()
 
 
-def _place(unit: Unit, code: str, extra: dict) -> None:
+def _place(unit: Unit, code: str, recorded: dict) -> None:
     """Put the unit at a scanned location; a box with a grid needs one of its positions."""
     try:
         place = locations.by_code(code)
@@ -42,22 +43,26 @@ def _place(unit: Unit, code: str, extra: dict) -> None:
                 code="position_occupied",
             )
     unit.location_id = place.id
-    extra["location"] = place.code  # canonical, however it was typed
-    extra["location_path"] = place.path
+    recorded["location"] = place.code  # canonical, however it was typed
+    recorded["location_path"] = place.path
 
 
-def move(unit: Unit, fields: MoveFields, extra: dict, now: datetime, actor: User) -> None:
-    _place(unit, fields.location, extra)
+def move(unit: Unit, fields: MoveFields, now: datetime, actor: User) -> Outcome:
+    outcome = Outcome()
+    _place(unit, fields.location, outcome.recorded)
+    return outcome
 
 
-def thaw(unit: Unit, fields: ThawFields, extra: dict, now: datetime, actor: User) -> None:
+def thaw(unit: Unit, fields: ThawFields, now: datetime, actor: User) -> Outcome:
     """Thawed: usable for 4 h from now (never longer than it already was)."""
+    outcome = Outcome()
     if fields.location:
-        _place(unit, fields.location, extra)
+        _place(unit, fields.location, outcome.recorded)
     unit.thawed_at = now
     limit = now + THAW_SHELF_LIFE
     unit.expires_at = min(unit.expires_at, limit) if unit.expires_at else limit
-    extra["expires_at"] = unit.expires_at.isoformat()
+    outcome.recorded["expires_at"] = unit.expires_at.isoformat()
+    return outcome
 
 
 def grid_of(box: Location) -> list[list[tuple[Location, Unit | None]]]:

@@ -7,7 +7,7 @@ the ledger entry, all in one transaction, refusing a stale version.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date
 from typing import Any
@@ -41,8 +41,9 @@ from ...models import Patient, Unit, User
 from ...models.types import utcnow
 from ...notify import outbox
 from .. import sequences
-from ..custody import ledger
+from ..custody import ledger, signatures
 from . import bedside, processing, qc, release, storage
+from .transition import Effect, Outcome, apply_transition, events_of
 
 
 @dataclass
@@ -182,33 +183,38 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
 # ---------------------------------------------------------------------------- actions
 
 
-def receipt_facts(unit: Unit, fields: ReceiveFields, extra: dict, now) -> list[str]:
-    """What receipt changes on the unit and records; returns what is outside acceptance."""
+def receipt_facts(unit: Unit, fields: ReceiveFields, now) -> Outcome:
+    """What receipt changes on the unit and records; ``deviations``: what is outside acceptance."""
     acceptance = receipt_acceptance(unit, fields, now)
     unit.received_at = now
     unit.volume_ml = fields.volume_ml
     unit.deviation = unit.deviation or not acceptance.accepted
-    extra["acceptance"] = "accepted" if acceptance.accepted else "accepted with deviation"
+    outcome = Outcome()
+    outcome.recorded["acceptance"] = (
+        "accepted" if acceptance.accepted else "accepted with deviation"
+    )
     if acceptance.deviations:
-        extra["deviations"] = list(acceptance.deviations)
-    return list(acceptance.deviations)
+        outcome.recorded["deviations"] = list(acceptance.deviations)
+    return outcome
 
 
-def _receive(unit: Unit, fields: ReceiveFields, extra: dict, now, actor: User) -> None:
-    deviations = receipt_facts(unit, fields, extra, now)
-    if deviations:
-        qc.receipt_deviation(unit, deviations, now, actor)
+def _receive(unit: Unit, fields: ReceiveFields, now, actor: User) -> Outcome:
+    outcome = receipt_facts(unit, fields, now)
+    if "deviations" in outcome.recorded:
+        qc.receipt_deviation(unit, outcome.recorded["deviations"], now, actor)
+    return outcome
 
 
-def _start_processing(unit: Unit, fields: Fields, extra: dict, now, actor: User) -> None:
+def _start_processing(unit: Unit, fields: Fields, now, actor: User) -> Outcome:
     unit.processing_started_at = now
+    outcome = Outcome()
     protocol = protocol_for(unit.unit_type)
     if protocol is not None:
-        extra["protocol_steps"] = [s.key for s in protocol.steps]
+        outcome.recorded["protocol_steps"] = [s.key for s in protocol.steps]
+    return outcome
 
 
-Effect = Callable[[Unit, Any, dict, Any, User], None]
-
+# Each action's own effect on the unit, beyond the lifecycle table's status and custody.
 EFFECTS: dict[str, Effect] = {
     "receive": _receive,
     "start_processing": _start_processing,
@@ -297,92 +303,31 @@ def _perform(
         fields = _validate(action, data)
         _run_guards(action.guards, Context(unit, fields, role, now), Invalid)
 
-        before = {
-            "status": unit.status,
-            "custodian_id": unit.custodian_id,
-            "location_id": unit.location_id,
-        }
-        extra: dict[str, Any] = {}
+        before = ledger.position(unit)
         effect = EFFECTS.get(action.name)
-        if effect:
-            # One UPDATE per unit per action (one version step): the effect's queries must
-            # not flush its half-made changes.
-            with db.session.no_autoflush:
-                effect(unit, fields, extra, now, actor)
-        products: list[Unit] = extra.pop("_products", [])
-        signatures = extra.pop("_signatures", [])
-        earlier = extra.pop("_entries", [])  # entries the effect wrote first (inline steps)
-        events = extra.pop("_events", [])  # notifications, written with the change
-        if action.to_status is not None:
-            unit.status = action.to_status.value
-        if action.custody == "actor":
-            unit.custodian_id = actor.id
-        elif action.custody == "none":
-            unit.custodian_id = None
-        for product in products:  # whoever completes processing holds what it made
-            product.custodian_id = unit.custodian_id
-        unit.updated_at = now
-        recorded = fields.model_dump(mode="json", exclude_none=True)
-        reason = recorded.pop("reason", None)
-        db.session.add_all(products)
-        db.session.flush()
-        if products:
-            extra["created_units"] = [_product_ref(p) for p in products]
+        # One UPDATE per unit per action (one version step): the effect's queries must not
+        # flush its half-made changes.
+        with db.session.no_autoflush:
+            outcome = effect(unit, fields, now, actor) if effect else Outcome()
+        done = apply_transition(unit, action, fields, outcome, actor, now, before)
+        db.session.add_all(outcome.products)
+        db.session.flush()  # the products' ids, for the entries
         entries = [
             ledger.append(
-                unit=unit,
-                action=action.name,
+                unit=draft.unit,
+                action=draft.action,
                 actor=actor,
-                movement=ledger.movement_of(unit, before=before),
-                data={**recorded, **extra},
-                reason=reason,
+                movement=draft.movement,
+                data=draft.data,
+                reason=draft.reason,
                 at=now,
             )
+            for draft in done.entries()
         ]
-        release.persist(signatures, unit, entries[0], action.name)
-        entries[:0] = earlier
-        for kind, payload in [*events, *_events_of(action.name, unit)]:
+        signatures.persist(outcome.signatures, unit, entries[0], action.name)
+        for kind, payload in [*outcome.events, *events_of(action.name, unit)]:
             outbox.emit(kind, unit, **payload)
-        for product in products:
-            entries.append(
-                ledger.append(
-                    unit=product,
-                    action=action.name,
-                    actor=actor,
-                    movement=ledger.movement_of(product),
-                    data={
-                        "parent": _product_ref(unit),
-                        "volume_ml": product.volume_ml,
-                        "cell_count": product.cell_count,
-                        "expires_at": product.expires_at.isoformat()
-                        if product.expires_at
-                        else None,
-                    },
-                    at=now,
-                )
-            )
-    return ActionResult(unit, entries, products)
-
-
-def _events_of(name: str, unit: Unit) -> list[tuple[str, dict[str, Any]]]:
-    """What the lab is told when an action changes a unit's status (PRODUCT.md §7)."""
-    expires = unit.expires_at.isoformat() if unit.expires_at else None
-    if name == "receive":
-        return [("unit_received", {"status": unit.status})]
-    if name in ("release", "exceptional_release"):
-        return [("product_released", {"expires_at": expires})]
-    if name == "expire":
-        return [("expired", {"expires_at": expires})]
-    return []
-
-
-def _product_ref(unit: Unit) -> dict[str, Any]:
-    return {
-        "unit_id": unit.id,
-        "type": unit.unit_type,
-        "product_code": unit.product_code,
-        "division": unit.division,
-    }
+    return ActionResult(unit, [*outcome.entries, *entries], outcome.products)
 
 
 # ---------------------------------------------------------------------------- reading

@@ -27,8 +27,7 @@ from ...domain.signatures import ACTION_MEANINGS
 from ...extensions import db
 from ...models import Deviation, Signature, Unit, User
 from ...models.types import utcnow
-from ..actions import release
-from ..custody import ledger
+from ..custody import ledger, signatures
 
 ACTION = "close_deviation"
 READERS = frozenset({Role.QA.value, Role.ADMIN.value})
@@ -219,7 +218,7 @@ def close(deviation_id: int | str, data: Mapping[str, Any] | None, actor: User) 
                 "a second person reviews it",
                 code="two_person_rule",
             )
-        release.check_password(actor, fields.password)
+        signatures.check_password(actor, fields.password)
         now = utcnow()
         # The claim: of two concurrent closings only one finds the deviation still open.
         claimed = db.session.execute(
@@ -240,7 +239,7 @@ def close(deviation_id: int | str, data: Mapping[str, Any] | None, actor: User) 
             )
         unit = db.session.get(Unit, deviation.unit_id)
         record = _signed_record(deviation, unit, fields, actor)
-        draft = release.sign(actor, record, fields.meaning, now)
+        draft = signatures.sign(actor, record, fields.meaning, now)
         entry = ledger.append(
             unit=unit,
             action=ACTION,
@@ -255,7 +254,7 @@ def close(deviation_id: int | str, data: Mapping[str, Any] | None, actor: User) 
             reason=fields.note,
             at=now,
         )
-        release.persist([draft], unit, entry, ACTION)
+        signatures.persist([draft], unit, entry, ACTION)
         db.session.flush()
         signature_id = db.session.scalar(
             select(Signature.id).where(Signature.ledger_entry_id == entry.id)

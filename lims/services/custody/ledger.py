@@ -57,16 +57,18 @@ def movement_of(unit: Unit | None, *, before: Mapping[str, Any] | None = None) -
     )
 
 
+def position(unit: Unit) -> dict[str, Any]:
+    """Where a unit stands now: status, custodian, location (an action's ``before``)."""
+    return {
+        "status": unit.status,
+        "custodian_id": unit.custodian_id,
+        "location_id": unit.location_id,
+    }
+
+
 def standing(unit: Unit) -> Movement:
     """The movement of an entry that records something about a unit without moving it."""
-    return movement_of(
-        unit,
-        before={
-            "status": unit.status,
-            "custodian_id": unit.custodian_id,
-            "location_id": unit.location_id,
-        },
-    )
+    return movement_of(unit, before=position(unit))
 
 
 def append(

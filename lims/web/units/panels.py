@@ -21,6 +21,7 @@ from ...models import Deviation, LedgerEntry, QcResult, Unit, User
 from ...services.actions import processing, qc, release
 from ...services.admin import accounts
 from ...services.audit.timeline import SignatureView, aware_datetime, signature_view
+from ...services.custody.signatures import signatures_of
 from ...timefmt import local_time
 
 
@@ -222,7 +223,7 @@ def signature_views(unit: Unit) -> list[SignatureView]:
     """Signatures on this unit and on the units it came from (a release covers its aliquots)."""
     units = {u.id: u for u in unit.lineage()}
     views = []
-    for s in release.signatures_of(list(units)):
+    for s in signatures_of(list(units)):
         view = signature_view(
             s.printed_name, s.meaning, s.signed_at, s.role, s.action, s.record_hash
         )

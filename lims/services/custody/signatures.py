@@ -1,0 +1,78 @@
+"""Electronic signatures (docs/product.md §6): the password asked again, a signature bound to
+the hash of what it signs, and its row beside the ledger entry of the signed action.
+
+Release, exceptional release and signed rejection sign through the lifecycle; QA's decision
+on a deviation signs outside it. Both use these few functions, so a signature means the same
+wherever it is given. A wrong password is refused as ``wrong_password``, which the
+entrypoints count like a failed sign-in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from ...domain.errors import Invalid
+from ...domain.ledger_chain import utc_iso
+from ...domain.signatures import record_hash
+from ...extensions import db
+from ...models import LedgerEntry, Signature, Unit, User
+
+
+@dataclass(frozen=True)
+class SignatureDraft:
+    """A verified signature waiting for its ledger entry (``persist`` writes it)."""
+
+    signer: User
+    meaning: str
+    signed_at: datetime
+    record_hash: str
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "signer_id": self.signer.id,
+            "name": self.signer.full_name,
+            "role": self.signer.role,
+            "meaning": self.meaning,
+            "signed_at": utc_iso(self.signed_at),
+            "record_hash": self.record_hash,
+        }
+
+
+def check_password(user: User, password: str, field: str = "password") -> None:
+    if not user.active or not user.check_password(password):
+        who = "your" if field == "password" else f"{user.full_name}'s"
+        message = f"wrong password: {who} signature was not accepted; nothing was changed"
+        raise Invalid(message, code="wrong_password", fields={field: "wrong password"})
+
+
+def sign(signer: User, record: dict[str, Any], meaning: str, now: datetime) -> SignatureDraft:
+    return SignatureDraft(signer, meaning, now, record_hash({**record, "signer_id": signer.id}))
+
+
+def persist(drafts: list[SignatureDraft], unit: Unit, entry: LedgerEntry, action: str) -> None:
+    for draft in drafts:
+        db.session.add(
+            Signature(
+                unit_id=unit.id,
+                ledger_entry_id=entry.id,
+                action=action,
+                signer_id=draft.signer.id,
+                printed_name=draft.signer.full_name,
+                role=draft.signer.role,
+                meaning=draft.meaning,
+                signed_at=draft.signed_at,
+                record_hash=draft.record_hash,
+            )
+        )
+
+
+def signatures_of(unit_ids: list[int]) -> list[Signature]:
+    return list(
+        db.session.scalars(
+            select(Signature).where(Signature.unit_id.in_(unit_ids)).order_by(Signature.id)
+        )
+    )
