@@ -7,7 +7,7 @@ PORT ?= 5000
 TEST_WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,7 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
@@ -46,6 +47,12 @@ BENCH_UNITS ?= 100000
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.seed --units $(BENCH_UNITS) --if-empty
 	$(BIN)/python -m bench.run
+
+# The lock files: every dependency, transitive ones too, compiled from the *.in files.
+PIP_COMPILE := $(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.dev
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from ...domain.lifecycle import FINAL_STATUSES
 from ...extensions import db
 from ...models import Location, Unit
-from ..actions.storage import FINAL
+
+FINAL = [s.value for s in FINAL_STATUSES]
 
 
 def live_unit_counts() -> dict[int, int]:
