@@ -19,7 +19,7 @@ from lims.services.actions import units
 from tests.service.lab import qc_data, sign
 
 from .conftest import text_of
-from .test_issue4_forms import make_product
+from .test_action_forms import make_product
 
 SIGNED_AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)  # 10:30 in Berlin (CET)
 

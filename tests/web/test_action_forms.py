@@ -1,4 +1,4 @@
-"""Issue 4 in the browser: a form for each new action, filled in as a person would, and each
+"""A form for each lifecycle action, filled in as a person would, and each
 kind of refusal answered on the page (a wrong password beside its field, a wrong patient as a
 loud STOP) with nothing changed."""
 

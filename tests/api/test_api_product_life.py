@@ -1,4 +1,4 @@
-"""Issue 4 through the JSON API only: a product's whole life (processing step by step, QC,
+"""Through the JSON API only: a product's whole life (processing step by step, QC,
 a signed QA release, dispensing, the bedside check), and every refusal on the way — a 4xx
 in the one error shape that changes nothing. The ``api`` helper checks every answer for
 passwords (tests/api/conftest.py)."""
