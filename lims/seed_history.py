@@ -1,4 +1,4 @@
-"""Eight weeks of past lab work for the demo (issue 6): collections of every type taken from
+"""Eight weeks of past lab work for the demo: collections of every type taken from
 collection to injection through the services, each step at its own past moment
 (``models.types.clock_at``), so the readiness board's estimates and the audit charts show
 real figures and the ledger stays one valid, chronological chain.

@@ -1,4 +1,4 @@
-"""The migrations and the models agree (issue 2): after ``flask db upgrade`` autogenerate
+"""The migrations and the models agree: after ``flask db upgrade`` autogenerate
 finds nothing to do, the ledger triggers exist, and downgrade/upgrade round-trips."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The readiness board's rules (issue 6), with no Flask and no database: what a unit's status
+"""The readiness board's rules, with no Flask and no database: what a unit's status
 means to a clinician, when it will probably be ready, and what to warn about.
 
 Estimates come from the lab's own history (``domain.turnaround``): for the stage a unit is

@@ -1,4 +1,4 @@
-"""How long each stage takes, from the lab's own history (issue 6).
+"""How long each stage takes, from the lab's own history.
 
 A product carries the times of its collection's milestones (collected, received, processing
 started, processed) and its own release, so one product row gives the duration of every

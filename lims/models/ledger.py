@@ -17,7 +17,7 @@ from .user import User
 
 class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
-    # Audit search (issue 6) filters on one of these and pages by seq, newest first.
+    # Audit search filters on one of these and pages by seq, newest first.
     __table_args__ = (
         Index("ix_ledger_unit_seq", "unit_id", "seq"),
         Index("ix_ledger_actor_seq", "actor_id", "seq"),

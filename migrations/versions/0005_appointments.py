@@ -1,5 +1,5 @@
 """appointments: collection and injection appointments clinicians book for their patients,
-read by the readiness board (issue 6).
+read by the readiness board.
 
 Revision ID: 0005
 Revises: 0004

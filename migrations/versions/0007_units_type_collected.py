@@ -1,5 +1,5 @@
 """units by type and collection time: the audit charts' period and the readiness board's
-stage history read one product type's units collected since a moment (issue 6).
+stage history read one product type's units collected since a moment.
 
 Revision ID: 0007
 Revises: 0006

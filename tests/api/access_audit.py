@@ -1,4 +1,4 @@
-"""The API route × role table's rows for the audit routes (issue 6): endpoint name ->
+"""The API route × role table's rows for the audit routes: endpoint name ->
 ``Endpoint``, and the makers of any placeholder the paths name beyond the table's own
 ({id}, {product}, {patient}, {location}, {job} …): name -> maker(users, role, unit)."""
 

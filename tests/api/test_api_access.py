@@ -84,7 +84,7 @@ ENDPOINTS = {
     "api.read_notification": Endpoint(
         "POST", "/notifications/{notification}/read", EVERYONE, body=lambda: None
     ),
-    # Each area of issue 6 keeps its rows in a module of its own.
+    # Each area keeps its rows in a module of its own.
     **access_readiness.ENDPOINTS,
     **access_audit.ENDPOINTS,
     **access_admin.ENDPOINTS,

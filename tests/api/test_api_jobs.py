@@ -1,4 +1,4 @@
-"""Ledger verification as a job over the API (issue 5): ``POST /ledger/verify-jobs`` answers
+"""Ledger verification as a job over the API: ``POST /ledger/verify-jobs`` answers
 202 with the job and its Location; ``GET /jobs/<id>`` reports progress of total and, when
 done, the verdict. The synchronous ``GET /ledger/verify`` stays."""
 

@@ -336,7 +336,7 @@ def test_signed_actions_document_their_passwords_as_write_only(doc):
             assert not {"password", "physician_password"} & set(schema.get("properties", {}))
 
 
-def test_every_issue4_action_is_in_the_action_union(doc):
+def test_every_action_with_its_own_fields_is_in_the_action_union(doc):
     mapping = doc["components"]["schemas"]["ActionRequest"]["discriminator"]["mapping"]
     new = {"record_step", "record_qc", "release", "exceptional_release", "split", "store"}
     assert new | {"thaw", "dispense", "administer", "return", "expire"} <= set(mapping)

@@ -1,4 +1,4 @@
-"""QA at a tablet in the audit workspace (issue 6): lands on the audit home, starts a
+"""QA at a tablet in the audit workspace: lands on the audit home, starts a
 verification and watches its bar finish, checks the head receipt the verification issued
 (stored, then pasted back in as kept outside), and closes a deviation with a decision and
 an electronic signature (a wrong password first: refused, nothing changes); and reads the

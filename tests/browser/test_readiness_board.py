@@ -1,4 +1,4 @@
-"""A clinician at a tablet opens the readiness board (issue 6): a READY product with its
+"""A clinician at a tablet opens the readiness board: a READY product with its
 expiry ticking down every second, the warning of an injection booked after the expiry, an
 estimate from the lab's own history, a new booking appearing without a reload; then the
 patient page with the unit tree. Screenshots are kept as test artefacts."""

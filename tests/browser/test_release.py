@@ -1,5 +1,5 @@
 """QA at a tablet opens the release queue, signs a release with the password, and sees the
-signature's manifestation on the unit page (issue 4). A wrong password first: refused,
+signature's manifestation on the unit page. A wrong password first: refused,
 nothing changes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``flask --app wsgi`` commands (PRODUCT.md §9): users, demo data, the ledger."""
+"""``flask --app wsgi`` commands (docs/product.md §10): users, demo data, the ledger."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5 with a real Celery worker on the real Redis (not eager mode): every event kind
+"""Notifications with a real Celery worker on the real Redis (not eager mode): every event kind
 reaches the in-app inbox, a local SMTP server and a signed webhook; a Redis outage loses
 nothing and sends each notification once when Redis is back; a worker killed in the middle
 of a delivery is replaced and the delivery arrives once."""
@@ -57,7 +57,7 @@ def register(users, **overrides):
 
 
 def make_every_event(users) -> None:
-    """One or more of each kind in PRODUCT.md §7, through the services and the beat jobs."""
+    """One or more of each kind in docs/product.md §8, through the services and the beat jobs."""
     received = register(users)
     units.perform_action(received.id, "receive", data_for("receive"), users["technician"])
     released = walk(

@@ -1,4 +1,4 @@
-"""Notifications in the embedded mode (no Redis): each event of PRODUCT.md §7 written with
+"""Notifications in the embedded mode (no Redis): each event of docs/product.md §8 written with
 its state change reaches the right people's in-app inbox once, right after the commit."""
 
 from __future__ import annotations

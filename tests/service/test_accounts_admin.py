@@ -1,4 +1,4 @@
-"""The admin's changes to accounts (issue 6): create, change role, deactivate, reactivate,
+"""The admin's changes to accounts: create, change role, deactivate, reactivate,
 reset a password. Each is guarded, and recorded as a ledger entry without a unit in the same
 transaction (never the password); a refusal changes nothing and records nothing."""
 

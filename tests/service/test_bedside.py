@@ -1,4 +1,4 @@
-"""Issue 4, identity at dispense and at the bedside, expiry, returns."""
+"""Identity at dispense and at the bedside, expiry, returns."""
 
 from __future__ import annotations
 

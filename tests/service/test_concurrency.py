@@ -1,4 +1,4 @@
-"""Concurrent users (PRODUCT.md §10): two actions on one unit at once, one wins and the other
+"""Concurrent users (docs/product.md §11): two actions on one unit at once, one wins and the other
 is told (409); registrations at once never share a DIN; the ledger stays one chain.
 
 Real threads, each with its own app context and so its own session and connection, start
@@ -150,7 +150,7 @@ def test_ten_registrations_at_once_on_sqlite_queue_instead_of_failing(app, users
 
 @pytest.mark.postgres_only
 def test_two_qa_users_release_one_unit_at_once(app, users, unit_in):
-    """Issue 4: one release wins, the other is told (409); one signature, one ledger entry."""
+    """One release wins, the other is told (409); one signature, one ledger entry."""
     from lims.services.custody.signatures import signatures_of
 
     from .lab import pass_all_qc, sign

@@ -1,4 +1,4 @@
-"""Deviations for QA (issue 6): the list (open, closed, by kind) and QA's signed decision that
+"""Deviations for QA: the list (open, closed, by kind) and QA's signed decision that
 closes one — a signed ledger entry on the unit that moves nothing, the signature row and
 the deviation's columns in one transaction; refused without a trace when the password is
 wrong, the caller is not QA, QA opened it, or someone else closed it first."""

@@ -1,4 +1,4 @@
-"""Long jobs (issue 5): a verification of the whole ledger runs outside the request — in a
+"""Long jobs: a verification of the whole ledger runs outside the request — in a
 background thread without a broker, as a Celery task with one — and writes its progress and
 verdict to the job row in short transactions of its own.
 

@@ -1,4 +1,4 @@
-"""Tamper evidence (PRODUCT.md §5) on both backends: the database refuses changes to the
+"""Tamper evidence (docs/product.md §5) on both backends: the database refuses changes to the
 ledger; and when the database owner gets past the triggers anyway, ``ledger verify`` and
 ``ledger.verify()`` name the first entry that no longer fits."""
 

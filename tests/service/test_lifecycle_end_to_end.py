@@ -1,5 +1,5 @@
 """A collection from registration to products in quarantine, for each source type
-(PRODUCT.md §4): status, custodian and ledger after every step."""
+(docs/product.md §4): status, custodian and ledger after every step."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 4, processing records and storage: steps per protocol, completion only when every
+"""Processing records and storage: steps per protocol, completion only when every
 required step is on record, splitting into aliquots, box positions, store/move/thaw."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4: the full life of each fresh product, collection to administration, and of a
+"""The full life of each fresh product, collection to administration, and of a
 cryopreserved MSC aliquot thawed months later for a maintenance treatment."""
 
 from __future__ import annotations

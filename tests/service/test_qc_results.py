@@ -1,4 +1,4 @@
-"""Issue 4, QC results: verdicts computed (never typed), spec versioning that never rewrites
+"""QC results: verdicts computed (never typed), spec versioning that never rewrites
 an old judgement, corrections that keep the old value, and bad results that change nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Signed head receipts for QA (issue 6, PRODUCT.md §5): checked stored or pasted back in,
+"""Signed head receipts for QA (docs/product.md §5): checked stored or pasted back in,
 a receipt catches a tail cut from the ledger — also when the receipts table was cut with
 it — and a forged one is refused; beat and, without a broker, each intact verification
 issue them."""

@@ -1,4 +1,4 @@
-"""Receipt acceptance (PRODUCT.md §4): in range is accepted; outside acceptance is refused
+"""Receipt acceptance (docs/product.md §4): in range is accepted; outside acceptance is refused
 unless a deviation note accepts it, and the ledger says what was outside."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every action from every reachable status, by every role: what the lifecycle table allows
 succeeds; everything else is refused with the right error and changes nothing.
 
-``tests/unit/test_lifecycle_table.py`` pins the table to PRODUCT.md §4; here the service is
+``tests/unit/test_lifecycle_table.py`` pins the table to docs/product.md §4; here the service is
 held to the table."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Registering a collection (PRODUCT.md §2, §4): the patient by record number, the DIN from
+"""Registering a collection (docs/product.md §2, §4): the patient by record number, the DIN from
 configuration, and bad input refused per field with nothing created."""
 
 from __future__ import annotations

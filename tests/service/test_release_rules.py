@@ -1,4 +1,4 @@
-"""Issue 4, the release rules: two-person rule, e-signature password, out-of-spec refusal,
+"""The release rules: two-person rule, e-signature password, out-of-spec refusal,
 pending sterility flagged, exceptional release with two signatures, a late positive
 sterility recorded and flagged, and the signature bound to the hash of what was signed."""
 

@@ -1,4 +1,4 @@
-"""Identifiers as PRODUCT.md §2: ISO 7064 Mod 37-2, the DIN, its bar-coded and typed forms,
+"""Identifiers as docs/product.md §2: ISO 7064 Mod 37-2, the DIN, its bar-coded and typed forms,
 and wristbands. Pure domain: no app, no database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The hash chain on its own (PRODUCT.md §5): build a chain in memory, tamper with it in
+"""The hash chain on its own (docs/product.md §5): build a chain in memory, tamper with it in
 every way, and check that the verifier names the first entry that no longer fits."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The lifecycle table against PRODUCT.md §4, written out here by hand so that a change to
+"""The lifecycle table against docs/product.md §4, written out here by hand so that a change to
 the table that the spec does not make is caught. Pure domain: no app, no database."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""QC specifications and verdicts (issue 4), pure domain: the defaults, the edges of each
+"""QC specifications and verdicts, pure domain: the defaults, the edges of each
 limit, words for qualitative tests, and what release reads of a product's results."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""QA's pages in the audit workspace (issue 6): the home with the last verification's verdict,
+"""QA's pages in the audit workspace: the home with the last verification's verdict,
 the head receipts (listed, checked stored or pasted back in, downloaded, issued by a
 button) and the deviations list with QA's signed close. Every refusal is a 4xx page that
 changes nothing."""

@@ -1,4 +1,4 @@
-"""QA verifies the ledger from the audit workspace (issue 5): a button starts a job, the
+"""QA verifies the ledger from the audit workspace: a button starts a job, the
 job's page shows a real progress bar that a vendored script polls from the job's JSON, and
 the verdict — intact with the count and head, or loudly the first broken entry.
 

@@ -56,7 +56,7 @@ ROUTES = {
     "audit.job_json": ("GET", "/audit/jobs/{job}.json", AUDITORS),
     "auth.login": ("GET", "/login", None),
     "auth.logout": ("POST", "/logout", None),
-    # Each area of issue 6 keeps its rows in a module of its own.
+    # Each area keeps its rows in a module of its own.
     **routes_readiness.ROUTES,
     **routes_audit.ROUTES,
     **routes_qa.ROUTES,

@@ -1,4 +1,4 @@
-"""Issue 4 on the unit page: the processing record, QC against specification (corrections
+"""On the unit page: the processing record, QC against specification (corrections
 visible), deviations, electronic signatures as their manifestation, release flags and the
 QC alert, and ledger entries that read as sentences rather than JSON."""
 

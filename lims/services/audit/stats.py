@@ -1,4 +1,4 @@
-"""The numbers behind the audit charts (issue 6), aggregated in the database.
+"""The numbers behind the audit charts, aggregated in the database.
 
 - Turnaround per stage per product type: the median and the 10th–90th percentile band of
   each stage, from ``services.turnaround`` (ranked in SQL), the readiness board's figures.

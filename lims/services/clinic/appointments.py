@@ -1,4 +1,4 @@
-"""Appointments (issue 6): a clinician books, moves and cancels collection and injection
+"""Appointments: a clinician books, moves and cancels collection and injection
 appointments for their own patients.
 
 Scheduling, not custody: appointments are not ledger entries (they record no material's

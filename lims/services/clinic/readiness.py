@@ -1,4 +1,4 @@
-"""The readiness board (issue 6): a clinician's patients by next appointment, each live unit
+"""The readiness board: a clinician's patients by next appointment, each live unit
 in plain words with its estimated ready time, countdown to expiry and warnings.
 
 Reads only. The rules are ``domain.readiness``; the history behind the estimates is

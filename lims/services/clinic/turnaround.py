@@ -1,4 +1,4 @@
-"""Stage durations per product type, read from the products the lab has made (issue 6).
+"""Stage durations per product type, read from the products the lab has made.
 
 One product row gives the duration of every stage it went through (``domain.turnaround``).
 Only whole products count: division "00" (aliquots share their parent's times and would

@@ -1,5 +1,5 @@
 """Long jobs: a verification of the whole custody ledger, run outside the request, with the
-progress a page shows as a bar (issue 5).
+progress a page shows as a bar.
 
 With a broker configured the job is a Celery task (``lims.ledger_verify_job``, queued by name); when the
 broker cannot take it (Redis down), or in the embedded mode without Redis, it runs in a
