@@ -38,10 +38,12 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
 
     from . import api, errors, notify, web
     from .cli import register_cli
+    from .converters import IdConverter
     from .worker import celery_init_app
 
     celery_init_app(app)
     notify.init_app(app)
+    app.url_map.converters["id"] = IdConverter  # <id:...>: a record id, 0..MAX_ID
     web.init_app(app)
     api.init_app(app)
     errors.init_app(app)

@@ -1,20 +1,30 @@
-"""The JSON API under /api/v1: same services, same rules, one error shape."""
+"""The JSON API under /api/v1: same services, same rules, one error shape.
+
+The blueprint is made here; the view modules add their routes to it (``from . import bp``)
+and are imported once, below, so importing the package gives the whole API.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Blueprint, Flask
+
+from ..extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # bearer tokens, never cookies: nothing for a forged form to ride on
 
 
 def init_app(app: Flask) -> None:
-    from . import (
-        audit,  # noqa: F401  (ledger search and unit reports join the blueprint)
-        jobs,  # noqa: F401  (long jobs: ledger verification with progress)
-        labels,  # noqa: F401  (adds the label routes to the blueprint)
-        notifications,  # noqa: F401  (the caller's inbox joins the blueprint)
-        qc,  # noqa: F401  (its routes join the blueprint)
-        readiness,  # noqa: F401  (the readiness board and appointments)
-        scan,  # noqa: F401  (its routes join the blueprint)
-    )
-    from .routes import bp
-
     app.register_blueprint(bp)
+
+
+from . import (  # noqa: E402,F401  (views register on bp)
+    audit,  # ledger search and unit reports
+    jobs,  # long jobs: ledger verification with progress
+    labels,  # unit, wristband and location labels
+    notifications,  # the caller's inbox
+    qc,  # QC results, specifications and the release queue
+    readiness,  # the readiness board and appointments
+    routes,  # tokens, units, actions, history, the OpenAPI document
+    scan,  # what a code is, the wristband check, a batch
+)

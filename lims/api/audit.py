@@ -11,9 +11,10 @@ from ..security import roles_required
 from ..services.audit import custody_pdf, custody_report
 from ..services.audit import ledger_search as audit
 from ..timefmt import site_zone
+from . import bp
 from .audit_doc import LedgerPageOut, LedgerQuery, ReportQuery
 from .body import query
-from .routes import UNIT, _json, bp
+from .respond import json_response
 from .serialise import entry_out
 
 AUDITORS = (Role.QA, Role.ADMIN)
@@ -28,7 +29,7 @@ def search_ledger():
         limit=params.limit,
     )
     page = audit.search(criteria, site_zone(), need_zone=True)
-    return _json(
+    return json_response(
         LedgerPageOut(
             items=[entry_out(e) for e in page.entries],
             next_cursor=str(page.next_cursor) if page.next_cursor else None,
@@ -37,7 +38,7 @@ def search_ledger():
     )
 
 
-@bp.get(f"/units/{UNIT}/report")
+@bp.get("/units/<id:unit_id>/report")
 @roles_required(*AUDITORS)
 def unit_report(unit_id: int):
     params = query(ReportQuery)

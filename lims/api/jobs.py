@@ -13,10 +13,9 @@ from flask_login import current_user
 from ..domain.roles import Role
 from ..security import roles_required
 from ..services.custody import jobs
-from .routes import _json, bp
+from . import bp
+from .respond import json_response
 from .schemas import ChainBreakOut, JobOut, PersonOut, VerifyOut
-
-JOB = "<int(max=2147483647):job_id>"
 
 
 def job_out(job: jobs.JobView) -> JobOut:
@@ -50,10 +49,10 @@ def job_out(job: jobs.JobView) -> JobOut:
 def start_verify_job():
     """Queue a verification of the whole ledger; poll the job at its Location."""
     job = jobs.start_ledger_verify(current_user._get_current_object())
-    return _json(job_out(job), 202, Location=url_for("api.get_job", job_id=job.id))
+    return json_response(job_out(job), 202, Location=url_for("api.get_job", job_id=job.id))
 
 
-@bp.get(f"/jobs/{JOB}")
+@bp.get("/jobs/<id:job_id>")
 @roles_required(Role.QA, Role.ADMIN)
 def get_job(job_id: int):
-    return _json(job_out(jobs.get_job(job_id, current_user._get_current_object())))
+    return json_response(job_out(jobs.get_job(job_id, current_user._get_current_object())))

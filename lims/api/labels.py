@@ -12,11 +12,8 @@ from flask_login import current_user
 from ..domain.roles import Role
 from ..security import roles_required
 from ..services.station import labels
+from . import bp
 from .body import query
-from .routes import UNIT, bp
-
-PATIENT = "<int(max=2147483647):patient_id>"
-LOCATION = "<int(max=2147483647):location_id>"
 
 
 def _send(printed: labels.PrintedLabel) -> Response:
@@ -28,19 +25,19 @@ def _send(printed: labels.PrintedLabel) -> Response:
     return response
 
 
-@bp.get(f"/units/{UNIT}/label")
+@bp.get("/units/<id:unit_id>/label")
 @roles_required(Role.TECHNICIAN, Role.QA, Role.ADMIN)
 def unit_label(unit_id: int) -> Response:
     return _send(labels.print_unit_label(unit_id, query(labels.LabelOptions), current_user))
 
 
-@bp.get(f"/patients/{PATIENT}/label")
+@bp.get("/patients/<id:patient_id>/label")
 @roles_required(Role.TECHNICIAN, Role.CLINICIAN, Role.QA)
 def patient_label(patient_id: int) -> Response:
     return _send(labels.print_patient_label(patient_id, query(labels.LabelOptions), current_user))
 
 
-@bp.get(f"/locations/{LOCATION}/label")
+@bp.get("/locations/<id:location_id>/label")
 @roles_required(Role.TECHNICIAN, Role.QA, Role.ADMIN)
 def location_label(location_id: int) -> Response:
     options = query(labels.LabelOptions)

@@ -11,11 +11,10 @@ from flask_login import current_user
 from ..models import Notification
 from ..security import roles_required
 from ..services import inbox
+from . import bp
 from .body import query
-from .routes import _json, bp
+from .respond import json_response
 from .schemas import NotificationOut, NotificationPageOut, NotificationQuery
-
-NOTIFICATION = "<int(max=2147483647):notification_id>"
 
 
 def notification_out(note: Notification) -> NotificationOut:
@@ -37,7 +36,7 @@ def list_notifications():
     params = query(NotificationQuery)
     me = current_user._get_current_object()
     found = inbox.inbox(me, unread_only=params.unread, page=params.page, per_page=params.per_page)
-    return _json(
+    return json_response(
         NotificationPageOut(
             items=[notification_out(n) for n in found.items],
             page=found.page,
@@ -48,8 +47,8 @@ def list_notifications():
     )
 
 
-@bp.post(f"/notifications/{NOTIFICATION}/read")
+@bp.post("/notifications/<id:notification_id>/read")
 @roles_required()
 def read_notification(notification_id: int):
     note = inbox.mark_read(current_user._get_current_object(), notification_id)
-    return _json(notification_out(note))
+    return json_response(notification_out(note))

@@ -14,6 +14,7 @@ from flask import current_app
 from pydantic import BaseModel, Field, RootModel, create_model
 from pydantic.json_schema import models_json_schema
 
+from ..domain.identifiers import MAX_ID
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
 from ..services.station.labels import LabelOptions
 from . import audit_doc, readiness_doc, scan_schemas, schemas
@@ -321,7 +322,8 @@ def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+                # What the routes' ``id`` converter accepts (lims.converters).
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
             }
         )
     if op.query:

@@ -13,8 +13,9 @@ from flask_login import current_user
 from ..domain.roles import Role
 from ..security import roles_required
 from ..services.actions import qc, units
+from . import bp
 from .body import json_object, parse, query
-from .routes import UNIT, _json, bp
+from .respond import json_response
 from .schemas import PRODUCT_TYPES, ReleaseQueueOut, SpecQuery, SpecRequest, SpecsOut
 from .serialise import (
     product_specs_out,
@@ -24,13 +25,13 @@ from .serialise import (
 )
 
 
-@bp.get(f"/units/{UNIT}/qc")
+@bp.get("/units/<id:unit_id>/qc")
 @roles_required()
 def unit_qc(unit_id: int):
     """Every result that applies to the product, its specs in force and its readiness."""
     unit = units.get_unit(unit_id)
     qc.require_product(unit)
-    return _json(unit_qc_out(unit))
+    return json_response(unit_qc_out(unit))
 
 
 @bp.get("/qc/specs")
@@ -38,7 +39,7 @@ def unit_qc(unit_id: int):
 def list_qc_specs():
     params = query(SpecQuery)
     types = [params.type] if params.type else PRODUCT_TYPES
-    return _json(SpecsOut(product_types=[product_specs_out(t) for t in types]))
+    return json_response(SpecsOut(product_types=[product_specs_out(t) for t in types]))
 
 
 @bp.post("/qc/specs")
@@ -49,7 +50,7 @@ def publish_qc_spec():
     terms = spec.model_dump(exclude={"product_type", "test", "reason"}, exclude_none=True)
     actor = current_user._get_current_object()
     qc.publish_spec(spec.product_type, spec.test, terms, spec.reason, actor)
-    return _json(spec_detail_out(spec.product_type, spec.test), 201)
+    return json_response(spec_detail_out(spec.product_type, spec.test), 201)
 
 
 @bp.get("/release-queue")
@@ -57,4 +58,4 @@ def publish_qc_spec():
 def release_queue():
     viewer = current_user._get_current_object()
     items = [release_queue_item_out(unit, viewer) for unit in qc.release_queue()]
-    return _json(ReleaseQueueOut(items=items))
+    return json_response(ReleaseQueueOut(items=items))

@@ -14,6 +14,7 @@ from ..domain.roles import Role
 from ..models import Appointment
 from ..security import roles_required
 from ..services.clinic import appointments, readiness
+from . import bp
 from .body import json_object, query
 from .readiness_schemas import (
     AppointmentOut,
@@ -24,10 +25,8 @@ from .readiness_schemas import (
     UnitReadinessOut,
     WarningOut,
 )
-from .routes import _json, bp
+from .respond import json_response
 from .schemas import PersonOut
-
-ID = "int(max=2147483647)"
 
 
 def appointment_out(a: Appointment) -> AppointmentOut:
@@ -86,7 +85,7 @@ def _unit_out(line: readiness.UnitLine, board: readiness.Board) -> UnitReadiness
 def readiness_board():
     params = query(ReadinessQuery)
     board = readiness.board(current_user._get_current_object(), params.clinician)
-    return _json(
+    return json_response(
         ReadinessOut(
             generated_at=board.generated_at,
             clinician=PersonOut(id=board.clinician.id, name=board.clinician.full_name)
@@ -112,29 +111,29 @@ def readiness_board():
     )
 
 
-@bp.post(f"/patients/<{ID}:patient_id>/appointments")
+@bp.post("/patients/<id:patient_id>/appointments")
 @roles_required(Role.CLINICIAN)
 def book_appointment(patient_id: int):
     booked = appointments.book(patient_id, json_object(), current_user._get_current_object())
-    return _json(appointment_out(booked), 201)
+    return json_response(appointment_out(booked), 201)
 
 
-@bp.post(f"/appointments/<{ID}:appointment_id>/move")
+@bp.post("/appointments/<id:appointment_id>/move")
 @roles_required(Role.CLINICIAN)
 def move_appointment(appointment_id: int):
     moved = appointments.move(appointment_id, json_object(), current_user._get_current_object())
-    return _json(appointment_out(moved))
+    return json_response(appointment_out(moved))
 
 
-@bp.post(f"/appointments/<{ID}:appointment_id>/done")
+@bp.post("/appointments/<id:appointment_id>/done")
 @roles_required(Role.CLINICIAN)
 def complete_appointment(appointment_id: int):
     done = appointments.complete(appointment_id, current_user._get_current_object())
-    return _json(appointment_out(done))
+    return json_response(appointment_out(done))
 
 
-@bp.post(f"/appointments/<{ID}:appointment_id>/cancel")
+@bp.post("/appointments/<id:appointment_id>/cancel")
 @roles_required(Role.CLINICIAN)
 def cancel_appointment(appointment_id: int):
     cancelled = appointments.cancel(appointment_id, current_user._get_current_object())
-    return _json(appointment_out(cancelled))
+    return json_response(appointment_out(cancelled))

@@ -6,13 +6,12 @@ these views only translate HTTP to service calls and results to JSON.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, url_for
+from flask import current_app, jsonify, url_for
 from flask_login import current_user
 
 from ..domain.errors import Invalid
 from ..domain.roles import Role
 from ..errors import json_error
-from ..extensions import csrf
 from ..security import (
     public,
     record_failed_sign_in,
@@ -24,9 +23,10 @@ from ..services import search
 from ..services.actions import units
 from ..services.admin import accounts
 from ..services.custody import ledger
-from . import openapi
+from . import bp, openapi
 from .body import body_first, json_object, parse, query
-from .schemas import HistoryOut, Response, TokenOut, TokenRequest, UnitPageOut, UnitQuery
+from .respond import json_response
+from .schemas import HistoryOut, TokenOut, TokenRequest, UnitPageOut, UnitQuery
 from .serialise import (
     action_result_out,
     entry_out,
@@ -35,20 +35,6 @@ from .serialise import (
     user_out,
     verify_out,
 )
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-# Ids beyond a 32-bit integer name no unit; refusing them in the route keeps them from the
-# database (where they would overflow) and answers 404 like any unknown unit.
-UNIT = "<int(max=2147483647):unit_id>"
-
-
-def _json(model: Response, status: int = 200, **headers: str):
-    response = jsonify(model.model_dump(mode="json"))
-    response.status_code = status
-    response.headers.update(headers)
-    return response
 
 
 @bp.post("/tokens")
@@ -62,7 +48,9 @@ def create_token():
         record_failed_sign_in()
         return json_error(401, "unknown username or wrong password", code="invalid_credentials")
     token, record = accounts.issue_token(user)
-    return _json(TokenOut(token=token, expires_at=record.expires_at, user=user_out(user)), 201)
+    return json_response(
+        TokenOut(token=token, expires_at=record.expires_at, user=user_out(user)), 201
+    )
 
 
 @bp.get("/units")
@@ -77,7 +65,7 @@ def list_units():
         clamp_page=False,
         per_page=params.per_page or current_app.config["UNITS_PER_PAGE"],
     )
-    return _json(
+    return json_response(
         UnitPageOut(
             items=[unit_out(u) for u in found.items],
             page=found.page,
@@ -92,13 +80,13 @@ def list_units():
 def register_unit():
     result = units.register(json_object(), current_user)
     location = url_for("api.get_unit", unit_id=result.unit.id)
-    return _json(unit_detail_out(result.unit, current_user), 201, Location=location)
+    return json_response(unit_detail_out(result.unit, current_user), 201, Location=location)
 
 
-@bp.get(f"/units/{UNIT}")
+@bp.get("/units/<id:unit_id>")
 @roles_required()
 def get_unit(unit_id: int):
-    return _json(unit_detail_out(units.get_unit(unit_id), current_user))
+    return json_response(unit_detail_out(units.get_unit(unit_id), current_user))
 
 
 def _expected_version(body: dict) -> int | None:
@@ -112,7 +100,7 @@ def _expected_version(body: dict) -> int | None:
     return version
 
 
-@bp.post(f"/units/{UNIT}/actions")
+@bp.post("/units/<id:unit_id>/actions")
 @roles_required()
 @body_first
 @signing_throttle
@@ -128,15 +116,15 @@ def unit_action(unit_id: int):
         )
     version = _expected_version(body)
     result = units.perform_action(unit_id, name, body, current_user, expected_version=version)
-    return _json(action_result_out(result, current_user))
+    return json_response(action_result_out(result, current_user))
 
 
-@bp.get(f"/units/{UNIT}/history")
+@bp.get("/units/<id:unit_id>/history")
 @roles_required()
 def unit_history(unit_id: int):
     unit = units.get_unit(unit_id)
     entries = ledger.history(units.lineage_ids(unit))
-    return _json(
+    return json_response(
         HistoryOut(unit_id=unit.id, identifier=unit.din, entries=[entry_out(e) for e in entries])
     )
 
@@ -144,7 +132,7 @@ def unit_history(unit_id: int):
 @bp.get("/ledger/verify")
 @roles_required(Role.QA)
 def verify_ledger():
-    return _json(verify_out(ledger.verify()))
+    return json_response(verify_out(ledger.verify()))
 
 
 @bp.get("/openapi.json")

@@ -12,8 +12,9 @@ from ..domain.roles import Role
 from ..models import User
 from ..security import roles_required
 from ..services.station import scan
+from . import bp
 from .body import json_object, parse
-from .routes import _json, bp
+from .respond import json_response
 from .scan_schemas import (
     BatchError,
     BatchItemOut,
@@ -64,7 +65,7 @@ def scan_code():
     """``{"code": ...}``: a unit (with what the caller may do now), a collection, a patient,
     a location or a product code; a malformed code is 422, an unknown one 404."""
     request = parse(ScanRequest, json_object())
-    return _json(scan_out(scan.resolve(request.code, _actor()), _actor()))
+    return json_response(scan_out(scan.resolve(request.code, _actor()), _actor()))
 
 
 @bp.post("/scan/identity")
@@ -82,7 +83,7 @@ def scan_identity():
             f"wristband is {check.wristband_patient.name} ({check.wristband_patient.mrn})"
         )
     )
-    return _json(
+    return json_response(
         IdentityOut(
             result="match" if check.match else "mismatch",
             message=message,
@@ -109,7 +110,7 @@ def scan_batch():
             fields={"action": "required: the name of an action"},
         )
     results = scan.apply_batch(unit_ids, action, body, _actor())
-    return _json(
+    return json_response(
         BatchOut(
             action=action,
             succeeded=sum(r.ok for r in results),

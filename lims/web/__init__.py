@@ -15,31 +15,37 @@ from ..timefmt import local_time, time_left
 
 
 def init_app(app: Flask) -> None:
-    from .admin.routes import bp as admin_bp
-    from .audit.routes import bp as audit_bp
-    from .auth.routes import bp as auth_bp
-    from .labels.routes import bp as labels_bp
-    from .locations.routes import bp as locations_bp
-    from .main.routes import bp as main_bp
-    from .notifications.routes import bp as notifications_bp
-    from .patients.routes import bp as patients_bp
-    from .readiness.routes import bp as readiness_bp
-    from .release.routes import bp as release_bp
-    from .scan.routes import bp as scan_bp
-    from .units.routes import bp as units_bp
+    # Each area's package makes its blueprint and imports its own views (``<area>/__init__``).
+    from . import (
+        admin,
+        audit,
+        auth,
+        labels,
+        locations,
+        main,
+        notifications,
+        patients,
+        readiness,
+        release,
+        scan,
+        units,
+    )
 
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(audit_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(labels_bp)
-    app.register_blueprint(locations_bp)
-    app.register_blueprint(main_bp)
-    app.register_blueprint(notifications_bp)
-    app.register_blueprint(patients_bp)
-    app.register_blueprint(readiness_bp)
-    app.register_blueprint(release_bp)
-    app.register_blueprint(scan_bp)
-    app.register_blueprint(units_bp)
+    for area in (
+        admin,
+        audit,
+        auth,
+        labels,
+        locations,
+        main,
+        notifications,
+        patients,
+        readiness,
+        release,
+        scan,
+        units,
+    ):
+        app.register_blueprint(area.bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in."

@@ -14,14 +14,14 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 
 from ...domain import qc as qc_rules
-from ...domain.catalogue import CATALOGUE, THAW_SHELF_LIFE, THAWED_STORAGE
+from ...domain.catalogue import CATALOGUE, PRODUCT_TYPES, THAW_SHELF_LIFE, THAWED_STORAGE
 from ...domain.processing import PROTOCOLS
 from ...domain.roles import Role
 from ...models import Location
 from ...security import roles_required
 from ...services.actions import qc
 from ...services.admin import locations
-from .routes import bp, product_types
+from . import bp
 
 
 def duration(span: timedelta) -> str:
@@ -38,13 +38,13 @@ def duration(span: timedelta) -> str:
 @bp.get("/catalogue")
 @roles_required(Role.ADMIN)
 def catalogue() -> ResponseReturnValue:
-    specified = {p: {s.test: s for s in qc.specs_in_force(p)} for p in product_types()}
+    specified = {p: {s.test: s for s in qc.specs_in_force(p)} for p in PRODUCT_TYPES}
     return render_template(
         "admin/catalogue.html",
         types=list(CATALOGUE.values()),
         protocols=list(PROTOCOLS.values()),
         tests=list(qc_rules.TESTS.values()),
-        products=product_types(),
+        products=PRODUCT_TYPES,
         specified=specified,
         duration=duration,
         thawed_storage=THAWED_STORAGE,

@@ -4,31 +4,25 @@ results already recorded keep the version they were judged against)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain import qc as qc_rules
-from ...domain.catalogue import CATALOGUE
+from ...domain.catalogue import CATALOGUE, PRODUCT_TYPES
 from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...security import roles_required
 from ...services.actions import qc
+from . import bp
 from .forms import SpecForm
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def product_types() -> list[str]:
-    """The types QC is specified for: every product in the catalogue (SVF … MSC(M))."""
-    return [key for key, kind in CATALOGUE.items() if not kind.is_source]
 
 
 @bp.route("/specs")
 @roles_required(Role.ADMIN)
 def specs() -> ResponseReturnValue:
     tables = []
-    for product_type in product_types():
+    for product_type in PRODUCT_TYPES:
         in_force = qc.specs_in_force(product_type)
         specified = {s.test for s in in_force}
         others = [t for t in qc_rules.TESTS.values() if t.key not in specified]
@@ -39,7 +33,7 @@ def specs() -> ResponseReturnValue:
 @bp.route("/specs/<product_type>/<test>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def spec(product_type: str, test: str) -> ResponseReturnValue:
-    if product_type not in product_types():
+    if product_type not in PRODUCT_TYPES:
         abort(404, description=f"no product type {product_type!r}")
     qc_test = qc_rules.TESTS.get(test)
     if qc_test is None:
@@ -81,7 +75,3 @@ def spec(product_type: str, test: str) -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("admin.spec", product_type=product_type, test=test))
-
-
-# The admin's other pages add their routes to this blueprint (issue 6).
-from . import catalogue, settings, users  # noqa: E402, F401

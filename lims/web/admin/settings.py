@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from ...domain.roles import Role
 from ...security import roles_required
 from ...services.admin import site_settings
-from .routes import bp
+from . import bp
 
 
 @bp.get("/settings/notifications")

@@ -20,7 +20,7 @@ from ...models import User
 from ...security import roles_required
 from ...services.admin import accounts
 from ..units.base_forms import ServiceForm
-from .routes import bp
+from . import bp
 from .user_forms import (
     ROLE_ORDER,
     ActiveForm,
@@ -30,7 +30,6 @@ from .user_forms import (
     RoleForm,
 )
 
-USER = "<int(max=2147483647):user_id>"
 ACTION_NAMES = {
     "user_created": "Account created",
     "role_changed": "Role changed",
@@ -124,7 +123,7 @@ def _user_page(user: User, status: int = 200, **forms_and_error) -> ResponseRetu
     return page, status
 
 
-@bp.get(f"/users/{USER}")
+@bp.get("/users/<id:user_id>")
 @roles_required(Role.ADMIN)
 def user(user_id: int) -> ResponseReturnValue:
     return _user_page(accounts.get_person(user_id))
@@ -173,7 +172,7 @@ def _change(
     return _after(person, done(person))
 
 
-@bp.route(f"/users/{USER}/details", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/details", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def change_details(user_id: int) -> ResponseReturnValue:
     return _change(
@@ -186,7 +185,7 @@ def change_details(user_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route(f"/users/{USER}/role", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/role", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def change_role(user_id: int) -> ResponseReturnValue:
     before = accounts.get_person(user_id).role
@@ -202,7 +201,7 @@ def change_role(user_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route(f"/users/{USER}/deactivate", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/deactivate", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def deactivate(user_id: int) -> ResponseReturnValue:
     return _change(
@@ -216,7 +215,7 @@ def deactivate(user_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route(f"/users/{USER}/reactivate", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/reactivate", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def reactivate(user_id: int) -> ResponseReturnValue:
     return _change(
@@ -227,7 +226,7 @@ def reactivate(user_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route(f"/users/{USER}/password", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>/password", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def reset_password(user_id: int) -> ResponseReturnValue:
     return _change(

@@ -18,7 +18,8 @@ from ...models.types import utcnow
 from ...security import roles_required
 from ...services.audit import stats
 from ...timefmt import site_zone
-from .routes import AUDITORS, bp
+from . import bp
+from .access import AUDITORS
 
 
 @bp.get("/charts", endpoint="charts")

@@ -19,11 +19,9 @@ from ...services.actions import qc, units
 from ...services.audit import deviations
 from ...services.custody import jobs, ledger, receipts
 from ...timefmt import local_time
+from . import bp
+from .access import AUDITORS
 from .qa_forms import CloseDeviationForm, PastedReceiptForm
-from .routes import AUDITORS, bp
-
-RECEIPT = "<int(max=2147483647):receipt_id>"
-DEVIATION = "<int(max=2147483647):deviation_id>"
 
 
 def _viewer() -> User:
@@ -98,7 +96,7 @@ def issue_receipt() -> ResponseReturnValue:
     return redirect(url_for("audit.receipts_list"))
 
 
-@bp.get(f"/receipts/{RECEIPT}")
+@bp.get("/receipts/<id:receipt_id>")
 @roles_required(*AUDITORS)
 def check_receipt(receipt_id: int) -> ResponseReturnValue:
     """The list's "Check": the stored receipt against the ledger as it is now."""
@@ -106,7 +104,7 @@ def check_receipt(receipt_id: int) -> ResponseReturnValue:
     return _receipts_page(checked=found, checked_receipt=receipt)
 
 
-@bp.get(f"/receipts/{RECEIPT}.json")
+@bp.get("/receipts/<id:receipt_id>.json")
 @roles_required(*AUDITORS)
 def download_receipt(receipt_id: int) -> ResponseReturnValue:
     """The receipt as a file to keep outside the database."""
@@ -168,7 +166,7 @@ def _manifest(signature: Signature) -> str:
     return manifestation(signature.printed_name, signature.meaning, local_time(signature.signed_at))
 
 
-@bp.route(f"/deviations/{DEVIATION}/close", methods=["GET", "POST"])
+@bp.route("/deviations/<id:deviation_id>/close", methods=["GET", "POST"])
 @roles_required(Role.QA)
 @signing_throttle
 def close_deviation(deviation_id: int) -> ResponseReturnValue:

@@ -7,17 +7,14 @@ loading, and, with JavaScript, a bar polled from the job's JSON every second.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from ...domain.roles import Role
 from ...security import roles_required
 from ...services.custody import jobs
-
-bp = Blueprint("audit", __name__, url_prefix="/audit")
-AUDITORS = (Role.QA, Role.ADMIN)
-JOB = "<int(max=2147483647):job_id>"
+from . import bp
+from .access import AUDITORS
 
 
 def _viewer():
@@ -37,13 +34,13 @@ def start_verify() -> ResponseReturnValue:
     return redirect(url_for("audit.job", job_id=job.id))
 
 
-@bp.get(f"/jobs/{JOB}")
+@bp.get("/jobs/<id:job_id>")
 @roles_required(*AUDITORS)
 def job(job_id: int) -> ResponseReturnValue:
     return render_template("audit/job.html", job=jobs.get_job(job_id, _viewer()))
 
 
-@bp.get(f"/jobs/{JOB}.json")
+@bp.get("/jobs/<id:job_id>.json")
 @roles_required(*AUDITORS)
 def job_json(job_id: int) -> ResponseReturnValue:
     """What the page's script polls: the bar's value and maximum, and the words to say."""
@@ -63,7 +60,3 @@ def job_json(job_id: int) -> ResponseReturnValue:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-# The workspace's other pages add their routes to this blueprint (issue 6).
-from . import charts, qa, search  # noqa: E402, F401

@@ -16,9 +16,9 @@ from ...security import roles_required
 from ...services.audit import custody_pdf, custody_report
 from ...services.audit import ledger_search as audit
 from ...timefmt import site_zone
-from .routes import AUDITORS, bp
+from . import bp
+from .access import AUDITORS
 
-UNIT = "<int(max=2147483647):unit_id>"
 PAGE_SIZE = 50
 
 
@@ -77,7 +77,7 @@ def _report():
     return custody_report.build(request.view_args["unit_id"], current_user._get_current_object())
 
 
-@bp.get(f"/units/{UNIT}/report")
+@bp.get("/units/<id:unit_id>/report")
 @roles_required(*AUDITORS)
 def unit_report(unit_id: int) -> ResponseReturnValue:
     return render_template("audit/report.html", report=_report())
@@ -94,14 +94,14 @@ def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
     )
 
 
-@bp.get(f"/units/{UNIT}/report.csv")
+@bp.get("/units/<id:unit_id>/report.csv")
 @roles_required(*AUDITORS)
 def unit_report_csv(unit_id: int) -> ResponseReturnValue:
     report = _report()
     return _download(custody_report.report_csv(report), "text/csv", f"{report.filename}.csv")
 
 
-@bp.get(f"/units/{UNIT}/report.pdf")
+@bp.get("/units/<id:unit_id>/report.pdf")
 @roles_required(*AUDITORS)
 def unit_report_pdf(unit_id: int) -> ResponseReturnValue:
     report = _report()

@@ -1,1 +1,13 @@
-"""The label print dialog (see ``routes``)."""
+"""The label print dialog (see ``routes``).
+
+The blueprint is made here; the view modules add their routes to it (``from . import bp``)
+and are imported once, below, so importing the package gives the whole area.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("labels", __name__, url_prefix="/labels")
+
+from . import routes  # noqa: E402,F401  (views register on bp)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -23,10 +23,8 @@ from ...models import Location, Patient
 from ...security import roles_required
 from ...services.actions import units
 from ...services.station import labels
+from . import bp
 from .forms import PrintForm
-
-bp = Blueprint("labels", __name__, url_prefix="/labels")
-ID = "<int(max=2147483647):ident>"
 
 
 @dataclass(frozen=True)
@@ -130,37 +128,37 @@ PRINTERS = (Role.TECHNICIAN, Role.QA, Role.ADMIN)
 WRISTBAND_PRINTERS = (Role.TECHNICIAN, Role.CLINICIAN, Role.QA)
 
 
-@bp.get(f"/units/{ID}")
+@bp.get("/units/<id:ident>")
 @roles_required(*PRINTERS)
 def unit_dialog(ident: int) -> ResponseReturnValue:
     return _dialog("unit", ident, PrintForm(formdata=request.args or None))
 
 
-@bp.post(f"/units/{ID}")
+@bp.post("/units/<id:ident>")
 @roles_required(*PRINTERS)
 def print_unit(ident: int) -> ResponseReturnValue:
     return _print("unit", ident)
 
 
-@bp.get(f"/patients/{ID}")
+@bp.get("/patients/<id:ident>")
 @roles_required(*WRISTBAND_PRINTERS)
 def patient_dialog(ident: int) -> ResponseReturnValue:
     return _dialog("patient", ident, PrintForm(formdata=request.args or None))
 
 
-@bp.post(f"/patients/{ID}")
+@bp.post("/patients/<id:ident>")
 @roles_required(*WRISTBAND_PRINTERS)
 def print_patient(ident: int) -> ResponseReturnValue:
     return _print("patient", ident)
 
 
-@bp.get(f"/locations/{ID}")
+@bp.get("/locations/<id:ident>")
 @roles_required(*PRINTERS)
 def location_dialog(ident: int) -> ResponseReturnValue:
     return _dialog("location", ident, PrintForm(formdata=request.args or None))
 
 
-@bp.post(f"/locations/{ID}")
+@bp.post("/locations/<id:ident>")
 @roles_required(*PRINTERS)
 def print_location(ident: int) -> ResponseReturnValue:
     return _print("location", ident)

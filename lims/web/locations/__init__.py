@@ -1,0 +1,13 @@
+"""Locations: the tree of places, a box's map, and (admins) creating a location.
+
+The blueprint is made here; the view modules add their routes to it (``from . import bp``)
+and are imported once, below, so importing the package gives the whole area.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("locations", __name__, url_prefix="/locations")
+
+from . import routes  # noqa: E402,F401  (views register on bp)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -16,11 +16,10 @@ from ...models import Location
 from ...security import roles_required
 from ...services.actions import storage
 from ...services.admin import inventory, locations
+from . import bp
 from .forms import LocationForm
 
-bp = Blueprint("locations", __name__, url_prefix="/locations")
 KEEPERS = (Role.TECHNICIAN, Role.QA, Role.ADMIN)
-ID = "<int(max=2147483647):location_id>"
 
 
 @dataclass
@@ -105,7 +104,7 @@ def create() -> ResponseReturnValue:
     return redirect(url_for("locations.detail", location_id=place.id))
 
 
-@bp.route(f"/{ID}")
+@bp.route("/<id:location_id>")
 @roles_required(*KEEPERS)
 def detail(location_id: int) -> ResponseReturnValue:
     place = locations.get_location(location_id)

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, url_for
+from flask import current_app, redirect, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.roles import Role
 from ...security import roles_required
-
-bp = Blueprint("main", __name__)
+from . import bp
 
 # Where each role lives: clinicians on their readiness board, QA in the audit workspace
 # (its home shows the last verification), everyone else on the units list.

@@ -3,7 +3,7 @@ parked after their last retry. Thin: read the request, call ``services.inbox``, 
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -12,10 +12,9 @@ from ...domain.notifications import EVENTS
 from ...domain.roles import Role
 from ...security import roles_required
 from ...services import inbox
+from . import bp
 from .forms import PreferencesForm
 
-bp = Blueprint("notifications", __name__)
-ID = "int(max=2147483647)"
 PER_PAGE = 50
 MAX_PAGE = 1_000_000  # beyond it an offset would not fit the database's integers
 
@@ -52,7 +51,7 @@ def inbox_page() -> ResponseReturnValue:
     )
 
 
-@bp.post(f"/notifications/<{ID}:notification_id>/read")
+@bp.post("/notifications/<id:notification_id>/read")
 @roles_required()
 def mark_read(notification_id: int) -> ResponseReturnValue:
     """Another user's message (or none) is a 404 and nothing changes."""
@@ -134,7 +133,7 @@ RETRY_MESSAGES = {
 }
 
 
-@bp.post(f"/admin/deliveries/<{ID}:delivery_id>/retry")
+@bp.post("/admin/deliveries/<id:delivery_id>/retry")
 @roles_required(Role.ADMIN)
 def retry_delivery(delivery_id: int) -> ResponseReturnValue:
     try:

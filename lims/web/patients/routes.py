@@ -7,7 +7,7 @@ own clinician sees and uses the booking forms (the service refuses everyone else
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -18,10 +18,9 @@ from ...security import roles_required
 from ...services.audit.timeline import timeline
 from ...services.clinic import appointments, readiness
 from ...services.custody import ledger
+from . import bp
 from .forms import BookingForm, CancelForm, DoneForm, MoveForm
 
-bp = Blueprint("patients", __name__, url_prefix="/patients")
-ID = "int(max=2147483647)"
 UNREADABLE = "Nothing was booked: some entries could not be read; see the marked fields."
 
 
@@ -77,13 +76,13 @@ def _page(patient, form=None, error=None, status=200) -> ResponseReturnValue:
     ), status
 
 
-@bp.route(f"/<{ID}:patient_id>")
+@bp.route("/<id:patient_id>")
 @roles_required()
 def detail(patient_id: int) -> ResponseReturnValue:
     return _page(appointments.get_patient(patient_id))
 
 
-@bp.route(f"/<{ID}:patient_id>/appointments/new", methods=["GET", "POST"])
+@bp.route("/<id:patient_id>/appointments/new", methods=["GET", "POST"])
 @roles_required(Role.CLINICIAN)
 def book(patient_id: int) -> ResponseReturnValue:
     patient = appointments.get_patient(patient_id)
@@ -112,7 +111,7 @@ def book(patient_id: int) -> ResponseReturnValue:
     return redirect(url_for("patients.detail", patient_id=patient.id))
 
 
-@bp.route(f"/<{ID}:patient_id>/appointments/<{ID}:appointment_id>", methods=["GET", "POST"])
+@bp.route("/<id:patient_id>/appointments/<id:appointment_id>", methods=["GET", "POST"])
 @roles_required(Role.CLINICIAN)
 def appointment(patient_id: int, appointment_id: int) -> ResponseReturnValue:
     """Move (a new time) or cancel one booked appointment."""

@@ -10,7 +10,7 @@ patient's clinician (``web.patients``).
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -18,8 +18,8 @@ from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...security import roles_required
 from ...services.clinic import readiness
+from . import bp
 
-bp = Blueprint("readiness", __name__, url_prefix="/readiness")
 VIEWERS = (Role.CLINICIAN, Role.QA, Role.ADMIN)
 
 

@@ -7,16 +7,15 @@ through its unit page.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.roles import Role
 from ...security import roles_required
 from ...services.audit import alerts
+from . import bp
 from .queue import cards
-
-bp = Blueprint("release", __name__, url_prefix="/release")
 
 
 @bp.route("")

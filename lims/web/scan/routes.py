@@ -14,7 +14,6 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import (
-    Blueprint,
     abort,
     current_app,
     flash,
@@ -35,12 +34,9 @@ from ...models.types import utcnow
 from ...security import roles_required
 from ...services.actions import units
 from ...services.station import scan as scan_service
-from ..units.base_forms import VersionedForm
+from ..units.base_forms import UNREADABLE, VersionedForm
 from ..units.forms import ACTION_FORMS
-from ..units.routes import UNREADABLE
-from . import station
-
-bp = Blueprint("scan", __name__)
+from . import bp, station
 
 ECHO_LENGTH = 40
 

@@ -24,6 +24,9 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 
 CHOOSE = SelectChoice("", "Choose…")
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+# What an action's page says when its form cannot be read (each field says why); the unit
+# page and the scan station's batch both show it.
+UNREADABLE = "Nothing was saved: some entries could not be read; see the marked fields."
 
 
 def number_input(**render) -> dict[str, Any]:

@@ -7,7 +7,6 @@ valid; a refusal is shown with the service's own message and status code.
 from __future__ import annotations
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     current_app,
@@ -31,15 +30,14 @@ from ...services import search
 from ...services.actions import processing, qc, units
 from ...services.audit.timeline import timeline
 from ...services.custody import ledger
-from .base_forms import ServiceForm, VersionedForm
+from . import bp
+from .base_forms import UNREADABLE, ServiceForm, VersionedForm
 from .bedside_forms import AdministerForm, DispenseForm
 from .export import history_csv
 from .forms import ACTION_FORMS, SIGNED_FORMS, CompleteProcessingForm, RecordStepForm, RegisterForm
 from .panels import action_context, active_clinicians, correctable_results, unit_panels
 from .qc_forms import Earlier, RecordQcForm
 from .signature_forms import ExceptionalReleaseForm
-
-bp = Blueprint("units", __name__, url_prefix="/units")
 
 
 def _actor() -> User:
@@ -81,9 +79,6 @@ def index() -> ResponseReturnValue:
         statuses=list(Status),
         types=CATALOGUE,
     ), status_code
-
-
-UNREADABLE = "Nothing was saved: some entries could not be read; see the marked fields."
 
 
 def _show_service_error(form: ServiceForm, exc: ServiceError) -> str:
