@@ -78,7 +78,7 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = celery_config(REDIS_URL)
 
-    # Notifications (PRODUCT.md §7). E-mail is sent only with MAIL_SERVER set; the webhook
+    # Notifications (docs/product.md §8). E-mail is sent only with MAIL_SERVER set; the webhook
     # only with WEBHOOK_URL (and WEBHOOK_SECRET, which signs each body with HMAC-SHA256).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None

@@ -1,4 +1,4 @@
-"""Ledger search and the chain-of-custody report on a big ledger (issue 6).
+"""Ledger search and the chain-of-custody report on a big ledger.
 
     python -m bench.ledger_search [--database-url URL] [--repeat 30] [--moves 60]
 

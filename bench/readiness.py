@@ -1,4 +1,4 @@
-"""The readiness board on a big lab (issue 6).
+"""The readiness board on a big lab.
 
     python -m bench.readiness [--database-url URL] [--repeat 5]
 

@@ -46,7 +46,7 @@ BENCH_USERS = (
     ("bench-tech2", "technician", "Priya Nair"),
     ("bench-tech3", "technician", "Sam Okoye"),
 )
-MAX_SEQUENCE = 999_999  # six digits per facility and year (PRODUCT.md §2)
+MAX_SEQUENCE = 999_999  # six digits per facility and year (docs/product.md §2)
 
 
 @dataclass(frozen=True)

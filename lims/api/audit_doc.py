@@ -1,4 +1,4 @@
-"""The OpenAPI operations and schemas of the audit workspace (ledger search, unit reports) (issue 6); ``openapi`` joins them to the rest."""
+"""The OpenAPI operations and schemas of the audit workspace (ledger search, unit reports); ``openapi`` joins them to the rest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The readiness board and appointments on the ``api`` blueprint (issue 6).
+"""The readiness board and appointments on the ``api`` blueprint.
 
 ``GET /readiness`` is the caller's board as JSON (QA and admin: a clinician's with
 ``?clinician=<id>``, or everyone's); appointments are booked for a patient and moved or

@@ -1,4 +1,4 @@
-"""The OpenAPI operations and schemas of the readiness board and appointments (issue 6); ``openapi`` joins them to the rest."""
+"""The OpenAPI operations and schemas of the readiness board and appointments; ``openapi`` joins them to the rest."""
 
 from __future__ import annotations
 

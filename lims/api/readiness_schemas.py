@@ -1,4 +1,4 @@
-"""Request and response shapes of the readiness board and appointments API (issue 6)."""
+"""Request and response shapes of the readiness board and appointments API."""
 
 from __future__ import annotations
 

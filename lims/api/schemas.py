@@ -398,7 +398,7 @@ class ErrorOut(Response):
     error: ErrorBody
 
 
-# ---------------------------------------------------------------------------- notifications (issue 5)
+# ---------------------------------------------------------------------------- notifications
 
 
 class NotificationQuery(Request):
@@ -428,7 +428,7 @@ class NotificationPageOut(Response):
     unread: int = Field(description="how many of the caller's notifications are unread")
 
 
-# ---------------------------------------------------------------------------- long jobs (issue 5)
+# ---------------------------------------------------------------------------- long jobs
 
 
 class JobOut(Response):

@@ -3,10 +3,11 @@ parked after their last retry. Thin: read the request, call ``services.inbox``, 
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ... import dispatch
 from ...domain.errors import Conflict, ServiceError
 from ...domain.notifications import EVENTS
 from ...domain.roles import Role
@@ -112,7 +113,7 @@ def deliveries() -> ResponseReturnValue:
         failed=inbox.failed_deliveries(admin),
         events=EVENTS,
         channel_names=inbox.CHANNEL_NAMES,
-        celery=bool(current_app.config.get("CELERY", {}).get("broker_url")),
+        celery=dispatch.broker_configured(),
     )
 
 

@@ -113,7 +113,7 @@ def register() -> ResponseReturnValue:
     return redirect(url_for("units.detail", unit_id=unit.id))
 
 
-@bp.route("/<int:unit_id>")
+@bp.route("/<id:unit_id>")
 @roles_required()
 def detail(unit_id: int) -> ResponseReturnValue:
     unit = units.get_unit(unit_id)
@@ -129,7 +129,7 @@ def detail(unit_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/<int:unit_id>/history.csv")
+@bp.route("/<id:unit_id>/history.csv")
 @roles_required()
 def history_export(unit_id: int) -> ResponseReturnValue:
     """The collection's whole history as the unit page shows it, for an inspector's file."""
@@ -178,7 +178,7 @@ def _prefill(form: VersionedForm, unit: Unit) -> None:
     form.prefill(request.args)
 
 
-@bp.route("/<int:unit_id>/actions/<name>", methods=["GET", "POST"])
+@bp.route("/<id:unit_id>/actions/<name>", methods=["GET", "POST"])
 @roles_required()
 @signing_throttle
 def act(unit_id: int, name: str) -> ResponseReturnValue:
