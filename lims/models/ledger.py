@@ -60,7 +60,8 @@ class LedgerReceipt(db.Model):
     __tablename__ = "ledger_receipts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    # A trigger refuses a receipt whose seq is not above every stored one (migration 0008).
+    seq: Mapped[int] = mapped_column(Integer, index=True)
     entry_hash: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     signature: Mapped[str] = mapped_column(String(64))

@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from config import celery_config
-from lims.domain.errors import Forbidden, Invalid, NotFound
+from lims.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.models import LedgerEntry, LedgerReceipt
 from lims.services.custody import jobs, ledger, receipts
@@ -101,6 +102,58 @@ def test_a_tail_cut_and_written_again_is_caught_by_the_changed_hash(kept, users,
 
     assert found.head_seq == 6
     assert found.problems == ["entry #6 no longer has the hash the receipt signed: it was replaced"]
+
+
+def test_an_older_genuine_receipt_put_back_cannot_hide_a_cut_tail(six_entries, unit_in):
+    """The attack: cut the tail as the database owner, then put an older genuine receipt
+    back so that it is the newest row. The database refuses the receipt (they only move
+    forward), and even one slipped in past the trigger leaves the cut in plain view: the
+    verification checks every receipt, the highest entry first."""
+    ledger.issue_receipt()  # head #6
+    old = db.session.execute(select(RECEIPTS).where(RECEIPTS.c.seq == 6)).mappings().one()
+    unit_in("collected")
+    db.session.commit()
+    ledger.issue_receipt()  # head #7
+    cut_tail(7)
+    genuine = {k: v for k, v in old.items() if k != "id"}
+
+    with pytest.raises(DBAPIError):  # as the app: refused
+        db.session.execute(insert(RECEIPTS).values(**genuine))
+        db.session.flush()
+    db.session.rollback()
+    with triggers_off() as session:  # as the owner, past the trigger
+        session.execute(insert(RECEIPTS).values(**genuine))
+
+    result = ledger.verify()
+    assert not result.intact
+    assert result.first_break.seq == 7
+    assert "ends at #6: entries were removed from the end" in result.first_break.problem
+
+
+def test_a_receipt_below_one_stored_is_refused_by_the_database(six_entries):
+    ledger.issue_receipt()
+    stored = db.session.execute(select(RECEIPTS)).mappings().one()
+
+    with pytest.raises(DBAPIError):
+        db.session.execute(insert(RECEIPTS).values(**{**stored, "id": None, "seq": 5}))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(RECEIPTS)) == 1
+
+
+def test_a_head_signed_already_is_answered_not_signed_twice(six_entries, users):
+    ledger.issue_receipt()
+
+    assert ledger.issue_receipt()["seq"] == 6  # the same receipt back
+    with pytest.raises(Conflict, match="already signed"):
+        receipts.issue(users["qa"])
+    assert db.session.scalar(select(func.count()).select_from(RECEIPTS)) == 1
+
+
+def test_a_cut_ledger_is_not_signed(kept, users):
+    cut_tail(6)
+
+    with pytest.raises(Conflict, match="removed from the end"):
+        ledger.issue_receipt()
 
 
 def test_entries_missing_before_the_signed_one_are_named(kept, users):
@@ -203,8 +256,12 @@ def test_an_unknown_receipt_is_not_found(users, receipt_id):
 # ---------------------------------------------------------------------------- the list
 
 
-def test_the_list_is_newest_first_and_says_whether_each_signature_is_valid(six_entries, users):
+def test_the_list_is_newest_first_and_says_whether_each_signature_is_valid(
+    six_entries, users, unit_in
+):
     first = ledger.issue_receipt()
+    unit_in("collected")  # the head moves on, so the second receipt signs a new head
+    db.session.commit()
     second = receipts.issue(users["qa"])
     with triggers_off() as session:  # an owner "fixes" the older receipt's signature
         session.execute(

@@ -174,15 +174,27 @@ def cut_tail(*seqs: int, with_receipts: bool = False) -> None:
             session.execute(delete(LedgerReceipt.__table__))
 
 
-def test_the_button_issues_a_receipt_of_the_head(login, kept):
+def test_the_button_issues_a_receipt_of_the_head(login, kept, unit_in):
+    unit_in("collected")  # the head moves on from the kept receipt's #4 to #5
+    db.session.commit()
     client = login("admin")
 
     response = client.post("/audit/receipts")
 
     assert response.status_code == 302 and response.location == "/audit/receipts"
     page = client.get("/audit/receipts").get_data(as_text=True)
-    assert "Head receipt issued: entry #4" in page
-    assert page.count('data-seq="4"') == 2 and "✔ valid" in page
+    assert "Head receipt issued: entry #5" in page
+    assert page.count('data-seq="5"') == 1 and page.count('data-seq="4"') == 1
+    assert page.count("✔ valid") == 2
+
+
+def test_a_head_already_signed_is_not_signed_again(login, kept):
+    client = login("qa")
+
+    response = client.post("/audit/receipts", follow_redirects=True)
+
+    assert "Entry #4, the head, is already signed" in text_of(response)
+    assert db.session.scalar(select(func.count()).select_from(LedgerReceipt)) == 1
 
 
 def test_a_stored_receipt_checks(login, kept):

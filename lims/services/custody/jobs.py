@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from ... import dispatch
-from ...db import transaction
-from ...domain.errors import Forbidden, NotFound
+from ...db import lock, transaction
+from ...domain.errors import Conflict, Forbidden, NotFound
 from ...domain.ledger_chain import VerifyResult
 from ...domain.roles import Role
 from ...extensions import db
@@ -129,9 +129,20 @@ def _require_auditor(user: User, doing: str) -> None:
 
 
 def start_ledger_verify(actor: User) -> JobView:
-    """Queue a verification of the whole ledger (QA, admin) and hand it to a worker."""
+    """Queue a verification of the whole ledger (QA, admin) and hand it to a worker.
+
+    One at a time: while one is queued or running (and not stalled), another is refused
+    (409) naming it, so repeated presses cannot queue the whole ledger many times over."""
     _require_auditor(actor, "verify the ledger")
     with transaction():
+        lock("lims.jobs.ledger_verify")
+        running = _unfinished(LEDGER_VERIFY)
+        if running is not None:
+            raise Conflict(
+                f"a verification is already {running.status} (job {running.id}, started by "
+                f"{running.started_by.full_name}); wait for its verdict",
+                code="job_running",
+            )
         job = Job(
             kind=LEDGER_VERIFY,
             status="queued",
@@ -145,6 +156,21 @@ def start_ledger_verify(actor: User) -> JobView:
         view = _view(job, started_by=actor.full_name)
     _dispatch(view.id)
     return view
+
+
+def _unfinished(kind: str) -> Job | None:
+    """The job of this kind still queued or running, unless it has stalled (the sweep fails
+    those after ``JOB_STALL_MINUTES``)."""
+    since = utcnow() - timedelta(minutes=current_app.config["JOB_STALL_MINUTES"])
+    return db.session.scalars(
+        select(Job)
+        .where(
+            Job.kind == kind,
+            ((Job.status == "queued") & (Job.created_at >= since))
+            | ((Job.status == "running") & (Job.started_at >= since)),
+        )
+        .limit(1)
+    ).first()
 
 
 def _dispatch(job_id: int) -> None:
@@ -338,8 +364,6 @@ def recent_jobs(viewer: User, kind: str = LEDGER_VERIFY, limit: int = 10) -> lis
 def fail_stalled(max_minutes: int) -> int:
     """Jobs whose process died (started, or queued, longer ago than any run takes) are failed
     with the reason, so the page stops waiting and QA starts another; returns how many."""
-    from datetime import timedelta
-
     limit = utcnow() - timedelta(minutes=max_minutes)
     with db.engine.begin() as conn:
         stalled = conn.execute(

@@ -5,6 +5,7 @@ Rows are only ever inserted. The database refuses UPDATE/DELETE/TRUNCATE by trig
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,10 +14,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
-from ...db import lock
+from ...db import lock, transaction
+from ...domain.errors import Conflict
 from ...domain.ledger_chain import (
     GENESIS,
     HASHED_FIELDS,
+    ChainBreak,
     VerifyResult,
     canonical_json,
     entry_hash,
@@ -135,18 +138,17 @@ def count() -> int:
 
 
 def verify(progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Recompute the whole chain, then check it against the latest head receipt."""
+    """Recompute the whole chain, then check it against every stored head receipt.
+
+    Every receipt, highest entry first: the highest tells whether the tail was cut, and an
+    older genuine receipt put back in (an attacker hiding a cut) cannot stand in for it.
+    One query reads them all with the hash each names (decision 59)."""
     result = verify_chain(_key(), _stored_entries(), progress)
     if not result.intact:
         return result
-    receipt = db.session.scalars(
-        select(LedgerReceipt).order_by(LedgerReceipt.id.desc()).limit(1)
-    ).first()
-    if receipt is not None:
-        problem = check_receipt(receipt_payload(receipt), result)
+    for receipt, stored in _receipts_with_their_entries():
+        problem = check_receipt(receipt_payload(receipt), result, stored_hash=stored)
         if problem:
-            from ...domain.ledger_chain import ChainBreak
-
             return VerifyResult(
                 result.checked,
                 result.last_seq,
@@ -154,6 +156,16 @@ def verify(progress: Callable[[int], None] | None = None) -> VerifyResult:
                 ChainBreak(receipt.seq, None, problem),
             )
     return result
+
+
+def _receipts_with_their_entries() -> Iterator[tuple[LedgerReceipt, str | None]]:
+    rows = db.session.execute(
+        select(LedgerReceipt, LedgerEntry.entry_hash)
+        .outerjoin(LedgerEntry, LedgerEntry.seq == LedgerReceipt.seq)
+        .order_by(LedgerReceipt.seq.desc(), LedgerReceipt.id.desc())
+        .execution_options(yield_per=1000)
+    )
+    yield from rows  # (receipt, the hash stored at its entry or None)
 
 
 def receipt_payload(receipt: LedgerReceipt) -> dict[str, Any]:
@@ -175,9 +187,11 @@ def receipt_signature(seq: int, head_hash: str, issued_at: str) -> str:
 
 
 def issue_receipt() -> dict[str, Any]:
-    """Sign the current head; keep the printed receipt outside the database too."""
-    from ...db import transaction
+    """Sign the current head; keep the printed receipt outside the database too.
 
+    A head already signed is not signed again: its receipt is returned. Receipts only move
+    forward (a trigger refuses one at or below a stored one), so a ledger that ends before
+    the latest receipt is refused with the reason rather than signed."""
     with transaction():
         lock("lims.ledger")
         head = db.session.execute(
@@ -186,6 +200,17 @@ def issue_receipt() -> dict[str, Any]:
             .limit(1)
         ).first()
         seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
+        latest = db.session.scalars(
+            select(LedgerReceipt).order_by(LedgerReceipt.seq.desc()).limit(1)
+        ).first()
+        if latest is not None and latest.seq > seq:
+            raise Conflict(
+                f"the ledger ends at entry #{seq} but a receipt signed #{latest.seq}: "
+                "entries were removed from the end; verify the ledger",
+                code="ledger_cut",
+            )
+        if latest is not None and latest.seq == seq:
+            return receipt_payload(latest)
         issued_at = utcnow()
         signature = sign(_key(), _receipt_message(seq, head_hash, utc_iso(issued_at)))
         receipt = LedgerReceipt(
@@ -195,15 +220,21 @@ def issue_receipt() -> dict[str, Any]:
     return receipt_payload(receipt)
 
 
-def check_receipt(payload: Mapping[str, Any], result: VerifyResult) -> str | None:
-    """Is a receipt genuine, and is the entry it names still in the chain?"""
+_UNREAD = object()
+
+
+def check_receipt(
+    payload: Mapping[str, Any], result: VerifyResult, *, stored_hash: Any = _UNREAD
+) -> str | None:
+    """Is a receipt genuine, and is the entry it names still in the chain? ``stored_hash``:
+    the hash stored at the receipt's entry when the caller has read it already."""
     try:
         seq, head_hash = int(payload["seq"]), str(payload["entry_hash"])
         message = _receipt_message(seq, head_hash, str(payload["issued_at"]))
         signature = str(payload["signature"])
     except (KeyError, TypeError, ValueError):
         return "the receipt is malformed"
-    if sign(_key(), message) != signature:
+    if not hmac.compare_digest(sign(_key(), message), signature):
         return "the receipt's signature is not valid for this ledger key"
     if seq > result.last_seq:
         return (
@@ -212,8 +243,10 @@ def check_receipt(payload: Mapping[str, Any], result: VerifyResult) -> str | Non
         )
     if seq == 0:
         return None
-    stored = db.session.scalar(select(LedgerEntry.entry_hash).where(LedgerEntry.seq == seq))
-    if stored != head_hash:
+    stored = stored_hash
+    if stored is _UNREAD:
+        stored = db.session.scalar(select(LedgerEntry.entry_hash).where(LedgerEntry.seq == seq))
+    if stored is None or not hmac.compare_digest(stored, head_hash):
         return f"entry #{seq} no longer has the hash the receipt of {payload['issued_at']} signed"
     return None
 

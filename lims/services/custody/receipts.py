@@ -29,7 +29,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from ... import dispatch
-from ...domain.errors import Forbidden, Invalid, NotFound
+from ...domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ...domain.identifiers import MAX_ID
 from ...domain.roles import Role
 from ...extensions import db
@@ -242,8 +242,19 @@ def latest() -> LedgerReceipt | None:
 
 
 def issue(actor: User) -> dict[str, Any]:
-    """QA's or an admin's "Issue a receipt now": sign the head as it is."""
+    """QA's or an admin's "Issue a receipt now": sign the head as it is. A head signed
+    already is answered (409) rather than signed twice: receipts only move forward."""
     _require_auditor(actor, "issue head receipts")
+    head = db.session.scalar(select(func.max(LedgerEntry.seq))) or 0
+    latest = db.session.scalars(
+        select(LedgerReceipt).order_by(LedgerReceipt.seq.desc()).limit(1)
+    ).first()
+    if latest is not None and latest.seq == head:
+        raise Conflict(
+            f"Entry #{head}, the head, is already signed (receipt of "
+            f"{ledger.receipt_payload(latest)['issued_at']}); nothing new to sign",
+            code="head_already_signed",
+        )
     payload = ledger.issue_receipt()
     log.info("head receipt issued by %s: #%s", actor.username, payload["seq"])
     return payload

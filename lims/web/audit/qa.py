@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.deviations import STATES, Decision, decision_label, kind_label
-from ...domain.errors import Invalid, ServiceError
+from ...domain.errors import Conflict, Invalid, ServiceError
 from ...domain.roles import Role
 from ...domain.signatures import manifestation
 from ...models import LedgerReceipt, Signature, User
@@ -89,7 +89,11 @@ def receipts_list() -> ResponseReturnValue:
 @bp.post("/receipts")
 @roles_required(*AUDITORS)
 def issue_receipt() -> ResponseReturnValue:
-    issued = receipts.issue(_viewer())
+    try:
+        issued = receipts.issue(_viewer())
+    except Conflict as exc:  # the head is signed already, or the ledger was cut
+        flash(exc.message, "info" if exc.code == "head_already_signed" else "error")
+        return redirect(url_for("audit.receipts_list"))
     flash(
         f"Head receipt issued: entry #{issued['seq']}. Download it and keep it outside.", "success"
     )
