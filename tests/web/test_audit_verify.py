@@ -16,7 +16,7 @@ from sqlalchemy import text
 from lims.extensions import db
 from lims.services.custody import jobs, ledger
 from tests.service.lab import triggers_off
-from tests.service.test_jobs import wait_until_finished
+from tests.service.test_jobs import queued_only, wait_until_finished  # noqa: F401
 
 from .conftest import text_of
 
@@ -169,3 +169,15 @@ def test_an_unknown_job_is_a_clear_404(login, users):
 
     assert response.status_code == 404
     assert "no job 424242" in text_of(response)
+
+
+@pytest.mark.usefixtures("queued_only")
+def test_pressing_verify_again_while_one_waits_shows_the_waiting_one(login, five_entries, users):
+    queued = jobs.start_ledger_verify(users["qa"])  # queued, never handed to a worker here
+    db.session.commit()
+
+    response = login("qa").post("/audit/verify", follow_redirects=True)
+
+    assert response.request.path == f"/audit/jobs/{queued.id}"
+    assert "a verification is already queued" in text_of(response)
+    assert len(jobs.recent_jobs(users["qa"])) == 1

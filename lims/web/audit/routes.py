@@ -7,10 +7,11 @@ loading, and, with JavaScript, a bar polled from the job's JSON every second.
 
 from __future__ import annotations
 
-from flask import jsonify, redirect, render_template, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from ...domain.errors import Conflict
 from ...security import roles_required
 from ...services.custody import jobs
 from . import bp
@@ -30,7 +31,11 @@ def verify() -> ResponseReturnValue:
 @bp.post("/verify")
 @roles_required(*AUDITORS)
 def start_verify() -> ResponseReturnValue:
-    job = jobs.start_ledger_verify(_viewer())
+    try:
+        job = jobs.start_ledger_verify(_viewer())
+    except Conflict as exc:  # one is running already: show it rather than start another
+        flash(exc.message, "info")
+        job = jobs.recent_jobs(_viewer(), limit=1)[0]
     return redirect(url_for("audit.job", job_id=job.id))
 
 
