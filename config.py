@@ -12,6 +12,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("LIMS_INSTANCE_DIR", BASE_DIR / "instance"))
@@ -75,6 +76,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
         f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
     )
+    # A connection the database dropped (a restart, a failover) is noticed and replaced when
+    # it is next taken from the pool, so the app recovers by itself once the database is back.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = celery_config(REDIS_URL)
 

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 
 from flask import Flask, current_app
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .domain.errors import Conflict
+from .domain.errors import Conflict, Unavailable
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,11 @@ def transaction() -> Iterator:
         _roll_back(session)
         if "locked" in str(exc.orig).lower() or _lost_race(exc):
             raise Conflict("the database is busy; try again", code="busy") from exc
+        _refuse_if_unavailable(exc)
+        raise
+    except DBAPIError as exc:
+        _roll_back(session)
+        _refuse_if_unavailable(exc)
         raise
     except BaseException:
         _roll_back(session)
@@ -75,8 +80,41 @@ def transaction() -> Iterator:
 
 
 def _roll_back(session) -> None:
-    session.rollback()
     session.info.pop(REQUESTED, None)
+    try:
+        session.rollback()
+    except DBAPIError:  # the connection is gone: the pool replaces it on the next checkout
+        log.warning("rollback failed: the database connection was lost", exc_info=True)
+
+
+# SQLSTATE classes and codes meaning "the database cannot take this now", not "this is wrong":
+# connection exceptions, shutdowns, insufficient resources (disk full, too many connections,
+# temp_file_limit) and read-only transactions (a standby, or a database set read-only).
+UNAVAILABLE_CLASSES = ("08", "53", "57P")
+READ_ONLY_STATES = frozenset({"25006"})
+SQLITE_UNAVAILABLE = ("disk is full", "readonly database", "disk i/o error", "unable to open")
+RETRY_AFTER_SECONDS = 5
+
+
+def unavailable(exc: DBAPIError) -> Unavailable | None:
+    """The database is down, full or read-only: a 503 the user can retry, or None when the
+    error says something else (a bug, a constraint) and must not be dressed up as an outage."""
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    text = str(exc.orig).lower()
+    if state in READ_ONLY_STATES or "readonly database" in text:
+        message = "the database is read-only at the moment; nothing was changed"
+    elif state.startswith("53") or "disk is full" in text:
+        message = "the database cannot store more just now (full); nothing was changed"
+    elif (
+        exc.connection_invalidated
+        or state.startswith(UNAVAILABLE_CLASSES)
+        or _lost_connection(exc)
+        or any(words in text for words in SQLITE_UNAVAILABLE)
+    ):
+        message = "the database is unavailable; nothing was changed, try again in a moment"
+    else:
+        return None
+    return Unavailable(message, code="database_unavailable", retry_after=RETRY_AFTER_SECONDS)
 
 
 def _run_hooks(names: set[str]) -> None:
@@ -90,6 +128,22 @@ def _run_hooks(names: set[str]) -> None:
             hook()
         except Exception:
             log.exception("after-commit hook %r failed", name)
+
+
+def _refuse_if_unavailable(exc: DBAPIError) -> None:
+    down = unavailable(exc)
+    if down is not None:
+        raise down from exc
+
+
+def _lost_connection(exc: DBAPIError) -> bool:
+    """psycopg's OperationalError without a SQLSTATE: no server answered at all."""
+    orig = exc.orig
+    return (
+        isinstance(exc, OperationalError)
+        and type(orig).__module__.startswith("psycopg")
+        and getattr(orig, "sqlstate", None) is None
+    )
 
 
 def _lost_race(exc: OperationalError) -> bool:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .domain.errors import ServiceError
+from .domain.errors import ServiceError, Unavailable
 
 CODES = {
     400: "bad_request",
@@ -38,11 +38,13 @@ def init_app(app: Flask) -> None:
         from .security import note_refusal
 
         note_refusal(exc.code)
+        headers = {}
+        if getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
         if _is_api():
-            return jsonify({"error": exc.to_dict()}), exc.http_status
-        return render_template(
-            "error.html", status=exc.http_status, message=exc.message
-        ), exc.http_status
+            return jsonify({"error": exc.to_dict()}), exc.http_status, headers
+        page = render_template("error.html", status=exc.http_status, message=exc.message)
+        return page, exc.http_status, headers
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -61,26 +63,39 @@ def init_app(app: Flask) -> None:
             return json_error(exc.code or 500, message)
         return render_template("error.html", status=exc.code, message=exc.description), exc.code
 
-    @app.errorhandler(OperationalError)
-    def database_busy(exc: OperationalError):
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        """A database that is busy, down, full or read-only is a 503 to retry, never a 500;
+        anything else it says is a bug and goes to ``unexpected``."""
+        from .db import RETRY_AFTER_SECONDS, unavailable
         from .extensions import db
 
-        db.session.rollback()
-        if "locked" not in str(exc.orig).lower():
+        _forget_session(db)
+        if isinstance(exc, OperationalError) and "locked" in str(exc.orig).lower():
+            message = "the database is busy; nothing was changed, try again in a moment"
+            return service_error(Unavailable(message, code="busy", retry_after=RETRY_AFTER_SECONDS))
+        down = unavailable(exc)
+        if down is None:
             return unexpected(exc)
-        message = "the database is busy; nothing was changed, try again in a moment"
-        if _is_api():
-            return json_error(503, message, code="busy")
-        return render_template("error.html", status=503, message=message), 503
+        app.logger.warning("database unavailable: %s", exc.orig)
+        return service_error(down)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error")
         from .extensions import db
 
-        db.session.rollback()
+        _forget_session(db)
         if _is_api():
             return json_error(500, "internal error; nothing was changed")
         return render_template(
             "error.html", status=500, message="Something went wrong; nothing was changed."
         ), 500
+
+
+def _forget_session(db) -> None:
+    """Roll back what the request began; with the connection gone, that fails too."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.close()

@@ -38,9 +38,15 @@ class Conflict(ServiceError):
 
 
 class Unavailable(ServiceError):
-    """A part of this installation is missing (e.g. a system library); nothing was changed."""
+    """A part of this installation is missing or down (a system library, the database);
+    nothing was changed. ``retry_after``: seconds after which trying again may work."""
 
     http_status, code = 503, "unavailable"
+    retry_after: int | None = None
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
 
 
 class Invalid(ServiceError):
