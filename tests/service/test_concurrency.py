@@ -75,8 +75,10 @@ def test_two_technicians_start_processing_one_unit_at_once(app, users, unit_in):
     unit = unit_in("received")
     version = stored(unit.id)["version"]
 
+    unit_id = unit.id  # plain values into the threads: the test's session is not theirs
+
     def start(user: User) -> tuple[str, int]:
-        result = perform_action(unit.id, "start_processing", data_for("start_processing"), user)
+        result = perform_action(unit_id, "start_processing", data_for("start_processing"), user)
         return result.unit.status, result.unit.custodian_id
 
     outcomes = at_once(app, [(users["technician"].id, start), (users["technician2"].id, start)])
@@ -95,13 +97,15 @@ def test_two_technicians_start_processing_one_unit_at_once(app, users, unit_in):
 def test_qa_rejects_while_a_technician_starts_processing(app, users, unit_in):
     unit = unit_in("received")
 
+    unit_id = unit.id  # plain values into the threads: the test's session is not theirs
+
     def start(user: User) -> str:
         return perform_action(
-            unit.id, "start_processing", data_for("start_processing"), user
+            unit_id, "start_processing", data_for("start_processing"), user
         ).unit.status
 
     def reject(user: User) -> str:
-        return perform_action(unit.id, "reject", data_for("reject"), user).unit.status
+        return perform_action(unit_id, "reject", data_for("reject"), user).unit.status
 
     outcomes = at_once(app, [(users["technician"].id, start), (users["qa"].id, reject)])
 
@@ -159,8 +163,10 @@ def test_two_qa_users_release_one_unit_at_once(app, users, unit_in):
     pass_all_qc(product, users["technician"])
     second_qa = accounts.create_user("qa2", "qa", "test-pass-1234", full_name="Second QA")
 
+    product_id = product.id  # plain values into the threads: the test's session is not theirs
+
     def release(user: User) -> str:
-        return perform_action(product.id, "release", sign(), user).unit.status
+        return perform_action(product_id, "release", sign(), user).unit.status
 
     outcomes = at_once(app, [(users["qa"].id, release), (second_qa.id, release)])
 
