@@ -34,6 +34,22 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+# The spellings of a PostgreSQL URL, all opened with psycopg 3 (the driver installed).
+POSTGRES_SCHEMES = frozenset(
+    {"postgres", "postgresql", "postgresql+psycopg2", "postgresql+psycopg"}
+)
+
+
+def database_url(url: str) -> str:
+    """The URL SQLAlchemy should open: hosts hand out ``postgres://`` or ``postgresql://``,
+    which SQLAlchemy reads as psycopg2, and only psycopg 3 is installed; every PostgreSQL
+    spelling (psycopg2's too) becomes ``postgresql+psycopg://``. Others pass unchanged."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in POSTGRES_SCHEMES:
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
 def _hours(name: str, default: str) -> list[int]:
     return [int(h) for h in os.environ.get(name, default).split(",") if h.strip()]
 
@@ -73,8 +89,8 @@ class Config:
     ENV_NAME = "development"
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
     LEDGER_KEY = os.environ.get("LEDGER_KEY") or None
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
+    SQLALCHEMY_DATABASE_URI = database_url(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
     )
     # A connection the database dropped (a restart, a failover) is noticed and replaced when
     # it is next taken from the pool, so the app recovers by itself once the database is back.
@@ -140,7 +156,13 @@ class Config:
         for name in ("SECRET_KEY", "LEDGER_KEY"):
             if not config.get(name):
                 config[name] = _embedded_secret(name)
+        _check_database(config)
         _check_notifications(config)
+
+
+def _check_database(config: dict) -> None:
+    """A URL given as an override (tests, benchmarks) is read like ``DATABASE_URL``."""
+    config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"])
 
 
 def _check_notifications(config: dict) -> None:
@@ -162,6 +184,7 @@ class ProductionConfig(Config):
             raise RuntimeError(
                 f"refusing to start in production without {', '.join(missing)} in the environment"
             )
+        _check_database(config)
         if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             raise RuntimeError("refusing to start in production on SQLite: set DATABASE_URL")
         _check_notifications(config)

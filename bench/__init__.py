@@ -13,6 +13,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from config import database_url as normalised
 from lims import create_app
 
 # A file of its own, never the development database, unless told otherwise.
@@ -20,8 +21,9 @@ DEFAULT_DATABASE_URL = f"sqlite:///{Path(tempfile.gettempdir()) / 'lims-bench.sq
 
 
 def database_url(given: str | None) -> str:
-    """``--database-url``, else ``BENCH_DATABASE_URL``, else a SQLite file in the temp dir."""
-    return given or os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL
+    """``--database-url``, else ``BENCH_DATABASE_URL``, else a SQLite file in the temp dir;
+    ``postgres://`` and ``postgresql://`` are read as the app reads ``DATABASE_URL``."""
+    return normalised(given or os.environ.get("BENCH_DATABASE_URL") or DEFAULT_DATABASE_URL)
 
 
 def make_app(url: str) -> Flask:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import g
 from flask.testing import FlaskClient
 
+from config import database_url
 from lims import create_app
 from lims.extensions import db
 from lims.models import User
@@ -40,7 +41,8 @@ def _worker_redis_url(url: str | None) -> str | None:
     return f"{base}/{(number - WORKER_INDEX) % 16}"
 
 
-PG_URL = os.environ.get("LIMS_TEST_DATABASE_URL")
+# ``postgresql://…`` (psycopg2's spelling) is read as the app reads DATABASE_URL: psycopg 3.
+PG_URL = database_url(os.environ.get("LIMS_TEST_DATABASE_URL") or "") or None
 REDIS_URL = _worker_redis_url(os.environ.get("LIMS_TEST_REDIS_URL"))
 REQUIRE = os.environ.get("LIMS_REQUIRE_SERVICES") == "1"
 PASSWORD = "test-pass-1234"
