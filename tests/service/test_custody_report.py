@@ -115,11 +115,53 @@ def test_the_csv_has_the_header_every_entry_and_the_manifestation(released, user
     assert len(release["entry hash"]) == 64
 
 
-def test_a_cell_that_could_start_a_formula_is_quoted():
-    assert custody_report.cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert custody_report.cell("@SUM") == "'@SUM"
-    assert custody_report.cell("-150 °C") == "-150 °C"
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=HYPERLINK(1)",
+        "@SUM(A1)",
+        "+1+1",
+        "-1+1",
+        "-1+1+cmd|' /C calc'!A0",
+        "-150 °C",  # text that starts like a number is text
+        "-",
+        "\t=1+1",
+        "\r=1+1",
+        "\n=1+1",
+    ],
+)
+def test_a_cell_that_could_start_a_formula_is_quoted(text):
+    assert custody_report.cell(text) == "'" + text
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(-150, "-150"), (-0.5, "-0.5"), ("-150", "-150"), ("-12.5", "-12.5"), (7, "7"), (None, "")],
+)
+def test_a_number_stays_a_number(value, shown):
+    assert custody_report.cell(value) == shown
+
+
+def test_plain_text_is_left_alone():
     assert custody_report.cell("Signed by A") == "Signed by A"
+    assert custody_report.cell("stored at -150 °C") == "stored at -150 °C"
+
+
+def test_a_reason_that_starts_a_formula_reaches_the_csv_quoted(users):
+    unit = units.register(registration("ADIPOSE"), users["clinician"]).unit
+    units.perform_action(
+        unit.id, "discard", {"reason": "-1+1+cmd|' /C calc'!A0"}, users["technician"]
+    )
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                custody_report.entries_csv(
+                    custody_report.collection_history(units.get_unit(unit.id))
+                )
+            )
+        )
+    )
+    assert [r["reason"] for r in rows if r["reason"]] == ["'-1+1+cmd|' /C calc'!A0"]
 
 
 def test_the_pdf_is_a4_numbered_and_carries_the_manifestation(released, users):

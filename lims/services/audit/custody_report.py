@@ -21,6 +21,7 @@ import csv
 import hmac
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -321,13 +322,21 @@ COLUMNS = (
     "signatures",
     "entry hash",
 )
-_FORMULA = ("=", "+", "@", "\t", "\r")
+# What a spreadsheet may read as the start of a formula (OWASP: CSV injection).
+_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def cell(value: object) -> str:
-    """Text a spreadsheet shows as text: a cell that could start a formula gets a quote."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA) or (text.startswith("-") and not text[1:2].isdigit()):
+    """Every CSV cell goes through here, so a spreadsheet opening the file runs nothing:
+    text that could start a formula gets a leading apostrophe (shown as text). A number
+    stays a number (``-150``, ``-0.5``): no formula can hide in it and it should add up;
+    text that merely starts like one (``-1+1``, ``-150 °C``) is quoted like any other."""
+    if value is None:
+        return ""
+    text = str(value)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if text.startswith(_FORMULA) and not (number or _NUMBER.fullmatch(text)):
         return "'" + text
     return text
 
