@@ -28,6 +28,12 @@ def json_error(status: int, message: str, code: str | None = None, **extra):
     return jsonify({"error": body}), status
 
 
+def _allow_header(exc: HTTPException) -> dict[str, str]:
+    """A 405 says which methods the address takes (RFC 9110): werkzeug's ``Allow`` header,
+    kept when the error is answered as JSON or as a page."""
+    return {k: v for k, v in exc.get_headers() if k.lower() == "allow"}
+
+
 def _is_api() -> bool:
     return request.path.startswith("/api/")
 
@@ -52,6 +58,7 @@ def init_app(app: Flask) -> None:
             from .extensions import login_manager
 
             return login_manager.unauthorized()
+        headers = _allow_header(exc)
         if _is_api():
             message = exc.description or exc.name
             if exc.code == 401:
@@ -60,8 +67,10 @@ def init_app(app: Flask) -> None:
                 )
             elif exc.code == 403:
                 message = "your role may not use this endpoint"
-            return json_error(exc.code or 500, message)
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+            body, status = json_error(exc.code or 500, message)
+            return body, status, headers
+        page = render_template("error.html", status=exc.code, message=exc.description)
+        return page, exc.code, headers
 
     @app.errorhandler(DBAPIError)
     def database_error(exc: DBAPIError):

@@ -302,6 +302,23 @@ def test_an_unsupported_method_gets_405(api, register, method, path):
     assert_error(response, 405, "method_not_allowed")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("delete", "/units", {"GET", "POST"}),
+        ("put", "/units/1", {"GET"}),
+        ("get", "/units/1/actions", {"POST"}),
+        ("patch", "/openapi.json", {"GET"}),
+    ],
+)
+def test_a_405_says_which_methods_the_address_allows(api, method, path, allowed):
+    """RFC 9110: a 405 carries ``Allow`` (werkzeug's header, kept by the JSON error)."""
+    response = getattr(api.client, method)(f"/api/v1{path}", headers=api.headers("technician"))
+    assert_error(response, 405, "method_not_allowed")
+    listed = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+    assert listed - {"HEAD", "OPTIONS"} == allowed
+
+
 def test_an_unknown_api_address_gets_a_json_404(api):
     assert_error(api.get("/no-such-thing"), 404, "not_found")
 
