@@ -12,6 +12,7 @@ import json
 import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from flask import current_app
@@ -23,6 +24,32 @@ from .messages import Message
 
 class ChannelError(Exception):
     """The channel did not take the message; worth retrying."""
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of a URL: what an error or a log line may say about where a
+    webhook goes. A receiver's path, query and sign-in name often carry its secret."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme or '?'}://{host}{port}"
+
+
+def _without_url(text: str, url: str) -> str:
+    """``text`` with the URL and every part of it that could be secret (path, query,
+    user and password, raw or percent-encoded) replaced by the URL's origin or ``…``."""
+    parts = urlsplit(url)
+    secret = {url, parts.path, parts.query, parts.fragment, parts.username, parts.password}
+    secret |= {f"{parts.path}?{parts.query}"}
+    secret |= {form for s in list(secret) if s for form in (quote(s, safe="/?&="), unquote(s))}
+    for part in sorted((s for s in secret if s and s != "/"), key=len, reverse=True):
+        text = text.replace(part, origin(url) if part == url else "…")
+    return text
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -73,9 +100,10 @@ def send_webhook(delivery: Delivery, message: Message) -> None:
         "Idempotency-Key": delivery.idempotency_key,
         "X-LIMS-Signature": signature(config["WEBHOOK_SECRET"], body),
     }
+    url = config["WEBHOOK_URL"]
     try:
-        response = requests.post(config["WEBHOOK_URL"], data=body, headers=headers, timeout=15)
+        response = requests.post(url, data=body, headers=headers, timeout=15)
     except requests.RequestException as exc:
-        raise ChannelError(f"webhook: {exc}") from exc
+        raise ChannelError(f"webhook {origin(url)}: {_without_url(str(exc), url)}") from None
     if not 200 <= response.status_code < 300:
-        raise ChannelError(f"webhook answered {response.status_code}")
+        raise ChannelError(f"webhook {origin(url)} answered {response.status_code}")
