@@ -8,6 +8,7 @@ one request shape per action, told apart by ``action``; response schemas from
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
 from flask import current_app
@@ -314,9 +315,7 @@ def _ref(name: str) -> dict[str, str]:
 
 def _parameters(op: Operation, components: dict[str, Any]) -> list[dict[str, Any]]:
     params = []
-    for name in ("unit_id", "patient_id", "location_id", "notification_id", "job_id"):
-        if f"{{{name}}}" not in op.path:
-            continue
+    for name in re.findall(r"{([^}]+)}", op.path):
         params.append(
             {
                 "name": name,

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from lims.converters import IdConverter
 from lims.domain.lifecycle import UNIT_ACTIONS, RegisterFields
 from tests.conftest import ACTION_DATA, PASSWORD, registration
 
@@ -37,6 +38,22 @@ def test_every_api_route_is_documented_and_nothing_else(app, doc):
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert doc["openapi"].startswith("3.1")
     assert routes == documented
+
+
+def test_every_path_parameter_is_defined(app, doc):
+    """Each ``{name}`` of a path is a required integer parameter of each of its operations
+    (what the ``id`` converter takes), and no operation defines one its path lacks."""
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            assert all(isinstance(c, IdConverter) for c in rule._converters.values()), rule
+    for path, ops in doc["paths"].items():
+        in_path = set(re.findall(r"{([^}]+)}", path))
+        for method, op in ops.items():
+            params = {p["name"]: p for p in op.get("parameters", ()) if p["in"] == "path"}
+            assert set(params) == in_path, (method, path)
+            for param in params.values():
+                assert param["required"] is True
+                assert param["schema"]["type"] == "integer"
 
 
 def test_the_action_body_is_one_schema_per_lifecycle_action(doc):
