@@ -1,7 +1,7 @@
 """SVG: the on-screen preview of one label, at its true size in millimetres.
 
 The text is in DejaVu Sans, declared with ``@font-face`` pointing at the vendored files served
-from ``/static/fonts/`` (a link to ``lims/labels/fonts``). Embedding them as ``data:`` URIs
+from ``/static/fonts/`` (``lims/static/fonts``). Embedding them as ``data:`` URIs
 would make every preview about 2 MB (1.47 MB of TTF, base64), and the preview is inlined into
 the print dialog; by URL the browser fetches and caches the font once. Where the URL cannot be
 reached (the SVG saved and opened elsewhere), each face falls back to an installed DejaVu Sans,
@@ -17,7 +17,7 @@ from .layout import Bars, Box, Layout, Matrix, Text
 from .symbols import runs
 
 BASELINE = 0.8  # baseline below the top of a text line, as a fraction of its size
-FONT_URL = "/static/fonts/"  # where the web app serves lims/labels/fonts
+FONT_URL = "/static/fonts/"  # where the web app serves lims/static/fonts
 FALLBACK = f"'{FAMILY}', sans-serif"
 
 

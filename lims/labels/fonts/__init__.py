@@ -1,6 +1,8 @@
 """The label font, vendored: DejaVu Sans and DejaVu Sans Bold (Bitstream Vera licence, see
-``LICENSE``), so a label prints the same on any machine and names beyond Windows-1252 (Polish,
-Czech, Turkish, Greek, Cyrillic) print instead of being refused. No system font lookup.
+``lims/static/fonts/LICENSE``), so a label prints the same on any machine and names beyond
+Windows-1252 (Polish, Czech, Turkish, Greek, Cyrillic) print instead of being refused. No
+system font lookup. The files live in ``lims/static/fonts``, the one copy that the PDF embeds
+and the web app serves to the SVG preview (static serves only files of its own, no links).
 
 Registering here, once, lets the layout measure text with the very metrics the PDF draws with.
 """
@@ -15,7 +17,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 FAMILY = "DejaVu Sans"  # the CSS family name the SVG preview declares
-DIRECTORY = Path(__file__).parent
+DIRECTORY = Path(__file__).resolve().parents[2] / "static" / "fonts"
 FILES = {FONT: DIRECTORY / "DejaVuSans.ttf", BOLD: DIRECTORY / "DejaVuSans-Bold.ttf"}
 
 
