@@ -7,7 +7,7 @@ PORT ?= 5000
 TEST_WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format bench clean lock
+.PHONY: run test lint format bench bench-load clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ BENCH_UNITS ?= 100000
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.seed --units $(BENCH_UNITS) --if-empty
 	$(BIN)/python -m bench.run
+
+# Load with faults: 32 scan stations for 60 s on PostgreSQL with Redis, gunicorn, a Celery worker
+# and beat (bench/load.py). LOAD_FAULT: none, postgres-restart (stops this machine's cluster for a
+# few seconds), redis-down or worker-kill.
+LOAD_FAULT ?= none
+bench-load: $(VENV)/.dev
+	$(BIN)/python -m bench.load --fault $(LOAD_FAULT)
 
 # The lock files: every dependency, transitive ones too, compiled from the *.in files.
 PIP_COMPILE := $(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links
