@@ -148,6 +148,7 @@ class Config:
     PROXY_COUNT = _int("PROXY_COUNT", 0)
     UNITS_PER_PAGE = _int("UNITS_PER_PAGE", 25)
     MAX_CONTENT_LENGTH = 1024 * 1024
+    STRICT_TRANSPORT_SECURITY: str | None = None  # the HSTS header's value (production only)
     WTF_CSRF_TIME_LIMIT = None
 
     @classmethod
@@ -176,6 +177,9 @@ def _check_notifications(config: dict) -> None:
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # Browsers keep to HTTPS for a year once they have seen the site over TLS (behind the
+    # TLS-terminating proxy, docs/deploy.md); development runs on plain HTTP without it.
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 
     @classmethod
     def finalise(cls, config: dict) -> None:

@@ -39,6 +39,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from . import api, errors, notify, web
     from .cli import register_cli
     from .converters import IdConverter
+    from .web import headers
     from .worker import celery_init_app
 
     celery_init_app(app)
@@ -46,6 +47,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     app.url_map.converters["id"] = IdConverter  # <id:...>: a record id, 0..MAX_ID
     web.init_app(app)
     api.init_app(app)
+    headers.init_app(app)  # security headers on pages and API answers alike
     errors.init_app(app)
     register_cli(app)
     return app

@@ -81,6 +81,9 @@ _PROCESSING = re.compile(r"<\?xml-stylesheet[^>]*\?>")
 # pygal writes its configuration into an inline script for its tooltip script; with no
 # tooltip script it is dead weight, and a page should run no script it did not ship.
 _SCRIPT = re.compile(r"<script\b[^>]*?(?:/>|>.*?</script>)", re.S)
+# Its empty tooltip (no script moves it) carries the one style attribute, which a page's
+# Content-Security-Policy blocks; the chart's look is all in its <style> element.
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
 
 
 def render(chart: Any, label: str) -> str:
@@ -88,6 +91,7 @@ def render(chart: Any, label: str) -> str:
     _room_for_legend(chart)
     svg = chart.render(is_unicode=True)
     svg = _SCRIPT.sub("", _PROCESSING.sub("", _COMMENT.sub("", svg)))
+    svg = _STYLE_ATTRIBUTE.sub("", svg)
     return svg.replace(
         "<svg ", f'<svg role="img" aria-label="{escape(label, quote=True)}" ', 1
     ).strip()

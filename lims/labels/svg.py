@@ -21,15 +21,19 @@ FONT_URL = "/static/fonts/"  # where the web app serves lims/static/fonts
 FALLBACK = f"'{FAMILY}', sans-serif"
 
 
-def _font_faces() -> str:
-    """One ``@font-face`` per weight: the served file, else an installed DejaVu Sans."""
-    faces = (
+def font_faces_css() -> str:
+    """One ``@font-face`` per weight: the served file, else an installed DejaVu Sans. The
+    one inline style the app sends; the Content-Security-Policy allows it by its hash."""
+    return "".join(
         f"@font-face{{font-family:'{FAMILY}';font-weight:{'normal' if name == FONT else 'bold'};"
         f"src:url('{FONT_URL}{path.name}') format('truetype'),"
         f"local('{FAMILY}{'' if name == FONT else ' Bold'}')}}"
         for name, path in FILES.items()
     )
-    return "<style>" + "".join(faces) + "</style>"
+
+
+def _font_faces() -> str:
+    return "<style>" + font_faces_css() + "</style>"
 
 
 def _num(value: float) -> str:

@@ -123,6 +123,14 @@ def test_no_chart_refers_to_anything_outside_itself(name):
 
 
 @pytest.mark.parametrize("name", BUILT)
+def test_no_chart_carries_a_style_attribute_a_page_policy_would_block(name):
+    svg = BUILT[name]().svg
+
+    assert [n.get("style") for n in tree(BUILT[name]()).iter() if n.get("style")] == []
+    assert svg.count("<style") == 1  # its look, allowed by the page's nonce
+
+
+@pytest.mark.parametrize("name", BUILT)
 def test_every_chart_scales_to_its_container_and_is_named(name):
     chart = BUILT[name]()
     root = tree(chart)
