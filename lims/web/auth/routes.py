@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from ...security import public, record_failed_sign_in, sign_in_throttle
 from ...services.admin import accounts
+from ..redirects import local_target
 from . import bp
 from .forms import LoginForm
 
@@ -25,10 +24,7 @@ def login():
             flash("Unknown username or wrong password.", "error")
             return render_template("auth/login.html", form=form), 401
         login_user(user)
-        target = request.args.get("next", "")
-        if not target.startswith("/") or urlsplit(target).netloc or target.startswith("//"):
-            target = url_for("main.index")
-        return redirect(target)
+        return redirect(local_target(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 
 

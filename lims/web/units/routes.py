@@ -30,6 +30,7 @@ from ...services import search
 from ...services.actions import processing, qc, units
 from ...services.audit.timeline import timeline
 from ...services.custody import ledger
+from ..redirects import local_target
 from . import bp
 from .base_forms import UNREADABLE, ServiceForm, VersionedForm
 from .bedside_forms import AdministerForm, DispenseForm
@@ -239,10 +240,7 @@ def _refused(
 
 def _local_next() -> str | None:
     """Where to go after the action (the scan station sends ``next``): this site only."""
-    target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return None
+    return local_target(request.args.get("next"))
 
 
 def _done_message(label: str, result: units.ActionResult) -> str:
