@@ -12,11 +12,12 @@ import re
 from typing import Annotated, Any, Literal, Union
 
 from flask import current_app
-from pydantic import BaseModel, Field, RootModel, create_model
+from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 from pydantic.json_schema import models_json_schema
 
 from ..domain.identifiers import MAX_ID
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
+from ..domain.signatures import ACTION_MEANINGS
 from ..services.station.labels import LabelOptions
 from . import audit_doc, readiness_doc, scan_schemas, schemas
 from .operation import Operation
@@ -25,21 +26,45 @@ REF = "#/components/schemas/{model}"
 PREFIX = "/api/v1"
 
 
+VERSION = "the unit's version as last seen; a stale one is refused"
+SIGNED_VERSION = "the unit's version as the signer saw it: required with a signature"
+
+
+class _SignsWithPassword(BaseModel):
+    """An action that signs only when the password is given (a QA rejection): then the
+    version is required too."""
+
+    model_config = ConfigDict(json_schema_extra={"dependentRequired": {"password": ["version"]}})
+
+
+def _signature(name: str) -> tuple[tuple[type[BaseModel], ...], dict[str, Any]]:
+    """Extra bases and fields of a signed action's body: the version, required with its
+    password, and the one meaning its signature may carry (``ACTION_MEANINGS``)."""
+    action = UNIT_ACTIONS[name]
+    if not action.signed:
+        return (), {"version": (int | None, Field(None, description=VERSION))}
+    meaning = Literal[ACTION_MEANINGS[name]]  # type: ignore[valid-type]
+    if action.fields.model_fields["password"].is_required():
+        return (), {"version": (int, Field(description=SIGNED_VERSION)), "meaning": (meaning, ...)}
+    return (_SignsWithPassword,), {
+        "version": (int | None, Field(None, description=SIGNED_VERSION)),
+        "meaning": (meaning | None, None),
+    }
+
+
 def _action_request(name: str) -> type[BaseModel]:
     """The body of ``POST /units/{id}/actions`` for one action: its fields plus the name."""
     action = UNIT_ACTIONS[name]
     roles = ", ".join(sorted(r.value for r in action.roles))
     starts = ", ".join(sorted(s.value for s in action.from_statuses))
     to = action.to_status.value if action.to_status else "unchanged"
+    bases, signature = _signature(name)
     return create_model(
         f"{name.title().replace('_', '')}Request",
-        __base__=action.fields,
+        __base__=(action.fields, *bases),
         __doc__=f"{action.label}. Roles: {roles}. From: {starts}. To: {to}.",
         action=(Literal[name], ...),
-        version=(
-            int | None,
-            Field(None, description="the unit's version as last seen; a stale one is refused"),
-        ),
+        **signature,
     )
 
 

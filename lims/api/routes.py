@@ -10,6 +10,7 @@ from flask import current_app, jsonify, url_for
 from flask_login import current_user
 
 from ..domain.errors import Invalid
+from ..domain.lifecycle import UNIT_ACTIONS
 from ..domain.roles import Role
 from ..errors import json_error
 from ..security import (
@@ -89,13 +90,28 @@ def get_unit(unit_id: int):
     return json_response(unit_detail_out(units.get_unit(unit_id), current_user))
 
 
-def _expected_version(body: dict) -> int | None:
+def _carries_signature(name: str, body: dict) -> bool:
+    """Release and exceptional release always sign; a rejection signs when QA gives the
+    password (a technician's at receipt does not)."""
+    action = UNIT_ACTIONS.get(name)
+    return action is not None and action.signed and body.get("password") is not None
+
+
+def _expected_version(name: str, body: dict) -> int | None:
+    """The unit's version the caller last saw; required when the body carries a signature,
+    so that a signature never covers a state its signer did not see (a stale one is 409)."""
     version = body.pop("version", None)
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
         raise Invalid(
             "version must be the unit's version number (an integer)",
             code="invalid_fields",
             fields={"version": "must be an integer"},
+        )
+    if version is None and _carries_signature(name, body):
+        raise Invalid(
+            "a signature covers the unit as you saw it: send the unit's version with it",
+            code="version_required",
+            fields={"version": "required with a signature: the unit's version as you saw it"},
         )
     return version
 
@@ -114,7 +130,7 @@ def unit_action(unit_id: int):
             code="invalid_fields",
             fields={"action": "required: the name of an action"},
         )
-    version = _expected_version(body)
+    version = _expected_version(name, body)
     result = units.perform_action(unit_id, name, body, current_user, expected_version=version)
     return json_response(action_result_out(result, current_user))
 

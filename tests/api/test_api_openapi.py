@@ -68,9 +68,14 @@ def test_the_action_body_is_one_schema_per_lifecycle_action(doc):
         member = schemas[ref.split("/")[-1]]
         fields = UNIT_ACTIONS[name].fields.model_json_schema()
         assert member["properties"]["action"]["const"] == name
-        assert "version" in member["properties"] and "version" not in member["required"]
+        # An action that always signs requires the version its signer saw.
+        signs = UNIT_ACTIONS[name].signed and "password" in fields.get("required", ())
         assert set(member["properties"]) == {*fields["properties"], "action", "version"}
-        assert set(member["required"]) == {*fields.get("required", ()), "action"}
+        assert set(member["required"]) == {
+            *fields.get("required", ()),
+            "action",
+            *(("version",) if signs else ()),
+        }
         assert member["additionalProperties"] is False
 
 

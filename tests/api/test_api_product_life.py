@@ -18,7 +18,7 @@ KINDS = ["ADIPOSE", "MARROW", "BLOOD"]
 
 
 def _action(api, unit: dict, action: str, as_: str = "technician", **fields):
-    return api.post(f"/units/{unit['id']}/actions", {"action": action, **fields}, as_=as_)
+    return api.action(unit, action, as_=as_, **fields)
 
 
 def _history(api, unit: dict) -> list[dict]:
