@@ -12,7 +12,8 @@ from flask_login import current_user
 
 from ..domain.roles import Role
 from ..security import roles_required
-from ..services.actions import qc, units
+from ..services import access
+from ..services.actions import qc
 from . import bp
 from .body import json_object, parse, query
 from .respond import json_response
@@ -29,7 +30,7 @@ from .serialise import (
 @roles_required()
 def unit_qc(unit_id: int):
     """Every result that applies to the product, its specs in force and its readiness."""
-    unit = units.get_unit(unit_id)
+    unit = access.require_unit(current_user._get_current_object(), unit_id)
     qc.require_product(unit)
     return json_response(unit_qc_out(unit))
 

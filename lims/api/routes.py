@@ -20,7 +20,7 @@ from ..security import (
     sign_in_throttle,
     signing_throttle,
 )
-from ..services import search
+from ..services import access, search
 from ..services.actions import units
 from ..services.admin import accounts
 from ..services.custody import ledger
@@ -60,6 +60,7 @@ def list_units():
     params = query(UnitQuery)
     found = search.search_units(
         params.q or "",
+        viewer=current_user._get_current_object(),
         status=params.status,
         unit_type=params.type,
         page=params.page,
@@ -87,7 +88,8 @@ def register_unit():
 @bp.get("/units/<id:unit_id>")
 @roles_required()
 def get_unit(unit_id: int):
-    return json_response(unit_detail_out(units.get_unit(unit_id), current_user))
+    unit = access.require_unit(current_user._get_current_object(), unit_id)
+    return json_response(unit_detail_out(unit, current_user))
 
 
 def _carries_signature(name: str, body: dict) -> bool:
@@ -138,7 +140,7 @@ def unit_action(unit_id: int):
 @bp.get("/units/<id:unit_id>/history")
 @roles_required()
 def unit_history(unit_id: int):
-    unit = units.get_unit(unit_id)
+    unit = access.require_unit(current_user._get_current_object(), unit_id)
     entries = ledger.history(units.lineage_ids(unit))
     return json_response(
         HistoryOut(unit_id=unit.id, identifier=unit.din, entries=[entry_out(e) for e in entries])

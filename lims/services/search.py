@@ -4,6 +4,9 @@ A lab searches by what is in front of them: a label (identifier with or without 
 check character, or the scanned ``=DIN..`` form), a record number, or a patient's name.
 An identifier with a wrong check character is refused, as at the scan station, so a
 misread label never silently shows some other collection.
+
+Only units of patients the searcher may see are found or counted (``services.access``,
+decision 61), and a record number of a patient they may not see is like an unknown one.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from ..domain.catalogue import CATALOGUE
 from ..domain.errors import Invalid
 from ..domain.lifecycle import Status
 from ..extensions import db
-from ..models import Patient, Unit
+from ..models import Patient, Unit, User
+from . import access
 
 MAX_QUERY = 100
 _DIN_LIKE = re.compile(r"^[A-Z0-9]{5}\d{8}[0-9A-Z*]?$")
@@ -75,11 +79,12 @@ def _parsed(text: str) -> str:
         raise Invalid(exc.message, code=exc.code, fields={"q": exc.message}) from None
 
 
-def _is_mrn(text: str) -> bool:
-    return db.session.scalar(select(Patient.id).where(Patient.mrn == text)) is not None
+def _is_mrn(text: str, viewer: User) -> bool:
+    found = select(Patient.id).where(Patient.mrn == text, access.visible_patients(viewer))
+    return db.session.scalar(found) is not None
 
 
-def _text_filter(stmt: Select, text: str) -> Select:
+def _text_filter(stmt: Select, text: str, viewer: User) -> Select:
     text = " ".join(text.split())
     if not text:
         return stmt
@@ -89,7 +94,7 @@ def _text_filter(stmt: Select, text: str) -> Select:
     try:
         din = _identifier(text)
     except Invalid:
-        if _is_mrn(text):  # a long numeric record number can look like an identifier
+        if _is_mrn(text, viewer):  # a long numeric record number can look like an identifier
             return stmt.where(Patient.mrn == text)
         raise
     if din is not None:
@@ -117,20 +122,22 @@ def _check_choice(value: str | None, known, name: str) -> str | None:
 def search_units(
     text: str = "",
     *,
+    viewer: User,
     status: str | None = None,
     unit_type: str | None = None,
     page: int = 1,
     per_page: int = 25,
     clamp_page: bool = True,
 ) -> UnitPage:
-    """Units matching the search text and filters, newest first, one page of them.
+    """Units matching the search text and filters that ``viewer`` may see, newest first,
+    one page of them.
 
     With ``clamp_page`` a page past the end shows the last page, so a stale link in the
     browser never shows an empty list; the API asks for exact pages.
     """
     status = _check_choice(status, {s.value for s in Status}, "status")
     unit_type = _check_choice(unit_type, CATALOGUE, "type")
-    filters = []
+    filters = [access.visible_units(viewer)]
     if status:
         filters.append(Unit.status == status)
     if unit_type:
@@ -138,9 +145,9 @@ def search_units(
     text = " ".join((text or "").split())
     count = select(func.count(Unit.id)).where(*filters)
     if text:  # only a text search needs the patient in the count
-        count = _text_filter(count.join(Unit.patient), text)
+        count = _text_filter(count.join(Unit.patient), text, viewer)
     total = db.session.scalar(count) or 0
-    stmt = _text_filter(select(Unit).join(Unit.patient).where(*filters), text)
+    stmt = _text_filter(select(Unit).join(Unit.patient).where(*filters), text, viewer)
     per_page = max(1, per_page)
     page = max(1, page)
     if clamp_page:

@@ -186,19 +186,47 @@ def test_booking_for_an_unknown_patient_is_404(api, users):
     assert appointment_rows() == []
 
 
-def test_booking_for_someone_elses_patient_is_403(api, register, users):
-    accounts.create_user("doctor2", "clinician", "test-pass-1234", full_name="Dr Two")
-    unit = register("ADIPOSE")  # the test clinician's patient
+def _doctor2_headers(api, users, *, all_patients: bool) -> dict[str, str]:
+    """A second clinician's token; with ``all_patients`` an admin granted them every patient."""
+    doctor2 = accounts.create_user("doctor2", "clinician", "test-pass-1234", full_name="Dr Two")
+    if all_patients:
+        accounts.set_all_patients(doctor2, True, by=users["admin"])
     response = api.client.post(
         "/api/v1/tokens", json={"username": "doctor2", "password": "test-pass-1234"}
     )
-    headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def test_booking_for_a_patient_seen_but_not_treated_is_403(api, register, users):
+    # Since decision 61 a clinician sees only their own patients: this one may see every
+    # patient (an admin's grant), which still does not make them the treating clinician.
+    unit = register("ADIPOSE")  # the test clinician's patient
+    headers = _doctor2_headers(api, users, all_patients=True)
     refused = api.client.post(
         f"/api/v1/patients/{unit.patient.id}/appointments",
         json={"kind": "injection", "scheduled_at": soon()},
         headers=headers,
     )
     assert_error(refused, 403, "not_your_patient")
+    assert appointment_rows() == []
+
+
+def test_booking_for_a_patient_not_seen_is_404_like_no_patient(api, register, users):
+    unit = register("ADIPOSE")  # the test clinician's patient
+    headers = _doctor2_headers(api, users, all_patients=False)
+    refused = api.client.post(
+        f"/api/v1/patients/{unit.patient.id}/appointments",
+        json={"kind": "injection", "scheduled_at": soon()},
+        headers=headers,
+    )
+    unknown = api.client.post(
+        "/api/v1/patients/999999/appointments",
+        json={"kind": "injection", "scheduled_at": soon()},
+        headers=headers,
+    )
+    assert_error(refused, 404, "not_found")
+    assert refused.get_json()["error"]["message"] == f"no patient with id {unit.patient.id}"
+    assert unknown.get_json()["error"]["message"] == "no patient with id 999999"
     assert appointment_rows() == []
 
 

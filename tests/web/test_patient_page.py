@@ -110,13 +110,30 @@ def test_a_refused_booking_says_why_beside_the_field_and_books_nothing(
 
 
 def test_another_clinicians_patient_cannot_be_booked(client, register, users):
-    accounts.create_user("doctor2", "clinician", "test-pass-1234", full_name="Dr Two")
+    # Since decision 61 a clinician sees only the patients they are named on: to see this
+    # patient at all (and be refused booking as not their clinician), doctor2 holds an
+    # admin's grant of every patient.
+    doctor2 = accounts.create_user("doctor2", "clinician", "test-pass-1234", full_name="Dr Two")
+    accounts.set_all_patients(doctor2, True, by=users["admin"])
     unit = register("ADIPOSE")
     client.post("/login", data={"username": "doctor2", "password": "test-pass-1234"})
     url = f"/patients/{unit.patient.id}/appointments/new"
     assert client.get(url).status_code == 403
     response = client.post(url, data={"kind": "injection", "scheduled_at": local_input(later(5))})
     assert response.status_code == 403 and "is not your patient" in text_of(response)
+    assert rows() == []
+
+
+def test_a_patient_the_clinician_may_not_see_cannot_be_booked_nor_found(client, register):
+    accounts.create_user("doctor2", "clinician", "test-pass-1234", full_name="Dr Two")
+    unit = register("ADIPOSE")
+    client.post("/login", data={"username": "doctor2", "password": "test-pass-1234"})
+    url = f"/patients/{unit.patient.id}/appointments/new"
+    assert client.get(url).status_code == 404
+    response = client.post(url, data={"kind": "injection", "scheduled_at": local_input(later(5))})
+    assert response.status_code == 404
+    assert f"no patient with id {unit.patient.id}" in text_of(response)
+    assert unit.patient.name not in text_of(response)
     assert rows() == []
 
 

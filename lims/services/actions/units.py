@@ -40,7 +40,7 @@ from ...extensions import db
 from ...models import Patient, Unit, User
 from ...models.types import utcnow
 from ...notify import outbox
-from .. import sequences
+from .. import access, sequences
 from ..custody import ledger, signatures
 from . import bedside, processing, qc, release, storage
 from .transition import Effect, Outcome, apply_transition, events_of
@@ -288,7 +288,8 @@ def _perform(
 ) -> ActionResult:
     action = unit_action(name)
     with transaction():
-        unit = get_unit(unit_id)
+        # A unit of a patient the actor may not see is, to them, no unit (decision 61).
+        unit = access.require_unit(actor, unit_id)
         check_role(action, actor)
         _check_status(action, unit, actor)
         if expected_version is not None and expected_version != unit.version:

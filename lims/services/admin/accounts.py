@@ -218,7 +218,10 @@ def change_role(
             raise Conflict(f"{user.username} already has the role {role}", code="unchanged")
         before = user.role
         user.role = role
-        _record("role_changed", by, user, why, from_role=before, to_role=role)
+        grant_ends = bool(user.all_patients) and role != Role.CLINICIAN.value
+        user.all_patients = user.all_patients and not grant_ends
+        extra = {"all_patients_ended": True} if grant_ends else {}
+        _record("role_changed", by, user, why, from_role=before, to_role=role, **extra)
     return user
 
 
@@ -243,6 +246,8 @@ ADMIN_ACTIONS = (
     "user_reactivated",
     "password_reset",
     "user_details_changed",
+    "access_granted",
+    "access_revoked",
 )
 # An entry about an account moves no unit: no status, custodian or location.
 NO_MOVEMENT = ledger.Movement(None, None, None, None, None, None)
@@ -351,6 +356,29 @@ def change_details(
             raise Conflict(f"{user.username}'s name and e-mail are already so", code="unchanged")
         user.full_name, user.email = name, address
         _record("user_details_changed", by, user, why, **changed)
+    return user
+
+
+def set_all_patients(user: User, granted: bool, *, by: User, reason: str | None = None) -> User:
+    """Grant a clinician every patient, or take the grant back (decision 61): without it a
+    clinician sees the patients they are named on. QA and admins see every patient anyway
+    and technicians see what the lab holds, so only a clinician is granted."""
+    why = _check_reason(reason)
+    with transaction():
+        _lock_accounts(by, user)
+        if user.role != Role.CLINICIAN.value:
+            raise Conflict(
+                f"{user.username} is {Role(user.role).label.lower()}: only a clinician's access "
+                "is limited to their own patients, so only a clinician is granted every patient",
+                code="not_a_clinician",
+            )
+        if bool(user.all_patients) == granted:
+            state = "may already see" if granted else "already sees only their own patients, not"
+            raise Conflict(f"{user.username} {state} every patient", code="unchanged")
+        user.all_patients = granted
+        _record(
+            "access_granted" if granted else "access_revoked", by, user, why, scope="all_patients"
+        )
     return user
 
 

@@ -3,8 +3,8 @@ appointments for their own patients.
 
 Scheduling, not custody: appointments are not ledger entries (they record no material's
 whereabouts), but every row keeps who booked it and when it last changed. Refusals are
-the usual service errors: an unknown patient or appointment 404, someone else's patient
-403, a bad kind, time or unit 422 (with the field), a double booking or a change to an
+the usual service errors: an unknown patient or appointment 404 (and so is one of a patient
+the clinician may not see, decision 61), a patient they see but do not treat 403, a bad kind, time or unit 422 (with the field), a double booking or a change to an
 appointment no longer booked 409.
 """
 
@@ -26,6 +26,7 @@ from ...domain.status import Status
 from ...extensions import db
 from ...models import Appointment, Patient, Unit, User
 from ...models.types import utcnow
+from .. import access
 
 # How far ahead a booking may be: a typo of a year is refused rather than booked.
 HORIZON = timedelta(days=366)
@@ -85,20 +86,10 @@ def _check_time(moment: datetime, now: datetime) -> datetime:
     return moment
 
 
-def get_patient(patient_id: object) -> Patient:
-    """The patient with this id; anything that cannot be an id is simply not found."""
-    if isinstance(patient_id, str) and patient_id.isascii() and patient_id.isdigit():
-        patient_id = int(patient_id)
-    if (
-        isinstance(patient_id, bool)
-        or not isinstance(patient_id, int)
-        or not 0 < patient_id <= MAX_ID
-    ):
-        raise NotFound(f"no patient with id {str(patient_id)[:40]!r}")
-    patient = db.session.get(Patient, patient_id)
-    if patient is None:
-        raise NotFound(f"no patient with id {patient_id}")
-    return patient
+def get_patient(patient_id: object, viewer: User) -> Patient:
+    """The patient with this id, if ``viewer`` may see them; anything that cannot be an id,
+    and a patient they may not see, is simply not found."""
+    return access.require_patient(viewer, patient_id)
 
 
 def may_book(patient: Patient, actor: User) -> bool:
@@ -131,7 +122,7 @@ def _check_unit(patient: Patient, fields: BookingFields) -> None:
 
 def book(patient_id: object, data: Mapping[str, Any] | None, actor: User) -> Appointment:
     """Book an appointment for one of the actor's own patients."""
-    patient = get_patient(patient_id)
+    patient = get_patient(patient_id, actor)
     require_own(patient, actor)
     fields: BookingFields = _validated(BookingFields, data)
     now = utcnow()
@@ -168,7 +159,11 @@ def book(patient_id: object, data: Mapping[str, Any] | None, actor: User) -> App
     return appointment
 
 
-def get_appointment(appointment_id: object, patient_id: object | None = None) -> Appointment:
+def get_appointment(
+    appointment_id: object, viewer: User, patient_id: object | None = None
+) -> Appointment:
+    """The appointment, if ``viewer`` may see its patient (otherwise not found, in the same
+    words as an unknown one)."""
     if isinstance(appointment_id, str) and appointment_id.isascii() and appointment_id.isdigit():
         appointment_id = int(appointment_id)
     if (
@@ -178,8 +173,10 @@ def get_appointment(appointment_id: object, patient_id: object | None = None) ->
     ):
         raise NotFound(f"no appointment with id {str(appointment_id)[:40]!r}")
     appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None or (
-        patient_id is not None and str(appointment.patient_id) != str(patient_id)
+    if (
+        appointment is None
+        or (patient_id is not None and str(appointment.patient_id) != str(patient_id))
+        or not access.may_see_patient(viewer, appointment.patient_id)
     ):
         raise NotFound(f"no appointment with id {appointment_id} for this patient")
     return appointment
@@ -187,7 +184,7 @@ def get_appointment(appointment_id: object, patient_id: object | None = None) ->
 
 def _changeable(appointment_id: object, actor: User, patient_id: object | None) -> Appointment:
     """The appointment, locked for this transaction, if the actor may change it now."""
-    appointment = get_appointment(appointment_id, patient_id)
+    appointment = get_appointment(appointment_id, actor, patient_id)
     db.session.refresh(appointment, with_for_update=True)
     require_own(appointment.patient, actor)
     if appointment.status != "booked":

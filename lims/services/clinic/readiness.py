@@ -25,6 +25,7 @@ from ...extensions import db
 from ...models import Appointment, Deviation, Patient, Unit, User
 from ...models.types import utcnow
 from ...timefmt import local_time
+from .. import access
 from .turnaround import recent_summaries
 
 # An overview of every clinician's patients (QA, admin) shows at most this many.
@@ -267,7 +268,10 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     busy = select(Patient.id).where(or_(Patient.id.in_(unit_stmt), Patient.id.in_(appt_stmt)))
     patients = list(
         db.session.scalars(
-            select(Patient).where(Patient.id.in_(busy)).order_by(Patient.id).limit(MAX_PATIENTS + 1)
+            select(Patient)
+            .where(Patient.id.in_(busy), access.visible_patients(viewer))
+            .order_by(Patient.id)
+            .limit(MAX_PATIENTS + 1)
         )
     )
     truncated = len(patients) > MAX_PATIENTS

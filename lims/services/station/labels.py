@@ -36,7 +36,7 @@ from ...labels import MIMETYPES, STOCKS, Code128, Label, LabelDoesNotFit, render
 from ...labels.symbols import DataMatrixUnavailable
 from ...models import LedgerEntry, Location, Patient, Unit, User
 from ...timefmt import local_time
-from ..actions.units import get_unit
+from .. import access
 from ..custody import ledger
 
 UNIT_ROLES = frozenset({Role.TECHNICIAN, Role.QA, Role.ADMIN})
@@ -276,7 +276,7 @@ def print_unit_label(
 ) -> PrintedLabel:
     """The unit's label (source tube or product bag); refused for a unit in a final status."""
     _check_role(actor, UNIT_ROLES, "unit")
-    unit = get_unit(unit_id)
+    unit = access.require_unit(actor, unit_id)
     options = options_from(data)
     _refuse_final(unit)
     return _deliver(unit, unit_label(unit), options, actor, {}, unit.din)
@@ -303,7 +303,7 @@ def print_patient_label(
     patient_id: int | str, data: Mapping[str, Any] | LabelOptions | None, actor: User
 ) -> PrintedLabel:
     _check_role(actor, WRISTBAND_ROLES, "wristband")
-    patient = _get(Patient, patient_id, "patient")
+    patient = access.require_patient(actor, patient_id)  # a clinician: their own (decision 61)
     options = options_from(data)
     return _deliver(
         None, wristband(patient), options, actor, {"patient_id": patient.id}, patient.wristband

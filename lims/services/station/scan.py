@@ -3,6 +3,10 @@ check, and one action applied to a batch of units.
 
 A DIN alone names a collection; when exactly one of its units is still open (not in a
 final status) that unit is meant, otherwise the product code barcode must follow.
+
+A scan finds only what the scanning person may see (``services.access``, decision 61): to a
+clinician another clinician's patient's unit or wristband reads as unknown. Technicians see
+every unit, so the bench is never blocked.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from ...domain.roles import Role
 from ...extensions import db
 from ...models import LedgerEntry, Location, Patient, Unit, User
 from ...notify import outbox
+from .. import access
 from ..actions import units
 from ..admin import locations
 from ..custody import ledger
@@ -64,10 +69,13 @@ def _unit_resolution(unit: Unit, actor: User) -> Resolution:
     )
 
 
-def _one_unit(din: str, product_code: str, division: str) -> Unit:
+def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
     unit = db.session.scalar(
         select(Unit).where(
-            Unit.din == din, Unit.product_code == product_code, Unit.division == division
+            Unit.din == din,
+            Unit.product_code == product_code,
+            Unit.division == division,
+            access.visible_units(actor),
         )
     )
     if unit is None:
@@ -78,8 +86,13 @@ def _one_unit(din: str, product_code: str, division: str) -> Unit:
     return unit
 
 
-def _collection(din: str) -> list[Unit]:
-    found = units.units_for_din(din)
+def collection_of(din: str, actor: User) -> list[Unit]:
+    """The collection's units, if the actor may see them; none at all is 404."""
+    found = list(
+        db.session.scalars(
+            select(Unit).where(Unit.din == din, access.visible_units(actor)).order_by(Unit.id)
+        )
+    )
     if not found:
         raise NotFound(
             f"no unit has identifier {identifiers.eye_readable(din)}", code="unknown_identifier"
@@ -92,9 +105,9 @@ def resolve_unit_code(scanned: codes.UnitCode, actor: User) -> Resolution:
     collection itself when the product code must say which unit is meant."""
     din = scanned.din.din
     if scanned.product_code is not None:
-        unit = _one_unit(din, scanned.product_code, scanned.division or "00")
+        unit = _one_unit(din, scanned.product_code, scanned.division or "00", actor)
         return _unit_resolution(unit, actor)
-    collection = _collection(din)
+    collection = collection_of(din, actor)
     if len(collection) == 1:
         return _unit_resolution(collection[0], actor)
     open_units = [u for u in collection if not Status(u.status).is_final]
@@ -122,8 +135,20 @@ def narrow(units_of_collection: Sequence[Unit], product: codes.ProductCode) -> U
     )
 
 
-def patient_by_wristband(wristband: str) -> Patient:
-    patient = db.session.scalar(select(Patient).where(Patient.wristband == wristband))
+def lookup(code: str, actor: User) -> list[Unit]:
+    """The units a typed or scanned identifier names (the scan box); a bad code is 422, an
+    unknown collection (or one the actor may not see) 404."""
+    try:
+        parsed = identifiers.parse_din(code)
+    except CodeError as exc:
+        raise Invalid(exc.message, code=exc.code) from None
+    return collection_of(parsed.din, actor)
+
+
+def patient_by_wristband(wristband: str, actor: User) -> Patient:
+    patient = db.session.scalar(
+        select(Patient).where(Patient.wristband == wristband, access.visible_patients(actor))
+    )
     if patient is None:
         raise NotFound(f"no patient has wristband {wristband}", code="unknown_wristband")
     return patient
@@ -135,7 +160,7 @@ def resolve(code: object, actor: User) -> Resolution:
     if isinstance(scanned, codes.UnitCode):
         return resolve_unit_code(scanned, actor)
     if isinstance(scanned, codes.WristbandCode):
-        return Resolution("patient", patient=patient_by_wristband(scanned.wristband))
+        return Resolution("patient", patient=patient_by_wristband(scanned.wristband, actor))
     if isinstance(scanned, codes.LocationCode):
         return Resolution("location", location=locations.by_code(scanned.code))
     return Resolution(
@@ -185,7 +210,7 @@ def _identity_unit(unit_code: object, actor: User) -> Unit:
     )
 
 
-def _wristband_patient(wristband: object) -> Patient:
+def _wristband_patient(wristband: object, actor: User) -> Patient:
     scanned = classify(wristband, "wristband")
     if not isinstance(scanned, codes.WristbandCode):
         raise Invalid(
@@ -193,7 +218,7 @@ def _wristband_patient(wristband: object) -> Patient:
             code="wrong_kind",
             fields={"wristband": "not a wristband code"},
         )
-    return patient_by_wristband(scanned.wristband)
+    return patient_by_wristband(scanned.wristband, actor)
 
 
 def check_identity(wristband: object, unit_code: object, actor: User) -> IdentityCheck:
@@ -203,7 +228,7 @@ def check_identity(wristband: object, unit_code: object, actor: User) -> Identit
             "only clinicians and technicians check a patient's identity against a unit",
             code="role_not_allowed",
         )
-    patient = _wristband_patient(wristband)
+    patient = _wristband_patient(wristband, actor)
     unit = _identity_unit(unit_code, actor)
     match = unit.patient_id == patient.id
     with transaction():

@@ -19,9 +19,9 @@ from flask_login import current_user
 from ...domain.errors import Invalid, NotFound
 from ...domain.roles import Role
 from ...extensions import db
-from ...models import Location, Patient
+from ...models import Location
 from ...security import roles_required
-from ...services.actions import units
+from ...services import access
 from ...services.station import labels
 from . import bp
 from .forms import PrintForm
@@ -37,6 +37,15 @@ class Target:
     back: Callable[[Any], str]
 
 
+def _unit(ident: int) -> Any:
+    return access.require_unit(current_user._get_current_object(), ident)
+
+
+def _patient(ident: int) -> Any:
+    """A patient the user may see (decision 61); anyone else is "no such patient"."""
+    return access.require_patient(current_user._get_current_object(), ident)
+
+
 def _find(model: type, what: str) -> Callable[[int], Any]:
     def find(ident: int) -> Any:
         found = db.session.get(model, ident)
@@ -50,13 +59,13 @@ def _find(model: type, what: str) -> Callable[[int], Any]:
 TARGETS = {
     "unit": Target(
         "",
-        units.get_unit,
+        _unit,
         labels.print_unit_label,
         lambda unit: url_for("units.detail", unit_id=unit.id),
     ),
     "patient": Target(
         "wristband",
-        _find(Patient, "patient"),
+        _patient,
         labels.print_patient_label,
         lambda _: url_for("scan.station_page"),
     ),

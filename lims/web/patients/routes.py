@@ -1,8 +1,10 @@
 """A patient's page: their units as a tree (source → products → aliquots) with history, and
 their appointments, which the treating clinician books, moves and cancels here.
 
-Anyone signed in may read the page (as they may read each unit's page); only the patient's
-own clinician sees and uses the booking forms (the service refuses everyone else).
+Whoever may see the patient reads the page (``services.access``, decision 61: a clinician
+their own patients, a technician those the lab holds units of, QA and admin all); to anyone
+else it is "no such patient". Only the patient's own clinician sees and uses the booking
+forms (the service refuses everyone else).
 """
 
 from __future__ import annotations
@@ -79,13 +81,13 @@ def _page(patient, form=None, error=None, status=200) -> ResponseReturnValue:
 @bp.route("/<id:patient_id>")
 @roles_required()
 def detail(patient_id: int) -> ResponseReturnValue:
-    return _page(appointments.get_patient(patient_id))
+    return _page(appointments.get_patient(patient_id, _me()))
 
 
 @bp.route("/<id:patient_id>/appointments/new", methods=["GET", "POST"])
 @roles_required(Role.CLINICIAN)
 def book(patient_id: int) -> ResponseReturnValue:
-    patient = appointments.get_patient(patient_id)
+    patient = appointments.get_patient(patient_id, _me())
     appointments.require_own(patient, _me())
     units = readiness.patient_units(patient)
     form = BookingForm(zone=_zone(), products=_products(units))
@@ -115,7 +117,7 @@ def book(patient_id: int) -> ResponseReturnValue:
 @roles_required(Role.CLINICIAN)
 def appointment(patient_id: int, appointment_id: int) -> ResponseReturnValue:
     """Move (a new time) or cancel one booked appointment."""
-    booked = appointments.get_appointment(appointment_id, patient_id)
+    booked = appointments.get_appointment(appointment_id, _me(), patient_id)
     appointments.require_own(booked.patient, _me())
     move_form = MoveForm(zone=_zone())
     cancel_form = CancelForm()

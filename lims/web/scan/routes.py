@@ -32,6 +32,7 @@ from ...domain.roles import Role
 from ...models import User
 from ...models.types import utcnow
 from ...security import roles_required
+from ...services import access
 from ...services.actions import units
 from ...services.station import scan as scan_service
 from ..units.base_forms import UNREADABLE, VersionedForm
@@ -74,7 +75,7 @@ def scan() -> ResponseReturnValue:
         return render_template("scan/index.html", example=_example())
     try:
         _only_units(code)
-        found = units.lookup(code)
+        found = scan_service.lookup(code, _actor())
     except ServiceError as exc:
         return render_template(
             "scan/index.html",
@@ -128,16 +129,16 @@ def _error(exc: ServiceError, code: str | None = None) -> dict[str, str]:
 
 
 def _render(state: station.State, status: int = 200, **page: Any) -> ResponseReturnValue:
-    unit = station.current_unit(state)
-    state.save()
     actor = _actor()
+    unit = station.current_unit(state, actor)
+    state.save()
     allowed = units.allowed_actions(unit, actor) if unit else []
     return render_template(
         "scan/station.html",
         state=state,
         unit=unit,
         actions=allowed,
-        batch=station.batch_units(state),
+        batch=station.batch_units(state, actor),
         batch_actions=[a for a in BATCH_ACTIONS if Role(actor.role) in ACTIONS[a].roles],
         expects=station.EXPECTS,
         actions_table=ACTIONS,
@@ -209,7 +210,7 @@ def station_batch(name: str) -> ResponseReturnValue:
     if name not in BATCH_ACTIONS:
         abort(404, description=f"there is no batch form for {name!r}")
     action = ACTIONS[name]
-    page = {"action": action, "batch": station.batch_units(state)}
+    page = {"action": action, "batch": station.batch_units(state, _actor())}
     if not state.batch:
         flash("No units in the batch: turn batch mode on (0) and scan the units first.", "error")
         return redirect(url_for("scan.station_page"))
@@ -232,7 +233,7 @@ def _described(results: list[scan_service.BatchItem]) -> list[dict[str, Any]]:
     described = []
     for item in results:
         try:
-            unit = item.unit or units.get_unit(item.unit_id)
+            unit = item.unit or access.require_unit(_actor(), item.unit_id)
         except ServiceError:
             unit = None
         described.append({"item": item, "unit": unit})

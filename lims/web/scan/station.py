@@ -18,6 +18,7 @@ from ...domain import codes
 from ...domain.errors import Conflict, Invalid, ServiceError
 from ...domain.lifecycle import Status
 from ...models import Location, Patient, Unit, User
+from ...services import access
 from ...services.actions import units
 from ...services.station import scan
 
@@ -193,12 +194,13 @@ def start_move(state: State, actor: User) -> None:
     state.expect = "location"
 
 
-def current_unit(state: State) -> Unit | None:
-    """The unit on screen, read afresh (its version is the one the user now sees)."""
+def current_unit(state: State, actor: User) -> Unit | None:
+    """The unit on screen, read afresh (its version is the one the user now sees), while the
+    user may still see it."""
     if state.unit is None:
         return None
     try:
-        unit = units.get_unit(state.unit)
+        unit = access.require_unit(actor, state.unit)
     except ServiceError:
         state.unit = state.version = None
         return None
@@ -206,11 +208,11 @@ def current_unit(state: State) -> Unit | None:
     return unit
 
 
-def batch_units(state: State) -> list[Unit]:
+def batch_units(state: State, actor: User) -> list[Unit]:
     found = []
     for unit_id in state.batch or []:
         try:
-            found.append(units.get_unit(unit_id))
+            found.append(access.require_unit(actor, unit_id))
         except ServiceError:
             continue
     return found

@@ -26,7 +26,7 @@ from ...domain.processing import protocol_for
 from ...domain.roles import Role
 from ...models import Unit, User
 from ...security import note_refusal, roles_required, signing_throttle
-from ...services import search
+from ...services import access, search
 from ...services.actions import processing, qc, units
 from ...services.audit.timeline import timeline
 from ...services.custody import ledger
@@ -62,6 +62,7 @@ def index() -> ResponseReturnValue:
     try:
         page = search.search_units(
             q,
+            viewer=_actor(),
             status=status,
             unit_type=unit_type,
             page=_page_number(request.args.get("page")),
@@ -117,7 +118,7 @@ def register() -> ResponseReturnValue:
 @bp.route("/<id:unit_id>")
 @roles_required()
 def detail(unit_id: int) -> ResponseReturnValue:
-    unit = units.get_unit(unit_id)
+    unit = access.require_unit(_actor(), unit_id)
     collection = units.units_for_din(unit.din)
     entries = ledger.history([u.id for u in collection])
     return render_template(
@@ -134,7 +135,7 @@ def detail(unit_id: int) -> ResponseReturnValue:
 @roles_required()
 def history_export(unit_id: int) -> ResponseReturnValue:
     """The collection's whole history as the unit page shows it, for an inspector's file."""
-    unit = units.get_unit(unit_id)
+    unit = access.require_unit(_actor(), unit_id)
     body = history_csv(unit)
     filename = f"history-{unit.din}-{unit.product_code}-{unit.division}.csv"
     return Response(
@@ -183,7 +184,7 @@ def _prefill(form: VersionedForm, unit: Unit) -> None:
 @roles_required()
 @signing_throttle
 def act(unit_id: int, name: str) -> ResponseReturnValue:
-    unit = units.get_unit(unit_id)
+    unit = access.require_unit(_actor(), unit_id)
     if name not in ACTION_FORMS:
         abort(404, description=f"there is no form for {name!r}")
     action = ACTIONS[name]

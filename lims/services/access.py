@@ -1,0 +1,144 @@
+"""Who may see which patient, and so which unit: the one place the rule lives (decision 61).
+
+Minimum necessary access. QA and admin see every patient (they answer for all of them), and
+so does scheduled work (the system account expires units of every patient).
+
+- A clinician sees the patients they are named on: as treating clinician
+  (``Patient.clinician_id``), on an appointment, as the one who took a collection
+  (``Unit.collected_by_id``: they registered it and must be able to dispatch it), or as the
+  clinician a unit was dispensed to (a ``dispense`` ledger entry moving custody to them).
+  An admin may grant a clinician every patient (``users.all_patients``).
+- A technician sees every patient of whom the lab holds a unit, in any status: the lab
+  receives, processes, stores, reprints and investigates units of every patient, and a unit
+  scanned at the bench must always open. A patient known only to the clinic (no unit yet)
+  is not the lab's to see.
+- Any other account sees no patient.
+
+A unit is seen with its patient (every unit of a collection belongs to one patient). A
+refusal is the very ``NotFound`` an unknown id gets, word for word, so it says nothing about
+whether the record exists. Every rule is a SQL condition, so a list is filtered in the one
+query that reads it (no query per row).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, CompoundSelect, exists, false, select, true, union
+from sqlalchemy.orm import aliased
+
+from ..domain.errors import NotFound
+from ..domain.identifiers import MAX_ID
+from ..domain.roles import Role
+from ..extensions import db
+from ..models import Appointment, LedgerEntry, Patient, Unit, User
+
+SEE_EVERY_PATIENT = frozenset({Role.QA, Role.ADMIN, Role.SYSTEM})
+
+
+def sees_every_patient(user: User) -> bool:
+    """QA, admin and scheduled work; a clinician only with an admin's grant."""
+    if user.role in {r.value for r in SEE_EVERY_PATIENT}:
+        return True
+    return user.role == Role.CLINICIAN.value and bool(user.all_patients)
+
+
+def _named_on(clinician_id: int) -> CompoundSelect:
+    """The ids of the patients a clinician is named on. Each part reads its own aliases and
+    never correlates with the query it filters (which may itself read patients or units)."""
+    patient, unit, booked, entry = (
+        aliased(Patient),
+        aliased(Unit),
+        aliased(Appointment),
+        aliased(LedgerEntry),
+    )
+    dispensed = aliased(Unit)
+    return union(
+        select(patient.id).where(patient.clinician_id == clinician_id).correlate(None),
+        select(booked.patient_id).where(booked.clinician_id == clinician_id).correlate(None),
+        select(unit.patient_id).where(unit.collected_by_id == clinician_id).correlate(None),
+        select(dispensed.patient_id)
+        .join(entry, entry.unit_id == dispensed.id)
+        .where(entry.action == "dispense", entry.to_custodian_id == clinician_id)
+        .correlate(None),
+    )
+
+
+def visible_patients(user: User, patient_id: ColumnElement[int] | None = None) -> ColumnElement:
+    """A WHERE condition: the patient whose id is ``patient_id`` (default ``Patient.id``) is
+    one this user may see."""
+    column = Patient.id if patient_id is None else patient_id
+    if sees_every_patient(user):
+        return true()
+    if user.role == Role.CLINICIAN.value:
+        return column.in_(_named_on(user.id))
+    if user.role == Role.TECHNICIAN.value:
+        held = aliased(Unit)
+        return exists(select(held.id).where(held.patient_id == column))
+    return false()
+
+
+def visible_units(user: User) -> ColumnElement:
+    """A WHERE condition on ``Unit``: units of patients this user may see. A technician sees
+    every unit (each belongs to a patient the lab holds a unit of: itself)."""
+    if sees_every_patient(user) or user.role == Role.TECHNICIAN.value:
+        return true()
+    return visible_patients(user, Unit.patient_id)
+
+
+def _record_id(value: object) -> int | None:
+    """A record id from a path or a body; anything that cannot be one is None (not found)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
+def no_patient(patient_id: object) -> NotFound:
+    """The one answer to an unknown patient and to one this user may not see."""
+    return NotFound(f"no patient with id {str(patient_id)[:40]}")
+
+
+def no_unit(unit_id: object) -> NotFound:
+    """The one answer to an unknown unit and to one this user may not see."""
+    return NotFound(f"no unit with id {str(unit_id)[:40]}")
+
+
+def require_patient(user: User, patient_id: object) -> Patient:
+    """The patient, if this user may see them; otherwise exactly "no such patient"."""
+    ident = _record_id(patient_id)
+    found = None
+    if ident is not None:
+        found = db.session.scalar(
+            select(Patient).where(Patient.id == ident, visible_patients(user))
+        )
+    if found is None:
+        raise no_patient(patient_id)
+    return found
+
+
+def require_unit(user: User, unit_id: object) -> Unit:
+    """The unit, if this user may see its patient; otherwise exactly "no such unit"."""
+    ident = _record_id(unit_id)
+    found = None
+    if ident is not None:
+        found = db.session.scalar(select(Unit).where(Unit.id == ident, visible_units(user)))
+    if found is None:
+        raise no_unit(unit_id)
+    return found
+
+
+def may_see_patient(user: User, patient_id: int) -> bool:
+    """One question, one query (none for those who see every patient)."""
+    if sees_every_patient(user):
+        return True
+    return bool(
+        db.session.scalar(select(exists().where(Patient.id == patient_id, visible_patients(user))))
+    )
+
+
+def check_unit(user: User, unit: Unit) -> None:
+    """Refuse a unit already read (by id, by scan) that this user may not see."""
+    if user.role == Role.TECHNICIAN.value:
+        return
+    if not may_see_patient(user, unit.patient_id):
+        raise no_unit(unit.id)
