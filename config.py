@@ -135,7 +135,21 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
-    LOGIN_THROTTLE = os.environ.get("LOGIN_THROTTLE", "5 per 15 minutes")
+    # Failed sign-ins allowed per username tried (known or not), stacked so the wait grows;
+    # per address (larger: one address trying many usernames); and wrong passwords typed
+    # again per signed-in account (signatures, the current password), which pause only that
+    # account's signing. lims/security.py counts them.
+    LOGIN_THROTTLE = os.environ.get("LOGIN_THROTTLE", "5 per 15 minutes; 10 per hour; 20 per day")
+    LOGIN_ADDRESS_THROTTLE = os.environ.get(
+        "LOGIN_ADDRESS_THROTTLE", "50 per 15 minutes; 200 per day"
+    )
+    SIGNING_THROTTLE = os.environ.get(
+        "SIGNING_THROTTLE", "5 per 15 minutes; 10 per hour; 20 per day"
+    )
+    # scrypt with N = 2**17, r = 8, p = 1: about 128 MiB and a quarter second per check
+    # (werkzeug gives hashlib the memory it needs). Stored hashes name their own method, so
+    # older ones still verify.
+    PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
         os.environ.get("REDIS_URL") or "memory://"
     )

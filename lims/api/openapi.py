@@ -19,7 +19,7 @@ from ..domain.identifiers import MAX_ID
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
 from ..domain.signatures import ACTION_MEANINGS
 from ..services.station.labels import LabelOptions
-from . import audit_doc, readiness_doc, scan_schemas, schemas
+from . import account_doc, audit_doc, readiness_doc, scan_schemas, schemas
 from .operation import Operation
 
 REF = "#/components/schemas/{model}"
@@ -97,7 +97,11 @@ RESPONSE_MODELS = (
 ERRORS = {
     400: ("BadRequest", "malformed JSON, or the body is not a JSON object"),
     401: ("Unauthorized", "no token, an unknown or expired token, or wrong credentials"),
-    403: ("Forbidden", "the caller's role may not do this"),
+    403: (
+        "Forbidden",
+        "the caller's role may not do this, or the caller must first choose their own "
+        "password (password_change_required: an admin set it)",
+    ),
     404: ("NotFound", "no such unit, patient, location, notification or job"),
     409: (
         "Conflict",
@@ -108,7 +112,8 @@ ERRORS = {
     422: ("Invalid", "invalid data; 'fields' names each wrong field"),
     429: (
         "TooManyRequests",
-        "too many failed sign-ins (wrong signature passwords count too; one budget)",
+        "too many failed sign-ins for the username or from the address, or too many wrong "
+        "passwords typed again by the caller (signing paused); Retry-After says for how long",
     ),
 }
 
@@ -158,7 +163,7 @@ OPERATIONS = (
         "/units/{unit_id}/actions",
         "unit_action",
         "Perform a lifecycle action on a unit; signed actions (release, exceptional_release, "
-        "a QA reject) carry the password again and draw on the sign-in budget",
+        "a QA reject) carry the password again and draw on the signer's own signing budget",
         "ActionResultOut",
         request="ActionRequest",
         errors=(*BODY_ERRORS, 401, 403, 404, 409, 429),
@@ -297,6 +302,7 @@ OPERATIONS = (
     Operation("get", "/openapi.json", "openapi_document", "This document", None),
     *readiness_doc.OPERATIONS,
     *audit_doc.OPERATIONS,
+    *account_doc.OPERATIONS,
 )
 
 
@@ -313,15 +319,21 @@ def _component_schemas() -> dict[str, Any]:
         (scan_schemas.IdentityRequest, "validation"),
         (scan_schemas.BatchRequest, "validation"),
         (LabelOptions, "validation"),
-        *((model, "validation") for model in (*readiness_doc.INPUTS, *audit_doc.INPUTS)),
+        *(
+            (model, "validation")
+            for model in (*readiness_doc.INPUTS, *audit_doc.INPUTS, *account_doc.INPUTS)
+        ),
         *((model, "serialization") for model in RESPONSE_MODELS),
-        *((model, "serialization") for model in (*readiness_doc.OUTPUTS, *audit_doc.OUTPUTS)),
+        *(
+            (model, "serialization")
+            for model in (*readiness_doc.OUTPUTS, *audit_doc.OUTPUTS, *account_doc.OUTPUTS)
+        ),
     ]
     _, defs = models_json_schema(inputs, ref_template=REF)
     return _mark_secrets(defs["$defs"])
 
 
-SECRETS = ("password", "physician_password")
+SECRETS = ("password", "physician_password", "current_password", "new_password")
 
 
 def _mark_secrets(components: dict[str, Any]) -> dict[str, Any]:

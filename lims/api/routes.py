@@ -14,11 +14,12 @@ from ..domain.lifecycle import UNIT_ACTIONS
 from ..domain.roles import Role
 from ..errors import json_error
 from ..security import (
+    TooManyAttempts,
     public,
-    record_failed_sign_in,
     roles_required,
-    sign_in_throttle,
+    sign_in,
     signing_throttle,
+    too_many,
 )
 from ..services import access, search
 from ..services.actions import units
@@ -40,13 +41,15 @@ from .serialise import (
 
 @bp.post("/tokens")
 @public
-@sign_in_throttle
 def create_token():
-    """Exchange a username and password for a bearer token; only failures are throttled."""
+    """Exchange a username and password for a bearer token; failures are throttled per
+    account and per address like the web login (``security.sign_in``)."""
     credentials = parse(TokenRequest, json_object())
-    user = accounts.authenticate(credentials.username, credentials.password)
+    try:
+        user = sign_in(credentials.username, credentials.password)
+    except TooManyAttempts as exc:
+        return too_many(exc)
     if user is None:
-        record_failed_sign_in()
         return json_error(401, "unknown username or wrong password", code="invalid_credentials")
     token, record = accounts.issue_token(user)
     return json_response(

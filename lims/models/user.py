@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -11,6 +12,16 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..domain.roles import Role
 from ..extensions import db
 from .types import UTCDateTime, utcnow
+
+# The hash of a random password per hashing method, made once per process: what an unknown
+# or deactivated account's sign-in is checked against (``User.check_no_password``).
+_STAND_IN_HASHES: dict[str, str] = {}
+
+
+def _hash_method() -> str:
+    from flask import current_app
+
+    return current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
 
 
 class User(UserMixin, db.Model):
@@ -49,13 +60,23 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_stamp}"
 
     def set_password(self, password: str) -> None:
-        from flask import current_app
-
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = generate_password_hash(password, method=_hash_method())
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @staticmethod
+    def check_no_password(password: str) -> bool:
+        """Always False, after as much work as a real check at the configured cost: a
+        sign-in for an unknown or deactivated account takes as long as one for an active
+        account, so the answer's timing does not tell which usernames exist."""
+        method = _hash_method()
+        stand_in = _STAND_IN_HASHES.get(method)
+        if stand_in is None:
+            stand_in = generate_password_hash(secrets.token_hex(16), method=method)
+            _STAND_IN_HASHES[method] = stand_in
+        check_password_hash(stand_in, password)
+        return False
 
     def __repr__(self) -> str:
         return f"<User {self.username} ({self.role})>"

@@ -19,6 +19,14 @@ EVERYONE = frozenset(ROLES)
 
 ENDPOINTS = {
     "api.create_token": Endpoint("POST", "/tokens", PUBLIC, 201),
+    # The caller's own token and password (open while a password change is required too).
+    "api.revoke_token": Endpoint("POST", "/tokens/revoke", EVERYONE, body=lambda: None),
+    "api.change_my_password": Endpoint(
+        "POST",
+        "/me/password",
+        EVERYONE,
+        body=lambda: {"current_password": PASSWORD, "new_password": "harbour-lantern-quartz"},
+    ),
     "api.list_units": Endpoint("GET", "/units", EVERYONE),
     "api.register_unit": Endpoint(
         "POST", "/units", frozenset({"technician", "clinician"}), 201, registration

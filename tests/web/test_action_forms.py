@@ -795,10 +795,10 @@ def test_a_role_that_may_not_take_a_new_action_is_refused_with_403(login, produc
     assert stored(made.id) == before
 
 
-def test_wrong_signature_passwords_count_like_failed_sign_ins(login, product, app):
+def test_wrong_signature_passwords_pause_the_signers_signing(login, product, app):
     made = product()
     client = login("qa")
-    budget = int(app.config["LOGIN_THROTTLE"].split()[0])
+    budget = int(app.config["SIGNING_THROTTLE"].split()[0])
 
     wrong = [
         submit(client, made, "release", sign_form(password=f"guess-{i}")).status_code

@@ -103,7 +103,7 @@ def test_an_admin_creates_a_user_who_then_signs_in(app, login, users):
         ({"role": ""}, "role", "unknown role", 422),
         ({"full_name": "  "}, "full_name", "a printed name is needed", 422),
         ({"email": "nina-at-example"}, "email", "not an e-mail address", 422),
-        ({"password": "short", "password_again": "short"}, "password", "at least 10", 422),
+        ({"password": "short", "password_again": "short"}, "password", "at least 12", 422),
         ({"password_again": "something-else"}, "password_again", "the two passwords differ", 422),
     ],
     ids=[
@@ -236,7 +236,7 @@ def test_a_new_password_replaces_the_old_one(app, login, users):
         ("{other}/role", {"role-role": "wizard"}, 422, "unknown role"),
         ("{other}/reactivate", {}, 409, "already active"),
         ("{other}/password", {"pw-password": NEW, "pw-password_again": "x"}, 422, "differ"),
-        ("{other}/password", {"pw-password": "short", "pw-password_again": "short"}, 422, "10"),
+        ("{other}/password", {"pw-password": "short", "pw-password_again": "short"}, 422, "12"),
         ("{other}/deactivate", {"active-reason": "r" * 501}, 422, "at most 500"),
         ("{other}/details", {"details-full_name": " ", "details-email": ""}, 422, "printed name"),
         (

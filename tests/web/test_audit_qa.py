@@ -356,9 +356,9 @@ def test_a_wrong_password_is_422_beside_the_field_and_changes_nothing(login, dev
     assert stored(deviation_id) == before
 
 
-def test_wrong_passwords_count_like_failed_sign_ins(login, deviation_id, app):
+def test_wrong_passwords_pause_the_signers_signing(login, deviation_id, app):
     client = login("qa")
-    budget = int(app.config["LOGIN_THROTTLE"].split()[0])
+    budget = int(app.config["SIGNING_THROTTLE"].split()[0])
     url = f"/audit/deviations/{deviation_id}/close"
 
     wrong = [client.post(url, data=close_form(password=f"g{i}")).status_code for i in range(budget)]

@@ -56,6 +56,7 @@ ROUTES = {
     "audit.job_json": ("GET", "/audit/jobs/{job}.json", AUDITORS),
     "auth.login": ("GET", "/login", None),
     "auth.logout": ("POST", "/logout", None),
+    "auth.change_password": ("GET", "/account/password", ALL),  # one's own; POST changes
     # Each area keeps its rows in a module of its own.
     **routes_readiness.ROUTES,
     **routes_audit.ROUTES,

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from tests.conftest import PASSWORD
+
 
 @pytest.fixture
 def app_config():
@@ -41,14 +43,35 @@ def test_activity_keeps_the_session_alive_past_its_idle_limit(app, client, login
 
 @pytest.mark.parametrize("app_config", [{"PROXY_COUNT": 1}])
 def test_behind_a_proxy_failed_sign_ins_count_per_client_address(app, client, users):
-    app.config["LOGIN_THROTTLE"] = "2 per minute"
+    """The address budget counts the client's address, not the proxy's. (Each failure
+    names another username, so only the address budget is spent.)"""
+    app.config["LOGIN_ADDRESS_THROTTLE"] = "2 per minute"
 
-    def fail(address: str) -> int:
+    def fail(address: str, username: str) -> int:
         return client.post(
             "/login",
-            data={"username": "tech", "password": "wrong-password"},
+            data={"username": username, "password": "wrong-password"},
             headers={"X-Forwarded-For": address},
         ).status_code
 
-    assert [fail("10.0.0.1") for _ in range(3)] == [401, 401, 429]
-    assert fail("10.0.0.2") == 401  # another bench is not locked out
+    assert [fail("10.0.0.1", name) for name in ("ann", "bob", "cy")] == [401, 401, 429]
+    assert fail("10.0.0.2", "dee") == 401  # another bench is not locked out
+
+
+def test_signing_in_starts_a_new_session(client, users):
+    """Nothing planted in the session cookie before sign-in (a session fixation) survives
+    into the signed-in session."""
+    client.get("/login")
+    with client.session_transaction() as before:
+        before["planted"] = "by whoever handed over this browser"
+        before["csrf_token"] = "a token the planter knows"
+    planted_cookie = client.get_cookie("session").value
+
+    response = client.post("/login", data={"username": "tech", "password": PASSWORD})
+
+    assert response.status_code == 302
+    with client.session_transaction() as after:
+        assert "planted" not in after
+        assert after.get("csrf_token") != "a token the planter knows"
+        assert after["_user_id"].startswith(f"{users['technician'].id}:")
+    assert client.get_cookie("session").value != planted_cookie

@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ...db import lock, transaction
+from ...domain import passwords
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ...domain.roles import PEOPLE, Role
 from ...extensions import db
@@ -35,8 +36,8 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 REASON_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # a reason may have lines
-MIN_PASSWORD = 10
-MAX_PASSWORD = 200
+MIN_PASSWORD = passwords.MIN_LENGTH
+MAX_PASSWORD = passwords.MAX_LENGTH
 MAX_NAME = 120  # users.full_name
 MAX_EMAIL = 254  # users.email
 MAX_REASON = 500
@@ -68,13 +69,12 @@ def _check_role(role: object) -> str:
     return str(role)
 
 
-def _check_password(password: object) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise _invalid("password", f"a password has at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise _invalid("password", f"a password has at most {MAX_PASSWORD} characters")
-    if "\x00" in password:
-        raise _invalid("password", "a password cannot contain a NUL character")
+def _check_password(password: object, username: str, field: str = "password") -> str:
+    """The domain's rules for a new password (``domain.passwords``), refused beside ``field``."""
+    problem = passwords.password_problem(password, username)
+    if problem:
+        raise _invalid(field, problem)
+    assert isinstance(password, str)  # password_problem refuses anything else
     return password
 
 
@@ -116,10 +116,11 @@ def create_user(
     reason: str | None = None,
 ) -> User:
     """Create an account. ``by``: the admin who does it (a printed name is then required and
-    the creation is recorded in the ledger); without it, the bootstrap path."""
+    the creation is recorded in the ledger, and the person chooses their own password at
+    the first sign-in: the admin typed this one); without it, the bootstrap path."""
     username = _check_username(username)
     role = _check_role(role)
-    password = _check_password(password)
+    password = _check_password(password, username)
     name = _check_full_name(full_name, required=by is not None)
     address = _check_email(email)
     why = _check_reason(reason)
@@ -132,7 +133,13 @@ def create_user(
                 code="username_taken",
                 fields={"username": f"{username} already exists (accounts are never deleted)"},
             )
-        user = User(username=username, role=role, full_name=name or username, email=address)
+        user = User(
+            username=username,
+            role=role,
+            full_name=name or username,
+            email=address,
+            must_change_password=by is not None,
+        )
         user.set_password(password)
         db.session.add(user)
         if by is not None:
@@ -143,10 +150,17 @@ def create_user(
 
 
 def authenticate(username: object, password: object) -> User | None:
+    """The active account with this username and password, or None. Every answer costs one
+    password check at the configured cost -- for an unknown or deactivated username too --
+    so the time taken does not tell which accounts exist. (Throttling failures is the
+    entrypoints' ``security.sign_in``.)"""
     if not isinstance(username, str) or not isinstance(password, str) or len(username) > 64:
         return None
     user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active or not user.check_password(password):
+    if user is None or not user.active:
+        User.check_no_password(password)
+        return None
+    if not user.check_password(password):
         return None
     return user
 
@@ -171,6 +185,26 @@ def user_for_token(token: str) -> User | None:
     if record is None or record.expires_at <= utcnow() or not record.user.active:
         return None
     return record.user
+
+
+def revoke_token(token: str, user: User) -> datetime:
+    """End the bearer token a person signed in with (signing out of the API): from now on it
+    is refused like an expired one. Only the holder's own, still valid token is ended."""
+    now = utcnow()
+    with transaction():
+        ended = db.session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.token_hash == ApiToken.digest(token),
+                ApiToken.user_id == user.id,
+                ApiToken.expires_at > now,
+            )
+            .values(expires_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not ended:
+            raise NotFound("this token is not valid (expired or already revoked)")
+    return now
 
 
 SYSTEM_USERNAME = "system"
@@ -246,6 +280,7 @@ ADMIN_ACTIONS = (
     "user_reactivated",
     "password_reset",
     "user_details_changed",
+    "password_changed",  # by the person themselves, not an admin
     "access_granted",
     "access_revoked",
 )
@@ -283,13 +318,17 @@ def _record(action: str, admin: User, user: User, reason: str | None, **data: An
     )
 
 
-def _revoke_tokens(user: User) -> int:
-    """End the user's API tokens now (they expire; the rows stay)."""
+def _revoke_tokens(user: User, *, keep: str | None = None) -> int:
+    """End the user's API tokens now (they expire; the rows stay), but for the token
+    ``keep`` (the one the person is using to change their password)."""
     now = utcnow()
+    ending = [ApiToken.user_id == user.id, ApiToken.expires_at > now]
+    if keep is not None:
+        ending.append(ApiToken.token_hash != ApiToken.digest(keep))
     return int(
         db.session.execute(
             update(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.expires_at > now)
+            .where(*ending)
             .values(expires_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -325,16 +364,50 @@ def reactivate(user: User, *, by: User, reason: str | None = None) -> User:
 
 
 def reset_password(user: User, password: str, *, by: User, reason: str | None = None) -> User:
-    """Set a new password the admin hands over; the old one and any API token stop working.
-    An admin changes their own password here too (recorded like anyone's)."""
-    password = _check_password(password)
+    """Set a new password the admin hands over; the old one and any API token stop working,
+    and the person must choose their own at the next sign-in, so the admin never knows the
+    password the person goes on with."""
+    password = _check_password(password, user.username)
     why = _check_reason(reason)
     with transaction():
         _lock_accounts(by, user)
         user.set_password(password)
+        user.must_change_password = True
         revoked = _revoke_tokens(user)
         _record("password_reset", by, user, why, tokens_revoked=revoked)
     return user
+
+
+def change_own_password(
+    user: User, current: object, new: object, *, keeping_token: str | None = None
+) -> int:
+    """A person replaces their own password, proving the current one (as when signing);
+    returns how many of their API tokens ended.
+
+    Their other web sessions end (the session stamp follows the password) and their API
+    tokens are revoked -- but ``keeping_token``, the token this change arrives with; the
+    web entrypoint renews its own session. Clears "must change at next sign-in". Recorded as
+    ``password_changed`` by the person, never with a password or hash. A wrong current
+    password is refused as ``wrong_password`` (the entrypoints count it like a wrong
+    signature password)."""
+    with transaction():
+        db.session.refresh(user)
+        if not user.active:
+            raise Forbidden("this account is deactivated", code="inactive")
+        if not isinstance(current, str) or not user.check_password(current):
+            raise Invalid(
+                "wrong current password; nothing was changed",
+                code="wrong_password",
+                fields={"current_password": "wrong password"},
+            )
+        new = _check_password(new, user.username, field="new_password")
+        if new == current:
+            raise _invalid("new_password", "the new password must differ from the current one")
+        user.set_password(new)
+        user.must_change_password = False
+        revoked = _revoke_tokens(user, keep=keeping_token)
+        _record("password_changed", user, user, None, tokens_revoked=revoked)
+    return revoked
 
 
 def change_details(

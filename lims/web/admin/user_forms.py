@@ -47,7 +47,10 @@ def _email() -> StringField:
 def _new_password(label: str) -> PasswordField:
     return PasswordField(
         label,
-        description=f"at least {accounts.MIN_PASSWORD} characters; hand it over in person",
+        description=(
+            f"at least {accounts.MIN_PASSWORD} characters, not the username, not a common "
+            "password; hand it over in person (they choose their own at the next sign-in)"
+        ),
         render_kw={"autocomplete": "new-password", "maxlength": accounts.MAX_PASSWORD},
     )
 

@@ -37,6 +37,7 @@ ACTION_NAMES = {
     "user_reactivated": "Reactivated",
     "password_reset": "Password reset",
     "user_details_changed": "Name or e-mail changed",
+    "password_changed": "Password changed by the person",
 }
 
 
@@ -96,7 +97,7 @@ def new_user() -> ResponseReturnValue:
         return render_template("admin/user_new.html", form=form, error=error), exc.http_status
     flash(
         f"Created {user.username} ({Role(user.role).label}). Hand the initial password over "
-        "in person.",
+        "in person; they choose their own at the first sign-in.",
         "success",
     )
     return redirect(url_for("admin.user", user_id=user.id))
@@ -237,6 +238,6 @@ def reset_password(user_id: int) -> ResponseReturnValue:
         ),
         lambda person: (
             f"New password set for {person.username}; their API tokens are revoked. Hand it "
-            "over in person."
+            "over in person: they must choose their own at the next sign-in."
         ),
     )
