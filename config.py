@@ -130,6 +130,9 @@ class Config:
 
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 15)
     PERMANENT_SESSION_LIFETIME = timedelta(minutes=SESSION_IDLE_MINUTES)
+    # A readiness board left alone that long signs out ("sign_out", the sign-in page), or
+    # keeps refreshing without patient names ("anonymous"); its refresh never counts as use.
+    BOARD_IDLE_MODE = os.environ.get("BOARD_IDLE_MODE", "sign_out")
     SESSION_REFRESH_EACH_REQUEST = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -172,12 +175,20 @@ class Config:
             if not config.get(name):
                 config[name] = _embedded_secret(name)
         _check_database(config)
+        _check_board_idle_mode(config)
         _check_notifications(config)
 
 
 def _check_database(config: dict) -> None:
     """A URL given as an override (tests, benchmarks) is read like ``DATABASE_URL``."""
     config["SQLALCHEMY_DATABASE_URI"] = database_url(config["SQLALCHEMY_DATABASE_URI"])
+
+
+def _check_board_idle_mode(config: dict) -> None:
+    if config["BOARD_IDLE_MODE"] not in ("sign_out", "anonymous"):
+        raise RuntimeError(
+            f"BOARD_IDLE_MODE is {config['BOARD_IDLE_MODE']!r}; use 'sign_out' or 'anonymous'"
+        )
 
 
 def _check_notifications(config: dict) -> None:
@@ -205,6 +216,7 @@ class ProductionConfig(Config):
         _check_database(config)
         if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
             raise RuntimeError("refusing to start in production on SQLite: set DATABASE_URL")
+        _check_board_idle_mode(config)
         _check_notifications(config)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hmac
 from datetime import datetime
 
-from flask import Flask, request, session
-from flask_login import current_user
+from flask import Flask, flash, redirect, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_url
 
 from ..domain.lifecycle import ACTIONS, Status
 from ..extensions import login_manager
 from ..models.types import utcnow
 from ..timefmt import local_time, time_left
+from . import idle
 
 
 def init_app(app: Flask) -> None:
@@ -78,11 +80,22 @@ def init_app(app: Flask) -> None:
 
         return user_for_token(token.strip())
 
-    @app.before_request
-    def idle_timeout() -> None:
-        # A permanent session expires PERMANENT_SESSION_LIFETIME after the last request.
-        if not request.path.startswith("/api/"):
-            session.permanent = True
+    idle.init_app(app)
+
+    @login_manager.unauthorized_handler
+    def sign_in_first() -> ResponseReturnValue:
+        """The sign-in page, coming back here after; a page's own polling gets a bare 401
+        instead (its script reloads the page, which then comes here)."""
+        if idle.is_background():
+            return "Signed out: sign in again.", 401, {"Content-Type": "text/plain; charset=utf-8"}
+        minutes = round(app.permanent_session_lifetime.total_seconds() / 60)
+        message = (
+            f"Signed out after {minutes} minutes without use. Please sign in again."
+            if idle.ended_idle()
+            else login_manager.login_message
+        )
+        flash(message, login_manager.login_message_category)
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     @app.template_filter("localtime")
     def _localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -1,6 +1,8 @@
 // The readiness board: tick each expiry countdown every second and fetch the board afresh
 // every 30 s, swapping it in without a reload. Without this script the server's text stands
-// and the page reloads itself (a <noscript> refresh).
+// and the page reloads itself (a <noscript> refresh). The fetch says it is the page's own
+// (X-Background), so it does not keep the session alive; once the session has ended it gets
+// 401 and the page reloads, which leads to the sign-in page.
 (function () {
   "use strict";
 
@@ -36,8 +38,17 @@
   }
 
   function refresh() {
-    fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "text/html" } })
+    fetch(url, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "text/html", "X-Background": "1" }
+    })
       .then(function (response) {
+        if (response.status === 401) {
+          window.clearInterval(refreshing);
+          window.location.reload();
+          return new Promise(function () {});  // the page is going: stop here
+        }
         if (!response.ok || response.redirected) throw new Error("HTTP " + response.status);
         return response.text();
       })
@@ -55,5 +66,5 @@
 
   tick();
   window.setInterval(tick, 1000);
-  window.setInterval(refresh, every);
+  var refreshing = window.setInterval(refresh, every);
 })();

@@ -1,6 +1,8 @@
 // A long job's page: poll its JSON every second and move the <progress> bar; when the job
 // ends, load the page again to show the verdict. Without this script the page shows the
-// state as of loading, with a Refresh link.
+// state as of loading, with a Refresh link. The poll says it is the page's own (X-Background),
+// so it does not keep the session alive; once the session has ended (401) the page reloads,
+// which leads to the sign-in page.
 (function () {
   "use strict";
 
@@ -31,8 +33,16 @@
   }
 
   function poll() {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
+    fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-Background": "1" },
+      cache: "no-store"
+    })
       .then(function (response) {
+        if (response.status === 401) {
+          window.location.reload();
+          return new Promise(function () {});  // the page is going: stop here
+        }
         if (!response.ok) throw new Error("HTTP " + response.status);
         return response.json();
       })
