@@ -17,6 +17,8 @@ ROUTES: dict[str, tuple] = {
     "admin.deactivate": ("GET", "/admin/users/{person}/deactivate", ADMIN),
     "admin.reactivate": ("GET", "/admin/users/{person}/reactivate", ADMIN),
     "admin.reset_password": ("GET", "/admin/users/{person}/password", ADMIN),
+    "admin.grant_all_patients": ("GET", "/admin/users/{person}/patients/grant", ADMIN),
+    "admin.revoke_all_patients": ("GET", "/admin/users/{person}/patients/revoke", ADMIN),
     "admin.catalogue": ("GET", "/admin/catalogue", ADMIN),
     "admin.locations_list": ("GET", "/admin/locations", ADMIN),
     "admin.notification_settings": ("GET", "/admin/settings/notifications", ADMIN),

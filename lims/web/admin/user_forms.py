@@ -114,6 +114,13 @@ class ActiveForm(ServiceForm):
     submit = SubmitField("Confirm")
 
 
+class AllPatientsForm(ServiceForm):
+    """Grant a clinician every patient, or take it back (decision 61): a reason and the button."""
+
+    reason = _reason()
+    submit = SubmitField("Confirm")
+
+
 class PasswordForm(_PasswordTwice):
     password = _new_password("New password")
     reason = _reason()

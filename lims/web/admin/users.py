@@ -24,6 +24,7 @@ from . import bp
 from .user_forms import (
     ROLE_ORDER,
     ActiveForm,
+    AllPatientsForm,
     DetailsForm,
     NewUserForm,
     PasswordForm,
@@ -37,6 +38,8 @@ ACTION_NAMES = {
     "user_reactivated": "Reactivated",
     "password_reset": "Password reset",
     "user_details_changed": "Name or e-mail changed",
+    "access_granted": "May see every patient",
+    "access_revoked": "Own patients only",
     "password_changed": "Password changed by the person",
 }
 
@@ -110,6 +113,7 @@ def _user_page(user: User, status: int = 200, **forms_and_error) -> ResponseRetu
         ),
         "role_form": RoleForm(prefix="role", formdata=None),
         "active_form": ActiveForm(prefix="active", formdata=None),
+        "patients_form": AllPatientsForm(prefix="patients", formdata=None),
         "password_form": PasswordForm(prefix="pw", formdata=None),
     }
     forms.update(forms_and_error)
@@ -241,3 +245,31 @@ def reset_password(user_id: int) -> ResponseReturnValue:
             "over in person: they must choose their own at the next sign-in."
         ),
     )
+
+
+def _all_patients(user_id: int, granted: bool) -> ResponseReturnValue:
+    return _change(
+        user_id,
+        Change(AllPatientsForm, "patients", "patients", "Nothing changed"),
+        lambda person, form: accounts.set_all_patients(
+            person, granted, by=_admin(), reason=form.reason.data
+        ),
+        lambda person: (
+            f"{person.username} may now see every patient."
+            if granted
+            else f"{person.username} now sees only the patients they are named on."
+        ),
+    )
+
+
+@bp.route("/users/<id:user_id>/patients/grant", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def grant_all_patients(user_id: int) -> ResponseReturnValue:
+    """A clinician may see every patient, not only those they are named on (decision 61)."""
+    return _all_patients(user_id, True)
+
+
+@bp.route("/users/<id:user_id>/patients/revoke", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def revoke_all_patients(user_id: int) -> ResponseReturnValue:
+    return _all_patients(user_id, False)
