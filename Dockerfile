@@ -26,7 +26,7 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
 # The code belongs to root and is read-only for the app; only instance/ is writable.
-COPY config.py wsgi.py celery_worker.py ./
+COPY config.py wsgi.py celery_worker.py gunicorn.conf.py ./
 COPY lims/ lims/
 COPY templates/ templates/
 COPY migrations/ migrations/
@@ -34,5 +34,6 @@ RUN mkdir -p instance && chown lims:lims instance
 
 USER lims
 EXPOSE 8000
-CMD ["gunicorn", "--bind=0.0.0.0:8000", "--workers=3", "--timeout=120", "--access-logfile=-",
-     "--no-control-socket", "wsgi:app"]
+# gunicorn.conf.py: the access log without query strings (they carry patient names).
+CMD ["gunicorn", "--config=gunicorn.conf.py", "--bind=0.0.0.0:8000", "--workers=3",
+     "--timeout=120", "--no-control-socket", "wsgi:app"]
