@@ -2,8 +2,10 @@
 weeks of past lab work (``seed_history``: every product type from collection to injection,
 for the readiness estimates and the audit charts), units spread over the lifecycle now:
 collection and receipt, processing with its steps, QC, QA release with an electronic
-signature, frozen MSC aliquots in the LN2 box, and the clinician's appointments.
-Everything goes through the services, so the demo ledger is a real, verifiable chain."""
+signature, frozen MSC aliquots in the LN2 box, and the clinician's appointments. A second
+clinician treats a patient of her own, whom ``doctor`` does not see (decision 61), and sees
+none of his. Everything goes through the services, so the demo ledger is a real, verifiable
+chain."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ DEMO_PASSWORD = "demo-pass-123"
 DEMO_USERS = (
     ("tech", "technician", "Tara Technician"),
     ("doctor", "clinician", "Dr. Daniel Okafor"),
+    ("doctor2", "clinician", "Dr. Lea Vogt"),
     ("qa", "qa", "Quinn Assurance"),
     ("admin", "admin", "Ada Admin"),
 )
@@ -49,6 +52,8 @@ PATIENTS = (
     ("MRN-100233", "Aisha Rahman", "1990-07-21", "telogen effluvium", "chronic"),
     ("MRN-100234", "Tomasz Nowak", "1971-01-30", "androgenetic alopecia", "Norwood III"),
 )
+# The second clinician's own patient: her collection is at the lab, her injection booked.
+OTHER_PATIENT = ("MRN-100240", "Greta Lindqvist", "1986-06-15", "alopecia areata", "patchy")
 
 
 PASSING = {
@@ -231,7 +236,36 @@ def seed_demo() -> bool:
             patient = by_mrn[mrn]
             patient.diagnosis, patient.stage, patient.clinician_id = diagnosis, stage, doctor.id
     _book_appointments(doctor, by_mrn, now)
+    _second_clinician(users["doctor2"], tech, now)
     return True
+
+
+def _second_clinician(doctor2: User, tech: User, now) -> None:
+    """A patient ``doctor`` does not see: registered by the second clinician, who treats
+    her; her blood is received at the lab and her injection booked."""
+    mrn, name, birth, diagnosis, stage = OTHER_PATIENT
+    blood = units.register(
+        {
+            "patient": {"mrn": mrn, "name": name, "birth_date": birth},
+            "type": "BLOOD",
+            "collection_site": "antecubital vein",
+            "volume_ml": 54,
+            "collected_at": (now - timedelta(hours=2)).isoformat(),
+        },
+        doctor2,
+    ).unit
+    units.perform_action(
+        blood.id,
+        "receive",
+        {"temperature_c": 20.0, "container_intact": True, "label_matches": True, "volume_ml": 54},
+        tech,
+    )
+    with transaction():
+        blood.patient.diagnosis, blood.patient.stage = diagnosis, stage
+    when = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=26, minutes=30)
+    appointments.book(
+        blood.patient_id, {"kind": "injection", "scheduled_at": when.isoformat()}, doctor2
+    )
 
 
 # (patient, kind, hours from now): Maria's SVF is ready before her injection; Tomasz's PRP

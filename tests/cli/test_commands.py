@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit, User
+from lims.services import access
 from lims.services.admin import accounts
+from lims.services.clinic import readiness
 from lims.services.custody import ledger
 
 PASSWORD = "a-long-enough-pw"
@@ -69,7 +71,8 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     assert first.exit_code == 0, first.output
     assert "demo data loaded" in first.output
     seeded = {model: count(model) for model in (User, Patient, Unit, LedgerEntry)}
-    assert seeded[User] == 4 and seeded[Patient] >= 3 and seeded[Unit] >= 6
+    # Five demo users since decision 61: a second clinician whose patient the first does not see.
+    assert seeded[User] == 5 and seeded[Patient] >= 3 and seeded[Unit] >= 6
     statuses = set(db.session.scalars(select(Unit.status)))
     assert {"collected", "in_transit", "received", "in_processing", "quarantine"} <= statuses
     assert ledger.verify().intact
@@ -78,6 +81,24 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     second = runner.invoke(args=["seed-demo"])
     assert "nothing seeded" in second.output
     assert {model: count(model) for model in seeded} == seeded
+
+
+def test_each_demo_clinician_sees_their_own_patients_only(runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    doctor, doctor2, tech = (
+        db.session.scalar(select(User).where(User.username == name))
+        for name in ("doctor", "doctor2", "tech")
+    )
+
+    def names(user: User) -> set[str]:
+        return set(db.session.scalars(select(Patient.name).where(access.visible_patients(user))))
+
+    assert {"Maria Keller", "Jonas Weber", "Aisha Rahman", "Tomasz Nowak"} <= names(doctor)
+    assert "Greta Lindqvist" not in names(doctor)
+    assert names(doctor2) == {"Greta Lindqvist"}
+    assert names(tech) == names(doctor) | names(doctor2)
+    assert [row.patient.name for row in readiness.board(doctor2).rows] == ["Greta Lindqvist"]
+    assert "Greta Lindqvist" not in {row.patient.name for row in readiness.board(doctor).rows}
 
 
 def test_seed_demo_leaves_a_database_with_users_alone(runner, users):
