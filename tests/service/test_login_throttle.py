@@ -168,9 +168,9 @@ def test_the_wait_grows_as_failures_go_on(app, client):
 
 
 @pytest.fixture
-def products(unit_in, users) -> list[int]:
-    """Two products in quarantine with passing QC, ready for release (made before
-    ``client`` leaves the app context), and a second QA to release one of them."""
+def products(unit_in, users) -> list[tuple[int, int]]:
+    """Two products in quarantine with passing QC, ready for release, as (id, version)
+    (made before ``client`` leaves the app context), and a second QA to release one."""
     from lims.services.admin import accounts
 
     from .lab import pass_all_qc
@@ -179,7 +179,7 @@ def products(unit_in, users) -> list[int]:
     made = [unit_in("quarantine"), unit_in("quarantine")]
     for product in made:
         pass_all_qc(product, users["technician"])
-    return [product.id for product in made]
+    return [(product.id, product.version) for product in made]
 
 
 def token_for(client, username: str) -> dict[str, str]:
@@ -192,8 +192,14 @@ def token_for(client, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
 
-def release(client, unit_id: int, token: dict, password: str):
-    body = {"action": "release", "password": password, "meaning": "approved for release"}
+def release(client, product: tuple[int, int], token: dict, password: str):
+    unit_id, version = product
+    body = {
+        "action": "release",
+        "version": version,
+        "password": password,
+        "meaning": "approved for release",
+    }
     return client.post(f"/api/v1/units/{unit_id}/actions", json=body, headers=token)
 
 
