@@ -102,7 +102,11 @@ ERRORS = {
         "the caller's role may not do this, or the caller must first choose their own "
         "password (password_change_required: an admin set it)",
     ),
-    404: ("NotFound", "no such unit, patient, location, notification or job"),
+    404: (
+        "NotFound",
+        "no such unit, patient, location, notification or job -- the same answer, word for "
+        "word, for a unit or patient the caller may not see (a clinician: their own patients)",
+    ),
     409: (
         "Conflict",
         "not allowed in the unit's current status, a stale version, or a rule of the lab "
@@ -134,7 +138,7 @@ OPERATIONS = (
         "get",
         "/units",
         "list_units",
-        "Units, newest first, filtered and paginated",
+        "Units of the patients the caller may see, newest first, filtered and paginated",
         "UnitPageOut",
         query="UnitQuery",
         errors=(401, 422),
