@@ -38,7 +38,7 @@ def test_users_create_asks_for_the_password_and_creates_the_user(runner):
     ("args", "password", "message"),
     [
         (["tara", "--role", "wizard"], PASSWORD, "wizard"),
-        (["tara", "--role", "technician"], "short", "at least 10 characters"),
+        (["tara", "--role", "technician"], "short", "at least 12 characters"),
         (["Tara Tech!", "--role", "technician"], PASSWORD, "a username is"),
     ],
     ids=["unknown role", "short password", "bad username"],
