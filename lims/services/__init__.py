@@ -10,5 +10,6 @@ below. Grouped by what the lab does:
 - ``admin``: accounts, locations, inventory, database roles, site settings.
 
 Shared by all: ``search`` (unit lists), ``sequences`` (identifier numbers), ``inbox``
-(notifications as people read them). Refusals are ``lims.domain.errors``.
+(notifications as people read them), ``access`` (which patients and units a person may see:
+the one rule every read for a person goes through). Refusals are ``lims.domain.errors``.
 """
