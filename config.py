@@ -177,6 +177,7 @@ class Config:
         _check_database(config)
         _check_board_idle_mode(config)
         _check_notifications(config)
+        _check_throttles(config)
 
 
 def _check_database(config: dict) -> None:
@@ -189,6 +190,19 @@ def _check_board_idle_mode(config: dict) -> None:
         raise RuntimeError(
             f"BOARD_IDLE_MODE is {config['BOARD_IDLE_MODE']!r}; use 'sign_out' or 'anonymous'"
         )
+
+
+def _check_throttles(config: dict) -> None:
+    """Each password budget is a list of limits, or the first sign-in would fail."""
+    from limits import parse_many
+
+    for name in ("LOGIN_THROTTLE", "LOGIN_ADDRESS_THROTTLE", "SIGNING_THROTTLE"):
+        try:
+            parse_many(config[name])
+        except ValueError:
+            raise RuntimeError(
+                f"{name} is {config[name]!r}; give limits such as '5 per 15 minutes; 10 per hour'"
+            ) from None
 
 
 def _check_notifications(config: dict) -> None:
@@ -218,6 +232,7 @@ class ProductionConfig(Config):
             raise RuntimeError("refusing to start in production on SQLite: set DATABASE_URL")
         _check_board_idle_mode(config)
         _check_notifications(config)
+        _check_throttles(config)
 
 
 class TestingConfig(Config):

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.globals import app_ctx
 from flask.testing import FlaskClient
 
+from lims import create_app
 from lims.extensions import limiter
 
 PASSWORD = "test-pass-1234"
@@ -61,6 +62,13 @@ def status(client, password: str, username: str = "tech", address: str = "10.0.0
 
 def test_the_limiter_keeps_its_counters_in_redis(app, redis_url):
     assert type(limiter.storage).__name__.lower().startswith("redis")
+
+
+@pytest.mark.parametrize("name", ["LOGIN_THROTTLE", "LOGIN_ADDRESS_THROTTLE", "SIGNING_THROTTLE"])
+def test_a_budget_that_is_not_a_list_of_limits_stops_the_start(name):
+    """Not a 500 at the first sign-in: the app does not start, and says which setting."""
+    with pytest.raises(RuntimeError, match=name):
+        create_app("testing", **{name: "five a minute"})
 
 
 def test_the_fourth_failed_sign_in_is_throttled(client):
