@@ -234,3 +234,25 @@ def test_failed_sign_ins_do_not_pause_the_persons_signing(products, client):
         sign_in(client, "wrong-password", username="qa")
 
     assert release(client, products[0], qa, PASSWORD).status_code == 200
+
+
+# ---------------------------------------------------------------------------- Redis down
+
+
+@pytest.fixture
+def forget_the_fallback() -> Iterator[None]:
+    """Afterwards the process goes back to Redis and forgets what it counted meanwhile."""
+    from lims import security
+
+    yield
+    security._storage_down_until = 0.0
+    security._FALLBACK.storage.reset()
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0", "LOGIN_THROTTLE": "3 per minute"}],
+)
+def test_with_redis_unreachable_failures_are_counted_in_memory(forget_the_fallback, client):
+    assert [status(client, "wrong-password") for _ in range(4)] == [401, 401, 401, 429]
+    assert status(client, PASSWORD, username="qa") == 302  # no 500 for anyone
