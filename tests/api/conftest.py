@@ -19,7 +19,7 @@ from lims.extensions import db
 from lims.models import LedgerEntry, Patient, Unit
 from tests.conftest import ACTION_DATA, PASSWORD, registration
 
-SECRET_FIELDS = frozenset({"password", "physician_password"})
+SECRET_FIELDS = frozenset({"password", "physician_password", "current_password", "new_password"})
 
 
 def secret_fields(value: Any, where: str = "$") -> list[str]:
