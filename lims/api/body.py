@@ -38,6 +38,14 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _json_number(text: str) -> int | float:
+    """A number with a fraction or exponent; a whole one (``1.0``) is read as the integer, as
+    JSON Schema counts it, so an id, a count or a version written so is taken as such. A
+    float field takes the integer as the same value."""
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) <= 2**53 else value
+
+
 def _unstorable_text(value: Any) -> tuple[str, str] | None:
     """The path and reason of the first string (key or value) no record may hold."""
     stack: list[tuple[str, Any]] = [("", value)]
@@ -64,7 +72,7 @@ def json_object() -> dict[str, Any]:
         )
     raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw, parse_constant=_no_constants)
+        body = json.loads(raw, parse_constant=_no_constants, parse_float=_json_number)
     except RecursionError:
         raise BadBody("malformed JSON: nested too deeply", code="malformed_json") from None
     except ValueError as exc:
@@ -115,4 +123,11 @@ def query(model: type[M]) -> M:
     if repeated:
         fields = {name: "give this parameter once" for name in repeated}
         raise Invalid(f"repeated parameter: {', '.join(repeated)}", fields=fields)
-    return parse(model, request.args.to_dict())
+    params = request.args.to_dict()
+    problem = _unstorable_text(params)  # held to the body's rule (a reason reaches the ledger)
+    if problem:
+        name, reason = problem
+        raise Invalid(
+            f"invalid parameter — {name}: {reason}", code="invalid_text", fields={name: reason}
+        )
+    return parse(model, params)

@@ -19,8 +19,10 @@ from ..domain.identifiers import MAX_ID
 from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
 from ..domain.signatures import ACTION_MEANINGS
 from ..services.station.labels import LabelOptions
-from . import account_doc, audit_doc, readiness_doc, scan_schemas, schemas
-from .operation import Operation
+from ..services.station.scan import MAX_BATCH
+from . import account_doc, audit_doc, readiness_doc, rules_doc, scan_schemas, schemas
+from .operation import Operation, Rule
+from .request_text import describe_request_text
 
 REF = "#/components/schemas/{model}"
 PREFIX = "/api/v1"
@@ -46,8 +48,8 @@ def _signature(name: str) -> tuple[tuple[type[BaseModel], ...], dict[str, Any]]:
     meaning = Literal[ACTION_MEANINGS[name]]  # type: ignore[valid-type]
     if action.fields.model_fields["password"].is_required():
         return (), {"version": (int, Field(description=SIGNED_VERSION)), "meaning": (meaning, ...)}
-    return (_SignsWithPassword,), {
-        "version": (int | None, Field(None, description=SIGNED_VERSION)),
+    return (_SignsWithPassword,), {  # present: an integer (null is no version at all)
+        "version": (int, Field(None, description=SIGNED_VERSION)),
         "meaning": (meaning | None, None),
     }
 
@@ -72,6 +74,32 @@ def _action_requests() -> type[RootModel]:
     members = tuple(_action_request(name) for name in UNIT_ACTIONS)
     body = Annotated[Union[members], Field(discriminator="action")]  # noqa: UP007
     return create_model("ActionRequest", __base__=RootModel[body])
+
+
+UnitIds = Annotated[
+    list[Annotated[int, Field(ge=0, le=MAX_ID)]],
+    Field(min_length=1, max_length=MAX_BATCH, description="unit ids (one scanned twice: once)"),
+]
+
+
+def _batch_request(name: str) -> type[BaseModel]:
+    """One action's fields beside the units; no version (each unit is acted on as it is)."""
+    action = UNIT_ACTIONS[name]
+    return create_model(
+        f"Batch{name.title().replace('_', '')}Request",
+        __base__=action.fields,
+        __doc__=f"{action.label} for each unit, each in its own transaction.",
+        action=(Literal[name], ...),
+        units=(UnitIds, ...),
+    )
+
+
+def _batch_requests() -> type[RootModel]:
+    """``POST /scan/batch``: the unit actions that do not sign (a signature binds to one
+    unit's record), each with its own fields."""
+    members = tuple(_batch_request(n) for n, a in UNIT_ACTIONS.items() if not a.signed)
+    body = Annotated[Union[members], Field(discriminator="action")]  # noqa: UP007
+    return create_model("BatchRequest", __base__=RootModel[body])
 
 
 RESPONSE_MODELS = (
@@ -153,6 +181,7 @@ OPERATIONS = (
         request="RegisterFields",
         errors=(*BODY_ERRORS, 401, 403, 409),
         headers={"Location": "the new unit's address"},
+        rules=rules_doc.REGISTER,
     ),
     Operation(
         "get",
@@ -171,6 +200,7 @@ OPERATIONS = (
         "ActionResultOut",
         request="ActionRequest",
         errors=(*BODY_ERRORS, 401, 403, 404, 409, 429),
+        rules=rules_doc.UNIT_ACTION,
     ),
     Operation(
         "get",
@@ -233,6 +263,7 @@ OPERATIONS = (
         "ScanOut",
         request="ScanRequest",
         errors=(*BODY_ERRORS, 401, 404),
+        rules=rules_doc.SCAN,
     ),
     Operation(
         "post",
@@ -242,6 +273,7 @@ OPERATIONS = (
         "IdentityOut",
         request="IdentityRequest",
         errors=(*BODY_ERRORS, 401, 403, 404),
+        rules=rules_doc.IDENTITY,
     ),
     Operation(
         "post",
@@ -264,6 +296,7 @@ OPERATIONS = (
             errors=(401, 403, 404, 409, 422),
             headers={"X-Label-Action": "print_label or reprint_label, for a print"},
             media=("image/svg+xml", "application/pdf", "text/plain"),
+            rules=rules_doc.LABEL,
         )
         for target in ("unit", "patient", "location")
     ),
@@ -321,7 +354,7 @@ def _component_schemas() -> dict[str, Any]:
         (_action_requests(), "validation"),
         (scan_schemas.ScanRequest, "validation"),
         (scan_schemas.IdentityRequest, "validation"),
-        (scan_schemas.BatchRequest, "validation"),
+        (_batch_requests(), "validation"),
         (LabelOptions, "validation"),
         *(
             (model, "validation")
@@ -333,8 +366,13 @@ def _component_schemas() -> dict[str, Any]:
             for model in (*readiness_doc.OUTPUTS, *audit_doc.OUTPUTS, *account_doc.OUTPUTS)
         ),
     ]
-    _, defs = models_json_schema(inputs, ref_template=REF)
-    return _mark_secrets(defs["$defs"])
+    roots, defs = models_json_schema(inputs, ref_template=REF)
+    components = defs["$defs"]
+    requests = [
+        ref["$ref"].rsplit("/", 1)[-1] for (_, mode), ref in roots.items() if mode == "validation"
+    ]
+    describe_request_text(components, requests, untrimmed=SECRETS)
+    return _mark_secrets(components)
 
 
 SECRETS = ("password", "physician_password", "current_password", "new_password")
@@ -382,6 +420,15 @@ def _security(op: Operation) -> tuple[list[dict[str, list]], str]:
     return [{"bearer": []}], f"Roles: {roles}."
 
 
+def _invalid_with_rules(rules: tuple[Rule, ...]) -> dict[str, Any]:
+    """The 422 answer of an operation with rules beyond its schema, naming them."""
+    named = "; ".join(f"{rule.field or 'the request'}: {rule.words}" for rule in rules)
+    return {
+        "description": f"{ERRORS[422][1]}. Also refused, whatever the schema allows: {named}",
+        "content": {"application/json": {"schema": _ref("ErrorOut")}},
+    }
+
+
 def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     security, who = _security(op)
     content = _ref(op.response) if op.response else {"type": "object"}
@@ -408,6 +455,12 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             **{str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in errors},
         },
     }
+    if op.rules:
+        result["x-rules"] = [
+            {"field": rule.field, "codes": list(rule.codes), "rule": rule.words}
+            for rule in op.rules
+        ]
+        result["responses"]["422"] = _invalid_with_rules(op.rules)
     parameters = _parameters(op, components)
     if parameters:
         result["parameters"] = parameters

@@ -6,6 +6,18 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A refusal (422) that schema-valid data may still meet, because no JSON Schema can
+    state it: a time relative to now, one field against another or against the unit's
+    record, a check character, a password. The document names each (``x-rules`` and the
+    422 answer's words), so nothing a client is refused comes as a surprise."""
+
+    field: str | None  # the field the refusal names ("a.b" inside an object)
+    codes: tuple[str, ...]  # the error codes it answers with
+    words: str
+
+
+@dataclass(frozen=True)
 class Operation:
     method: str
     path: str
@@ -18,3 +30,4 @@ class Operation:
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     media: tuple[str, ...] = ()  # non-JSON answers (labels): their media types
+    rules: tuple[Rule, ...] = ()  # refusals beyond the schema (422)

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -28,12 +29,21 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, m
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 # Numbers and yes/no answers are strict: "250" or true is not a volume, 1 is not "yes".
 # (Forms convert typed text to numbers before calling a service.)
-Volume = Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False, strict=True)]
+# At least 0.01 ml: volumes are stored to the hundredth, so a smaller one would be kept as 0.
+Volume = Annotated[float, Field(ge=0.01, le=5000, allow_inf_nan=False, strict=True)]
 Temperature_C = Annotated[float, Field(ge=-200, le=60, allow_inf_nan=False, strict=True)]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 # Passwords are taken exactly as typed and never recorded (excluded from every dump).
 Password = Annotated[str, StringConstraints(strip_whitespace=False, min_length=1, max_length=1024)]
 Wristband = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+# A birth date is sent as a date or a date and time (what the validator below accepts).
+DATE_OR_TIME = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "null"},
+    ]
+}
 
 
 class Fields(BaseModel):
@@ -48,7 +58,7 @@ class PatientFields(Fields):
         ),
     ]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
-    birth_date: datetime | None = None  # accepted as a date or datetime; kept as a date
+    birth_date: Annotated[datetime | None, WithJsonSchema(DATE_OR_TIME)] = None  # kept as a date
 
     @field_validator("birth_date", mode="before")
     @classmethod
@@ -71,7 +81,11 @@ class PatientFields(Fields):
 
 class RegisterFields(Fields):
     patient: PatientFields
-    type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+    type: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=20),
+        Field(json_schema_extra={"enum": list(SOURCE_TYPES)}, description="a source type"),
+    ]
     collection_site: Text
     volume_ml: Volume
     collected_at: datetime
@@ -108,7 +122,11 @@ class StartProcessingFields(Fields):
 
 
 class ProductFields(Fields):
-    type: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
+    type: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=20),
+        Field(json_schema_extra={"enum": list(CATALOGUE)}, description="a catalogue type"),
+    ]
     volume_ml: Volume
     cell_count: Annotated[int, Field(ge=0, le=10**13, strict=True)] | None = None
 
@@ -165,7 +183,11 @@ QcValue = (
 class QcFields(Fields):
     """A QC result; pass or fail is computed from the spec in force, never sent."""
 
-    test: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
+    test: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=40),
+        Field(json_schema_extra={"enum": list(TESTS)}, description="a QC test key"),
+    ]
     value: QcValue
     method: Text
     lot: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]

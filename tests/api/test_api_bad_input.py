@@ -117,6 +117,8 @@ REGISTRATION_MISTAKES = [
     ("volume_ml", 5000.5),
     ("volume_ml", 1e308),
     ("volume_ml", 10**30),
+    ("volume_ml", 5e-324),  # stored to the hundredth: it would be kept as 0.00 ml
+    ("volume_ml", 0.004),
     # oversize and unstorable text
     ("patient.name", LONG),
     ("patient.mrn", LONG),
@@ -172,6 +174,7 @@ ACTION_MISTAKES = [
     ("receive", "volume_ml", 0),
     ("receive", "volume_ml", -5),
     ("receive", "volume_ml", 10**9),
+    ("receive", "volume_ml", 0.001),
     ("receive", "deviation_note", LONG),
     ("receive", "colour", "red"),
     # dispatch
@@ -269,6 +272,31 @@ def test_a_version_from_the_future_is_stale_too(api, register, state):
     before = state()
     body = {**_action_body("receive"), "version": 10**30}
     assert_error(api.post(f"/units/{unit.id}/actions", body), 409, "stale_version")
+    assert state() == before
+
+
+def test_a_whole_number_written_with_a_point_is_that_integer(api, register):
+    """JSON Schema counts 1.0 as the integer 1, and so does the API: a client that follows
+    the document may write a version or a unit id so."""
+    unit = register("ADIPOSE")
+    body = {**_action_body("receive"), "version": float(unit.version)}
+    response = api.post(f"/units/{unit.id}/actions", body)
+    assert response.status_code == 200, response.get_json()
+    batch = {"action": "discard", "units": [float(unit.id)], "reason": "no longer needed"}
+    result = api.post("/scan/batch", batch).get_json()
+    assert result["succeeded"] == 1, result
+
+
+@pytest.mark.parametrize("reason", ["torn%00off", "torn%07off", "%1b[31mred"])
+def test_a_query_parameter_with_a_control_character_is_refused(api, register, state, reason):
+    """Query text is held to the body's rule: nothing a record cannot store (a reprint's
+    reason goes into the ledger)."""
+    unit = register("ADIPOSE")
+    assert api.get(f"/units/{unit.id}/label?format=pdf").status_code == 200  # printed once
+    before = state()
+    response = api.get(f"/units/{unit.id}/label?format=pdf&reason={reason}")
+    error = assert_error(response, 422, "invalid_text")
+    assert set(error["fields"]) == {"reason"}
     assert state() == before
 
 

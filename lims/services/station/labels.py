@@ -53,6 +53,9 @@ AUTOLOGOUS = "FOR AUTOLOGOUS USE ONLY"
 BIOHAZARD = "BIOHAZARD: human cells, handle as potentially infectious"
 
 
+ZEBRA_DPI = (203, 300)  # the print heads a ZPL label is computed for
+
+
 class LabelOptions(BaseModel):
     """How to print: format, stock (default: the template's own), copies, dpi, reason."""
 
@@ -61,13 +64,13 @@ class LabelOptions(BaseModel):
     format: Literal["svg", "pdf", "zpl"] = "svg"
     stock: Literal["tube", "bag"] | None = None
     copies: int = Field(1, ge=1, le=100)
-    dpi: int = 203
+    dpi: int = Field(203, json_schema_extra={"enum": list(ZEBRA_DPI)}, description="203 or 300")
     reason: str | None = Field(None, max_length=500)
 
     @field_validator("dpi")
     @classmethod
     def _zebra_dpi(cls, value: int) -> int:
-        if value not in (203, 300):
+        if value not in ZEBRA_DPI:
             raise ValueError("dpi must be 203 or 300")
         return value
 

@@ -1,0 +1,63 @@
+"""The refusals schema-valid requests may still meet (422), per operation, for the document.
+
+A JSON Schema says what a well-formed request is; it cannot say "not in the future", "a
+collection site of this type", "the check character of these 13 characters" or "your own
+password". These are the lab's rules; the services and the domain keep them, and the
+document names them (``Operation.rules``) so a client is never surprised. The lifecycle's
+own data guards are read from the lifecycle table, not written again here.
+"""
+
+from __future__ import annotations
+
+from ..domain.lifecycle import ACTIONS, UNIT_ACTIONS, guard_field
+from .operation import Rule
+
+
+def guard_rules(*actions: str) -> tuple[Rule, ...]:
+    """The data guards of these lifecycle actions (422 ``refused_<guard>``), each once."""
+    found: dict[str, Rule] = {}
+    for name in actions:
+        for guard in ACTIONS[name].guards:
+            words = guard.__name__.replace("_", " ")
+            found[guard.__name__] = Rule(guard_field(guard), (f"refused_{guard.__name__}",), words)
+    return tuple(found.values())
+
+
+REGISTER = (
+    *guard_rules("register"),
+    Rule("patient.birth_date", ("invalid_fields",), "not in the future, not before 1900"),
+)
+
+PASSWORDS = (
+    Rule("password", ("wrong_password",), "the signer's own password"),
+    Rule("physician_password", ("wrong_password",), "the prescribing physician's password"),
+)
+
+UNIT_ACTION = (*guard_rules(*UNIT_ACTIONS), *PASSWORDS)
+
+# What ``domain.codes.classify`` and ``domain.identifiers`` refuse in a code of the right
+# length and characters: its structure and its ISO 7064 check character.
+CODE_PROBLEMS = (
+    "wrong_length",
+    "wrong_format",
+    "bad_character",
+    "bad_check_character",
+    "missing_check_character",
+    "bad_flags",
+    "bad_product",
+    "bad_division",
+)
+CODE_WORDS = (
+    "a code as printed: a DIN with its check character (typed, or '=' bar-coded with its "
+    "flags), optionally with product code and division; a wristband or location code "
+    "with its check character; or a product code ('=<')"
+)
+
+SCAN = (Rule("code", CODE_PROBLEMS, CODE_WORDS),)
+
+IDENTITY = (
+    Rule("wristband", (*CODE_PROBLEMS, "wrong_kind"), "a patient's wristband code"),
+    Rule("unit", (*CODE_PROBLEMS, "wrong_kind"), "a unit's code"),
+)
+
+LABEL = (Rule("reason", ("reason_required",), "a reprint (printed before) needs a reason"),)
