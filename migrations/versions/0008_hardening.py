@@ -5,7 +5,7 @@ clinician may be granted every patient.
   by a trigger, so receipts are unique per head and never go back (an older genuine receipt
   re-inserted cannot hide a cut tail, decision 59). Receipts stored before this keep their
   order; none is changed.
-- ``users.must_change_password``: set when an admin sets a person's password (decision 60).
+- ``users.must_change_password``: set when an admin sets a person's password (decision 65).
 - ``users.all_patients``: an admin's grant for a clinician to see every patient (decision 61).
 
 Revision ID: 0008
