@@ -44,17 +44,18 @@ def sees_every_patient(user: User) -> bool:
 def _named_on(clinician_id: int) -> CompoundSelect:
     """The ids of the patients a clinician is named on. Each part reads its own aliases and
     never correlates with the query it filters (which may itself read patients or units)."""
-    patient, unit, booked, entry = (
-        aliased(Patient),
-        aliased(Unit),
-        aliased(Appointment),
-        aliased(LedgerEntry),
-    )
-    dispensed = aliased(Unit)
+    treated, booked = aliased(Patient), aliased(Appointment)
+    collected, dispensed, entry = aliased(Unit), aliased(Unit), aliased(LedgerEntry)
     return union(
-        select(patient.id).where(patient.clinician_id == clinician_id).correlate(None),
+        # their treating clinician
+        select(treated.id).where(treated.clinician_id == clinician_id).correlate(None),
+        # named on an appointment
         select(booked.patient_id).where(booked.clinician_id == clinician_id).correlate(None),
-        select(unit.patient_id).where(unit.collected_by_id == clinician_id).correlate(None),
+        # took one of the patient's collections
+        select(collected.patient_id)
+        .where(collected.collected_by_id == clinician_id)
+        .correlate(None),
+        # received a unit of theirs: the dispense entry that moved custody to them
         select(dispensed.patient_id)
         .join(entry, entry.unit_id == dispensed.id)
         .where(entry.action == "dispense", entry.to_custodian_id == clinician_id)
