@@ -287,6 +287,28 @@ def test_a_whole_number_written_with_a_point_is_that_integer(api, register):
     assert result["succeeded"] == 1, result
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"reason": "no longer needed", "colour": "red"},
+        {"reason": "x"},
+        {},
+        {"reason": ["no longer needed"]},
+    ],
+)
+def test_a_batch_whose_fields_do_not_fit_its_action_is_refused_as_a_whole(
+    api, register, state, fields
+):
+    """The fields are the same for every unit: refused once, before any unit is looked at,
+    rather than once per unit in a 200 (the document refuses them too)."""
+    units = [register("ADIPOSE").id, register("MARROW").id]
+    before = state()
+    response = api.post("/scan/batch", {"action": "discard", "units": units, **fields})
+    error = assert_error(response, 422, "invalid_fields")
+    assert set(error["fields"]) <= {"reason", "colour"}
+    assert state() == before
+
+
 @pytest.mark.parametrize("reason", ["torn%00off", "torn%07off", "%1b[31mred"])
 def test_a_query_parameter_with_a_control_character_is_refused(api, register, state, reason):
     """Query text is held to the body's rule: nothing a record cannot store (a reprint's

@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from ...db import transaction
 from ...domain import codes, identifiers
-from ...domain.errors import Forbidden, Invalid, NotFound, ServiceError
+from ...domain.errors import Forbidden, Invalid, NotFound, ServiceError, from_validation_error
 from ...domain.identifiers import CodeError
 from ...domain.lifecycle import Action, Status
 from ...domain.roles import Role
@@ -292,6 +293,15 @@ def _batch_ids(unit_ids: object) -> list[int]:
     return distinct
 
 
+def _check_fields(action: Action, fields: dict[str, Any]) -> None:
+    """The fields are the same for every unit: a batch they do not fit is refused once, as a
+    whole, before any unit is looked at (each unit's own checks come with its action)."""
+    try:
+        action.fields.model_validate(dict(fields))
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
+
+
 def apply_batch(
     unit_ids: object, action: object, fields: dict[str, Any], actor: User
 ) -> list[BatchItem]:
@@ -305,6 +315,7 @@ def apply_batch(
             fields={"action": "not in a batch"},
         )
     units.check_role(spec, actor)
+    _check_fields(spec, fields)
     results = []
     for unit_id in ids:
         try:
