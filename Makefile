@@ -7,7 +7,7 @@ PORT ?= 5000
 TEST_WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format bench bench-load clean lock
+.PHONY: run test lint format bench bench-load fuzz clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ bench: $(VENV)/.dev
 LOAD_FAULT ?= none
 bench-load: $(VENV)/.dev
 	$(BIN)/python -m bench.load --fault $(LOAD_FAULT)
+
+# The API fuzzed from its own OpenAPI document (tests/fuzz, schemathesis, in process) on the
+# demo data in the PostgreSQL database of LIMS_TEST_DATABASE_URL: FUZZ_EXAMPLES examples per
+# operation, role and mode, every boundary case, state machines along the links. Prints the
+# requests made, the failures (must be none) and whether the ledger still verifies.
+FUZZ_EXAMPLES ?= 25
+fuzz: $(VENV)/.dev
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LIMS_REQUIRE_SERVICES=1 $(BIN)/pytest -q tests/fuzz
 
 # The lock files: every dependency, transitive ones too, compiled from the *.in files.
 PIP_COMPILE := $(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links

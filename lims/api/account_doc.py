@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from ..domain import passwords
+from . import rules_doc
 from .operation import Operation
 from .schemas import Request, Response, UserOut, UtcTime
 
@@ -25,7 +26,10 @@ class PasswordChangeRequest(Request):
         StringConstraints(
             min_length=1, max_length=passwords.MAX_LENGTH * 4, strip_whitespace=False
         ),
-    ] = Field(description=f"at least {passwords.MIN_LENGTH} characters")
+    ] = Field(
+        description=f"at least {passwords.MIN_LENGTH} characters",
+        json_schema_extra={"minLength": passwords.MIN_LENGTH, "maxLength": passwords.MAX_LENGTH},
+    )
 
 
 class PasswordChangedOut(Response):
@@ -58,6 +62,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "PasswordChangedOut",
         request="PasswordChangeRequest",
         errors=(400, 401, 403, 415, 422, 429),
+        rules=rules_doc.PASSWORD_CHANGE,
     ),
 )
 INPUTS: tuple[type[BaseModel], ...] = (PasswordChangeRequest,)

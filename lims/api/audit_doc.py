@@ -6,6 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from ..domain.lifecycle import Status
+from ..services.audit.ledger_search import ACTION_NAMES
+from . import rules_doc
 from .operation import Operation
 from .schemas import LedgerEntryOut, Request, Response
 
@@ -24,8 +27,16 @@ class LedgerQuery(Request):
     )
     patient: Filter | None = Field(None, description="MRN, wristband code or patient id")
     user: Filter | None = Field(None, description="username or user id: who recorded the entry")
-    action: Filter | None = Field(None, description="an action name, e.g. release")
-    status: Filter | None = Field(None, description="entries whose status after is this one")
+    action: Filter | None = Field(
+        None,
+        description="an action name, e.g. release",
+        json_schema_extra={"enum": ["", *ACTION_NAMES]},
+    )
+    status: Filter | None = Field(
+        None,
+        description="entries whose status after is this one",
+        json_schema_extra={"enum": ["", *(s.value for s in Status)]},
+    )
     since: Filter | None = Field(
         None,
         description="ISO 8601 date and time with zone (2026-11-20T08:00:00Z), or a date "
@@ -37,7 +48,9 @@ class LedgerQuery(Request):
         "that day in the site's zone)",
     )
     cursor: Filter | None = Field(
-        None, description="next_cursor of the page before; absent: the newest entries"
+        None,
+        description="next_cursor of the page before; absent: the newest entries",
+        json_schema_extra={"pattern": "^([1-9][0-9]{0,9})?$"},
     )
     limit: Annotated[int, Field(ge=1, le=200)] = 50
 
@@ -64,6 +77,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "LedgerPageOut",
         query="LedgerQuery",
         errors=(401, 403, 404, 422),
+        rules=rules_doc.LEDGER_SEARCH,
     ),
     Operation(
         "get",

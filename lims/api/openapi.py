@@ -77,8 +77,12 @@ def _action_requests() -> type[RootModel]:
 
 
 UnitIds = Annotated[
-    list[Annotated[int, Field(ge=0, le=MAX_ID)]],
-    Field(min_length=1, max_length=MAX_BATCH, description="unit ids (one scanned twice: once)"),
+    list[int],
+    Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description="unit ids (one scanned twice: once; one no unit has fails on its own)",
+    ),
 ]
 
 
@@ -151,6 +155,14 @@ ERRORS = {
 
 
 BODY_ERRORS = (400, 415, 422)
+UNIT_NEXT = ("get_unit", "unit_action", "unit_history", "unit_qc", "unit_label", "unit_report")
+
+
+def unit_links(pointer: str) -> dict[str, dict[str, str]]:
+    """Links to what may be done next with the unit the answer names at ``pointer``."""
+    return {name: {"unit_id": f"$response.body#/{pointer}"} for name in UNIT_NEXT}
+
+
 OPERATIONS = (
     Operation(
         "post",
@@ -170,6 +182,7 @@ OPERATIONS = (
         "UnitPageOut",
         query="UnitQuery",
         errors=(401, 422),
+        links=unit_links("items/0/id"),
     ),
     Operation(
         "post",
@@ -182,6 +195,11 @@ OPERATIONS = (
         errors=(*BODY_ERRORS, 401, 403, 409),
         headers={"Location": "the new unit's address"},
         rules=rules_doc.REGISTER,
+        links={
+            **unit_links("id"),
+            "patient_label": {"patient_id": "$response.body#/patient/id"},
+            "book_appointment": {"patient_id": "$response.body#/patient/id"},
+        },
     ),
     Operation(
         "get",
@@ -201,6 +219,7 @@ OPERATIONS = (
         request="ActionRequest",
         errors=(*BODY_ERRORS, 401, 403, 404, 409, 429),
         rules=rules_doc.UNIT_ACTION,
+        links={"unit_action": {"unit_id": "$response.body#/products/0/id"}},
     ),
     Operation(
         "get",
@@ -237,6 +256,7 @@ OPERATIONS = (
         201,
         request="SpecRequest",
         errors=(*BODY_ERRORS, 401, 403),
+        rules=rules_doc.SPEC,
     ),
     Operation(
         "get",
@@ -264,6 +284,7 @@ OPERATIONS = (
         request="ScanRequest",
         errors=(*BODY_ERRORS, 401, 404),
         rules=rules_doc.SCAN,
+        links=unit_links("unit/id"),
     ),
     Operation(
         "post",
@@ -308,6 +329,7 @@ OPERATIONS = (
         "NotificationPageOut",
         query="NotificationQuery",
         errors=(401, 422),
+        links={"read_notification": {"notification_id": "$response.body#/items/0/id"}},
     ),
     Operation(
         "post",
@@ -325,8 +347,9 @@ OPERATIONS = (
         "job at the Location",
         "JobOut",
         202,
-        errors=(401, 403),
+        errors=(401, 403, 409),
         headers={"Location": "the job's address: GET it for progress and the verdict"},
+        links={"get_job": {"job_id": "$response.body#/id"}},
     ),
     Operation(
         "get",
@@ -439,6 +462,11 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     if op.media:
         binary = {"type": "string", "format": "binary"}
         success["content"] = {media: {"schema": binary} for media in op.media}
+    if op.links:
+        success["links"] = {
+            target: {"operationId": target, "parameters": parameters}
+            for target, parameters in op.links.items()
+        }
     if op.headers:
         success["headers"] = {
             name: {"description": text, "schema": {"type": "string"}}

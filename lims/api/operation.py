@@ -31,3 +31,6 @@ class Operation:
     headers: dict[str, str] = field(default_factory=dict)
     media: tuple[str, ...] = ()  # non-JSON answers (labels): their media types
     rules: tuple[Rule, ...] = ()  # refusals beyond the schema (422)
+    # OpenAPI links of the success answer: target operationId → its path parameters, each
+    # a runtime expression (``$response.body#/id``): what a client (or a fuzzer) does next.
+    links: dict[str, dict[str, str]] = field(default_factory=dict)

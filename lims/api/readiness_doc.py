@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from ..services.clinic.appointments import BookingFields, MoveFields
+from . import rules_doc
 from .operation import Operation
 from .readiness_schemas import AppointmentOut, ReadinessOut, ReadinessQuery
 
@@ -21,6 +22,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "ReadinessOut",
         query="ReadinessQuery",
         errors=(401, 403, 404, 422),
+        links={"book_appointment": {"patient_id": "$response.body#/patients/0/id"}},
     ),
     Operation(
         "post",
@@ -32,6 +34,11 @@ OPERATIONS: tuple[Operation, ...] = (
         201,
         request="BookingFields",
         errors=(*BODY_ERRORS, 401, 403, 404, 409),
+        rules=rules_doc.BOOKING,
+        links={
+            name: {"appointment_id": "$response.body#/id"}
+            for name in ("move_appointment", "cancel_appointment", "complete_appointment")
+        },
     ),
     Operation(
         "post",
@@ -41,6 +48,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "AppointmentOut",
         request="MoveFields",
         errors=(*BODY_ERRORS, 401, 403, 404, 409),
+        rules=rules_doc.MOVE,
     ),
     Operation(
         "post",

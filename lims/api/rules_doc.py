@@ -23,18 +23,6 @@ def guard_rules(*actions: str) -> tuple[Rule, ...]:
     return tuple(found.values())
 
 
-REGISTER = (
-    *guard_rules("register"),
-    Rule("patient.birth_date", ("invalid_fields",), "not in the future, not before 1900"),
-)
-
-PASSWORDS = (
-    Rule("password", ("wrong_password",), "the signer's own password"),
-    Rule("physician_password", ("wrong_password",), "the prescribing physician's password"),
-)
-
-UNIT_ACTION = (*guard_rules(*UNIT_ACTIONS), *PASSWORDS)
-
 # What ``domain.codes.classify`` and ``domain.identifiers`` refuse in a code of the right
 # length and characters: its structure and its ISO 7064 check character.
 CODE_PROBLEMS = (
@@ -53,6 +41,36 @@ CODE_WORDS = (
     "with its check character; or a product code ('=<')"
 )
 
+REGISTER = (
+    *guard_rules("register"),
+    Rule("patient.birth_date", ("invalid_fields",), "not in the future, not before 1900"),
+)
+
+PASSWORDS = (
+    Rule("password", ("wrong_password",), "the signer's own password"),
+    Rule("physician_password", ("wrong_password",), "the prescribing physician's password"),
+)
+
+# What the actions' effects check against the records (``services/actions``).
+EFFECTS = (
+    Rule(
+        "location",
+        (*CODE_PROBLEMS, "wrong_kind", "position_needed"),
+        "a location's code as printed (a box's: with a position)",
+    ),
+    Rule("wristband", (*CODE_PROBLEMS, "wrong_kind"), "a patient's wristband code as printed"),
+    Rule("clinician", ("invalid_fields",), "an active clinician's username"),
+    Rule("physician", ("invalid_fields",), "an active clinician's username"),
+    Rule("steps", ("invalid_fields",), "each step as record_step takes it"),
+    Rule("test", ("invalid_fields",), "a QC test of the product's type"),
+    Rule(
+        "value",
+        ("invalid_fields",),
+        "a number for a numeric test (a percentage 0-100), else one of the test's words",
+    ),
+)
+UNIT_ACTION = (*guard_rules(*UNIT_ACTIONS), *PASSWORDS, *EFFECTS)
+
 SCAN = (Rule("code", CODE_PROBLEMS, CODE_WORDS),)
 
 IDENTITY = (
@@ -61,3 +79,39 @@ IDENTITY = (
 )
 
 LABEL = (Rule("reason", ("reason_required",), "a reprint (printed before) needs a reason"),)
+
+LEDGER_SEARCH = (
+    Rule("unit", (*CODE_PROBLEMS, "wrong_kind"), f"a unit id, or a unit's code: {CODE_WORDS}"),
+    Rule("since", ("invalid_filter",), "a real date, or date and time with its zone"),
+    Rule(
+        "until",
+        ("invalid_filter",),
+        "a real date, or date and time with its zone; not before since",
+    ),
+    Rule("cursor", ("bad_cursor",), "the next_cursor of the page before"),
+)
+
+SCHEDULED = Rule("scheduled_at", ("invalid_fields",), "a time still to come, at most a year ahead")
+BOOKING = (
+    SCHEDULED,
+    Rule(
+        "unit_id", ("invalid_fields",), "an injection's product of this patient, still injectable"
+    ),
+)
+MOVE = (SCHEDULED,)
+
+PASSWORD_CHANGE = (
+    Rule("current_password", ("wrong_password",), "the caller's own password"),
+    Rule("new_password", ("invalid_fields",), "not the username, not a common password"),
+)
+
+SPEC = (
+    Rule(
+        "limit",
+        ("invalid_fields",),
+        "a numeric test takes an operator and a limit (kept from the version in force when "
+        "left out; a percentage at most 100), a word test none",
+    ),
+    Rule("accept", ("invalid_fields",), "a word test takes its own words (not pending)"),
+    Rule("pending_at_release", ("invalid_fields",), "only for a test with a pending result"),
+)

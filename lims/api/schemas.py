@@ -104,7 +104,10 @@ class SpecRequest(Request):
     product_type: ProductTypeKey
     test: QcTestKey
     operator: Literal[tuple(OPERATORS)] | None = None
-    limit: Annotated[float, Field(strict=True, allow_inf_nan=False)] | None = None
+    limit: (
+        Annotated[float, Field(strict=True, allow_inf_nan=False, json_schema_extra={"minimum": 0})]
+        | None
+    ) = None
     accept: Annotated[list[QcWord], Field(min_length=1, max_length=10)] | None = None
     required: StrictBool | None = Field(
         default=None, description="must pass before release (left out: as in force)"
@@ -114,7 +117,8 @@ class SpecRequest(Request):
         description="a pending result may be released, flagged (left out: as in force)",
     )
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = Field(
-        description="why the specification changes (at least 3 characters)"
+        description="why the specification changes (at least 3 characters)",
+        json_schema_extra={"minLength": 3},  # checked by the service, which says why
     )
 
 

@@ -56,6 +56,26 @@ def test_every_path_parameter_is_defined(app, doc):
                 assert param["schema"]["type"] == "integer"
 
 
+def test_links_lead_from_an_answer_to_the_operations_it_names(doc):
+    """Each link names an operation of the document and fills exactly its path parameters
+    from the answer (what a client, or a stateful fuzzer, does next)."""
+    ops = {
+        op["operationId"]: (path, op) for path, item in doc["paths"].items() for op in item.values()
+    }
+    linked = set()
+    for item in doc["paths"].values():
+        for op in item.values():
+            for response in op["responses"].values():
+                for link in response.get("links", {}).values():
+                    target_path, _ = ops[link["operationId"]]
+                    assert set(link["parameters"]) == set(re.findall(r"{([^}]+)}", target_path))
+                    assert all(
+                        v.startswith("$response.body#/") for v in link["parameters"].values()
+                    )
+                    linked.add(link["operationId"])
+    assert {"get_unit", "unit_action", "get_job", "move_appointment", "read_notification"} <= linked
+
+
 def test_the_action_body_is_one_schema_per_lifecycle_action(doc):
     schemas = doc["components"]["schemas"]
     body = doc["paths"]["/api/v1/units/{unit_id}/actions"]["post"]["requestBody"]
