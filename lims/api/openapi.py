@@ -511,7 +511,11 @@ def _build() -> dict[str, Any]:
             "title": "Cell-therapy LIMS API",
             "version": "1",
             "description": "Units from collection to injection, on a tamper-evident custody "
-            "ledger. Errors are {'error': {'code', 'message'}}; invalid data adds 'fields'.",
+            "ledger. Errors are {'error': {'code', 'message'}}; invalid data adds 'fields'. "
+            "No text of a request may hold a control character (tab, newline and return "
+            "aside) or a lone surrogate (I-JSON, RFC 7493); white space around a text is "
+            "trimmed before its length is checked. A 422 for data the schemas allow comes "
+            "only from a rule the operation names (x-rules, and its 422 answer's words).",
         },
         "paths": paths,
         "components": {

@@ -133,6 +133,15 @@ def test_what_the_api_refuses_for_its_shape_the_document_refuses(
     assert state() == before
 
 
+def test_lone_surrogates_are_refused_and_the_document_says_so(api, doc, state):
+    """No JSON Schema validator takes a pattern that names them: the words do."""
+    assert "lone surrogate" in doc["info"]["description"]
+    before = state()
+    body = {"username": "tech" + SURROGATE, "password": "a-guess"}
+    assert_error(api.post("/tokens", body, as_=None), 422, "invalid_text")
+    assert state() == before
+
+
 @pytest.mark.parametrize("target", ["units", "patients", "locations"])
 def test_a_label_is_printed_at_a_resolution_the_document_names(doc, target):
     params = doc["paths"][f"/api/v1/{target}/{{{target[:-1]}_id}}/label"]["get"]["parameters"]
