@@ -18,7 +18,7 @@ class Patient(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     birth_date: Mapped[date | None] = mapped_column(Date)
     wristband: Mapped[str] = mapped_column(String(16), unique=True)
-    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    clinician_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     diagnosis: Mapped[str | None] = mapped_column(String(80))
     stage: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -53,7 +53,7 @@ class Unit(db.Model):
     cell_count: Mapped[int | None] = mapped_column(BigInteger)
     collection_site: Mapped[str | None] = mapped_column(String(120))
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
