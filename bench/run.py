@@ -164,16 +164,22 @@ def ledger_verify() -> dict[str, Any]:
 
 
 def units_list(repeats: int) -> dict[str, Any]:
-    """(e) The units page: newest 25, with each status filter (and none), plus its count."""
+    """(e) The units page as a technician sees it: newest 25, with each status filter (and
+    none), plus its count."""
+    from lims.models import User
     from lims.services.search import search_units
 
+    tech = db.session.scalar(select(User).where(User.role == "technician").order_by(User.id))
     result = {}
     for status in LIST_STATUSES:
         samples, pages = timed_each(
-            range(repeats), lambda _, status=status: search_units(status=status, per_page=25)
+            range(repeats),
+            lambda _, status=status: search_units(status=status, per_page=25, viewer=tech),
         )
         result[status or "(any)"] = {**summary(samples), "matching": pages[0].total}
-    samples, pages = timed_each(range(repeats), lambda _: search_units("Novak", per_page=25))
+    samples, pages = timed_each(
+        range(repeats), lambda _: search_units("Novak", per_page=25, viewer=tech)
+    )
     result["search 'Novak'"] = {**summary(samples), "matching": pages[0].total}
     return result
 
