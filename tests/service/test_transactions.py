@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from lims.db import transaction
-from lims.domain.errors import Conflict
+from lims.domain.errors import Conflict, Unavailable
 from lims.extensions import db
 from lims.models import Location
 
@@ -52,9 +52,17 @@ def test_any_other_failure_passes_through_and_nothing_is_written(app):
 
 
 def test_other_database_errors_are_not_disguised_as_conflicts(app):
-    failure = OperationalError("SELECT", {}, DriverError("server closed the connection", "08006"))
+    failure = OperationalError("SELECT", {}, DriverError("relation does not exist", "42P01"))
     with pytest.raises(OperationalError), transaction():
         raise failure
+
+
+def test_a_lost_connection_is_unavailable_not_a_conflict(app):
+    """Since decision 72 a lost connection is a 503 to retry (it was re-raised as itself)."""
+    failure = OperationalError("SELECT", {}, DriverError("server closed the connection", "08006"))
+    with pytest.raises(Unavailable) as refused, transaction():
+        raise failure
+    assert refused.value.http_status == 503 and refused.value.retry_after
 
 
 def test_success_commits(app):
