@@ -78,7 +78,10 @@ IDENTITY = (
     Rule("unit", (*CODE_PROBLEMS, "wrong_kind"), "a unit's code"),
 )
 
-LABEL = (Rule("reason", ("reason_required",), "a reprint (printed before) needs a reason"),)
+LABEL = (
+    Rule("reason", ("reason_required",), "a reprint (printed before) needs a reason"),
+    Rule("stock", ("label_does_not_fit",), "a stock the label's text fits (a product's: the bag)"),
+)
 
 LEDGER_SEARCH = (
     Rule("unit", (*CODE_PROBLEMS, "wrong_kind"), f"a unit id, or a unit's code: {CODE_WORDS}"),
