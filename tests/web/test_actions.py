@@ -123,7 +123,7 @@ PROCESSING_ROWS = {
         ("receive", "collected", {"temperature_c": "900"}, "temperature_c", "less than or equal"),
         ("receive", "collected", {"container_intact": ""}, "container_intact", "Field required"),
         ("receive", "collected", {"container_intact": "maybe"}, "container_intact", "boolean"),
-        ("receive", "collected", {"volume_ml": "-1"}, "volume_ml", "greater than 0"),
+        ("receive", "collected", {"volume_ml": "-1"}, "volume_ml", "greater than or equal to 0.01"),
         ("start_processing", "received", {"equipment": ""}, "equipment", "Field required"),
         ("complete_processing", "in_processing", PROCESSING_ROWS, None, "at least 1 item"),
         (
