@@ -101,3 +101,18 @@ def test_prints_and_reprints_appear_in_the_units_history(login, register):
     assert 'data-action="print_label"' in page
     assert 'data-action="reprint_label"' in page
     assert "wet label" in page
+
+
+@pytest.mark.parametrize("reason", ["torn\x00off", "torn\x07off"])
+def test_a_reprint_reason_with_a_control_character_is_refused_on_the_form(login, register, reason):
+    """The reason goes into the ledger: a NUL there was a 500 (PostgreSQL refuses it)."""
+    unit = register("ADIPOSE")
+    client = login("technician")
+    form = {"stock": "tube", "format": "pdf", "copies": "1", "dpi": "203"}
+    client.post(f"/labels/units/{unit.id}", data=form)
+
+    response = client.post(f"/labels/units/{unit.id}", data={**form, "reason": reason})
+
+    assert response.status_code == 422
+    assert "control character" in response.get_data(as_text=True)
+    assert [e.action for e in entries()] == ["print_label"]

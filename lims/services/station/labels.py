@@ -9,6 +9,7 @@ of a template for a unit, patient or location is ``print_label``; any later one 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -54,6 +55,7 @@ BIOHAZARD = "BIOHAZARD: human cells, handle as potentially infectious"
 
 
 ZEBRA_DPI = (203, 300)  # the print heads a ZPL label is computed for
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, newline, return aside
 
 
 class LabelOptions(BaseModel):
@@ -66,6 +68,14 @@ class LabelOptions(BaseModel):
     copies: int = Field(1, ge=1, le=100)
     dpi: int = Field(203, json_schema_extra={"enum": list(ZEBRA_DPI)}, description="203 or 300")
     reason: str | None = Field(None, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _storable_reason(cls, value: str | None) -> str | None:
+        """A reprint's reason is written into the ledger: plain text only."""
+        if value is not None and CONTROL_CHARACTER.search(value):
+            raise ValueError("a reason may not contain a control character")
+        return value
 
     @field_validator("dpi")
     @classmethod
