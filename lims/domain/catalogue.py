@@ -1,4 +1,4 @@
-"""The product catalogue (docs/product.md §3): what each unit type is, what it comes from,
+"""The product catalogue (product §3): what each unit type is, what it comes from,
 how it is stored and how long it is usable. Data, readable in one screen."""
 
 from __future__ import annotations

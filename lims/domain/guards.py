@@ -1,4 +1,4 @@
-"""Small named checks an action runs before it changes anything (docs/product.md §4).
+"""Small named checks an action runs before it changes anything (product §4).
 
 A guard reads the unit's facts, the recorded fields and the time, and returns what is wrong
 in words, or None. Guards on the recorded data refuse with 422, guards on the unit's state

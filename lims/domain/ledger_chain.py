@@ -1,4 +1,4 @@
-"""Tamper evidence for the custody ledger (docs/product.md §5).
+"""Tamper evidence for the custody ledger (product §5).
 
 Each entry's hash is HMAC-SHA256, keyed from configuration, over the entry's canonical
 content, which includes its position and the previous entry's hash. Changing, removing,

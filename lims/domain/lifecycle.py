@@ -1,4 +1,4 @@
-"""The unit lifecycle as data (docs/product.md §4).
+"""The unit lifecycle as data (product §4).
 
 One table of actions: the statuses an action may start from, the status it leads to,
 the roles allowed, the fields it must record (a pydantic model, ``lims.domain.fields``) and

@@ -1,4 +1,4 @@
-"""What the lab is told, whom, and how urgently (docs/product.md §8). Data in one screen.
+"""What the lab is told, whom, and how urgently (product §8). Data in one screen.
 
 Audiences: ``lab`` (every active technician), ``qa`` (every active QA user), ``clinician``
 (the patient's treating clinician; when none is known, every active clinician). Urgent

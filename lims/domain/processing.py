@@ -1,4 +1,4 @@
-"""Processing protocols (docs/product.md §3): the steps that turn a unit into its product.
+"""Processing protocols (product §3): the steps that turn a unit into its product.
 
 Each step is recorded while the unit is ``in_processing`` (operator, start and end, reagent
 and lot, equipment, notes); ``complete_processing`` is refused until every required step of

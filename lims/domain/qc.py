@@ -1,4 +1,4 @@
-"""QC tests, their specifications, and the verdict on a result (docs/product.md §3, §8).
+"""QC tests, their specifications, and the verdict on a result (product §3, §7).
 
 Data readable in one screen: which tests exist, what each product type must pass before
 release, and the built-in specification of each (version 1). Admins publish later versions;

@@ -1,4 +1,4 @@
-"""Electronic signatures (21 CFR Part 11 §11.50, §11.70, §11.200; docs/product.md §6).
+"""Electronic signatures (21 CFR Part 11 §11.50, §11.70, §11.200; product §6).
 
 A signature names its signer (printed name), the UTC time and its meaning, and is bound to
 the SHA-256 of a canonical record of what was signed: a later change to that record no

@@ -1,4 +1,4 @@
-"""Unit statuses (docs/product.md §4): the lifecycle's states and the groups the table names."""
+"""Unit statuses (product §4): the lifecycle's states and the groups the table names."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Status(StrEnum):
 
 
 FINAL_STATUSES = frozenset({Status.ADMINISTERED, Status.REJECTED, Status.DISCARDED, Status.EXPIRED})
-PRE_RELEASE = frozenset(  # "collected … quarantine" in docs/product.md §4
+PRE_RELEASE = frozenset(  # "collected … quarantine" in product §4
     {
         Status.COLLECTED,
         Status.IN_TRANSIT,

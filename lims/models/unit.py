@@ -113,7 +113,7 @@ class Unit(db.Model):
 
 
 class IdentifierSequence(db.Model):
-    """The next DIN sequence number per facility and year (docs/product.md §2)."""
+    """The next DIN sequence number per facility and year (product §2)."""
 
     __tablename__ = "identifier_sequences"
 

@@ -1,4 +1,4 @@
-"""Notifications, the adapter the services write to (docs/product.md §8): an outbox written
+"""Notifications, the adapter the services write to (product §8): an outbox written
 with each state change (``outbox.emit``), a relay that turns events into deliveries, the
 channels (in-app, e-mail, webhook) and the messages they carry.
 

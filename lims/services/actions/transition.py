@@ -1,6 +1,6 @@
 """What one lifecycle action does to a unit, as data: the effect's typed outcome, and the
 transition that applies the lifecycle table's status and custody and words the ledger
-entries (docs/product.md §4, decision 57).
+entries (product §4, decision 57).
 
 Nothing here writes to the database. ``units.perform_action`` runs an action's effect,
 applies the transition, then appends the entries, signatures and events in its transaction;
@@ -113,7 +113,7 @@ def apply_transition(
 
 
 def events_of(name: str, unit: Unit) -> list[tuple[str, dict[str, Any]]]:
-    """What the lab is told when an action changes a unit's status (docs/product.md §8)."""
+    """What the lab is told when an action changes a unit's status (product §8)."""
     expires = unit.expires_at.isoformat() if unit.expires_at else None
     if name == "receive":
         return [("unit_received", {"status": unit.status})]

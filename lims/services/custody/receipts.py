@@ -1,4 +1,4 @@
-"""Signed head receipts for QA (docs/product.md §5): issued, listed, and checked.
+"""Signed head receipts for QA (product §5): issued, listed, and checked.
 
 A receipt signs "the ledger's head was entry #seq with this hash, at this time" with the
 ledger key. The hash chain alone cannot see entries cut from its end; a receipt can, as

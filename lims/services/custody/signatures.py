@@ -1,4 +1,4 @@
-"""Electronic signatures (docs/product.md §6): the password asked again, a signature bound to
+"""Electronic signatures (product §6): the password asked again, a signature bound to
 the hash of what it signs, and its row beside the ledger entry of the signed action.
 
 Release, exceptional release and signed rejection sign through the lifecycle; QA's decision
