@@ -359,7 +359,9 @@ def test_the_admin_sees_a_failed_delivery(login, register, users):
     assert response.status_code == 200
     assert f'data-delivery="{delivery.id}"' in html
     assert "Unit received" in page and "the clinic's webhook" in page
-    assert "Webhook" in page and "webhook http://127.0.0.1:" in page  # channel, last error (origin only)
+    assert (
+        "Webhook" in page and "webhook http://127.0.0.1:" in page
+    )  # channel, last error (origin only)
     assert re.search(r'data-status="failed"><dt>Failed</dt><dd>1</dd>', html)
     assert re.search(r'data-status="sent"><dt>Sent</dt><dd>2</dd>', html)  # two in-app
     assert "Retry" in page
