@@ -13,6 +13,11 @@ from lims.extensions import db
 
 TABLES = {
     "api_tokens",
+    "equipment",
+    "equipment_records",
+    "reagent_lots",
+    "material_uses",
+    "qc_imports",
     "appointments",
     "deliveries",
     "deviations",
@@ -64,7 +69,15 @@ def test_the_migrated_database_matches_the_models(quiet_app):
     assert schema_diff() == []
 
 
-APPEND_ONLY = ("ledger_entries", "ledger_receipts", "qc_specs", "qc_results", "signatures")
+APPEND_ONLY = (
+    "ledger_entries",
+    "ledger_receipts",
+    "qc_specs",
+    "qc_results",
+    "signatures",
+    "equipment_records",
+    "material_uses",
+)
 
 
 def test_the_append_only_triggers_are_created(quiet_app):

@@ -7,7 +7,8 @@ Bar-coded forms (keyboard-wedge scanners type them, then Enter):
   (ISBT 128 practice: a separate barcode beside the DIN);
 - both at once (the label's Data Matrix): the DIN code immediately followed by the product code;
 - wristband: ``P`` + facility + 6 digits + check character;
-- location: ``L`` + facility + 6 digits + check character.
+- location: ``L`` + facility + 6 digits + check character;
+- equipment (``E``) and reagent lot (``R``): the same shape with their own letter.
 Typed forms: the DIN with its check character (spaces and dashes allowed), optionally followed
 by product code and division, e.g. ``C0001 26 000005 H S2020 00``.
 """
@@ -56,7 +57,25 @@ class LocationCode:
     code: str
 
 
-Scanned = UnitCode | ProductCode | WristbandCode | LocationCode
+@dataclass(frozen=True)
+class EquipmentCode:
+    code: str
+
+
+@dataclass(frozen=True)
+class ReagentLotCode:
+    code: str
+
+
+Scanned = UnitCode | ProductCode | WristbandCode | LocationCode | EquipmentCode | ReagentLotCode
+
+# Register codes: prefix + facility + 6 digits + check character (13 characters).
+_TAGGED = {
+    "P": ("wristband", WristbandCode),
+    "L": ("location", LocationCode),
+    "E": ("equipment", EquipmentCode),
+    "R": ("reagent lot", ReagentLotCode),
+}
 
 
 def product_barcode_data(product_code: str, division: str) -> str:
@@ -68,9 +87,22 @@ def unit_datamatrix_data(din_barcode: str, product_code: str, division: str) -> 
     return din_barcode + product_barcode_data(product_code, division)
 
 
-def make_location_code(facility: str, sequence: int) -> str:
-    body = f"L{validate_facility_code(facility)}{sequence:06d}"
+def make_tagged_code(prefix: str, facility: str, sequence: int) -> str:
+    """A register code: ``prefix`` + facility + 6-digit sequence + check character."""
+    body = f"{prefix}{validate_facility_code(facility)}{sequence:06d}"
     return body + check_character(body)
+
+
+def make_location_code(facility: str, sequence: int) -> str:
+    return make_tagged_code("L", facility, sequence)
+
+
+def make_equipment_code(facility: str, sequence: int) -> str:
+    return make_tagged_code("E", facility, sequence)
+
+
+def make_reagent_lot_code(facility: str, sequence: int) -> str:
+    return make_tagged_code("R", facility, sequence)
 
 
 def _product(text: str) -> ProductCode:
@@ -108,12 +140,11 @@ def classify(text: object) -> Scanned:
         product = _product(PRODUCT_PREFIX + product_part)
         return UnitCode(din, product.product_code, product.division)
     cleaned = re.sub(r"[\s\-]", "", raw).upper()
-    if cleaned[:1] in ("P", "L") and len(cleaned) == 13:
-        # Wristband and location codes have 13 characters; a DIN typed with its check
-        # character has 14, so they cannot be confused.
-        kind = "wristband" if cleaned[0] == "P" else "location"
-        value = parse_tagged(cleaned, cleaned[0], kind)
-        return WristbandCode(value) if kind == "wristband" else LocationCode(value)
+    if cleaned[:1] in _TAGGED and len(cleaned) == 13:
+        # Wristband, location, equipment and reagent-lot codes have 13 characters; a DIN
+        # typed with its check character has 14, so they cannot be confused.
+        kind, make = _TAGGED[cleaned[0]]
+        return make(parse_tagged(cleaned, cleaned[0], kind))
     if len(cleaned) == 21:  # DIN + check (14) + product code (5) + division (2), typed
         din = parse_din(cleaned[:14])
         product = _product(PRODUCT_PREFIX + cleaned[14:])
@@ -127,4 +158,6 @@ def describe(scanned: Scanned) -> str:
         ProductCode: "product code",
         WristbandCode: "patient wristband",
         LocationCode: "location",
+        EquipmentCode: "equipment",
+        ReagentLotCode: "reagent lot",
     }[type(scanned)]

@@ -55,6 +55,12 @@ EVENTS: dict[str, EventKind] = {
             ("clinician", "qa"),
         ),
         EventKind("transit_overdue", "Transit overdue", Urgency.HIGH, ("lab", "qa")),
+        EventKind(
+            "equipment_due", "Equipment calibration or maintenance due", Urgency.HIGH, ("lab", "qa")
+        ),
+        EventKind(
+            "reagent_lot_flagged", "Reagent lot used up or expired", Urgency.HIGH, ("lab", "qa")
+        ),
     )
 }
 

@@ -4,6 +4,7 @@ from .appointment import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, Appointment
 from .job import Job
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
 from .location import LOCATION_KINDS, Location
+from .materials import Equipment, EquipmentRecord, MaterialUse, QcImport, ReagentLot
 from .notify import Delivery, Notification, NotificationPreference, OutboxEvent
 from .patient import Patient
 from .qc import Deviation, QcResult, QcSpec, Signature
@@ -11,7 +12,14 @@ from .unit import IdentifierSequence, Unit
 from .user import ApiToken, User
 
 # Tables the database refuses to UPDATE or DELETE (triggers) and the app role may only append to.
-APPEND_ONLY_TABLES = (*LEDGER_TABLES, "qc_specs", "qc_results", "signatures")
+APPEND_ONLY_TABLES = (
+    *LEDGER_TABLES,
+    "qc_specs",
+    "qc_results",
+    "signatures",
+    "equipment_records",
+    "material_uses",
+)
 
 __all__ = [
     "APPEND_ONLY_TABLES",
@@ -23,17 +31,22 @@ __all__ = [
     "Appointment",
     "Delivery",
     "Deviation",
+    "Equipment",
+    "EquipmentRecord",
     "IdentifierSequence",
     "Job",
     "LedgerEntry",
     "LedgerReceipt",
     "Location",
+    "MaterialUse",
     "Notification",
     "NotificationPreference",
     "OutboxEvent",
     "Patient",
+    "QcImport",
     "QcResult",
     "QcSpec",
+    "ReagentLot",
     "Signature",
     "Unit",
     "User",

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.qc import Spec
@@ -55,6 +55,7 @@ class QcSpec(db.Model):
 
 class QcResult(db.Model):
     __tablename__ = "qc_results"
+    __table_args__ = (Index("uq_qc_results_source", "source", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
@@ -70,6 +71,11 @@ class QcResult(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("qc_results.id"))
     reason: Mapped[str | None] = mapped_column(Text)
+    # The instrument that measured it (a register code, never free text), and for an imported
+    # result the file and row it came from: ``<sha256>:<row>``, unique, so a file imported twice
+    # imports each row once.
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"))
+    source: Mapped[str | None] = mapped_column(String(80))
 
     recorded_by: Mapped[User] = relationship()
 
@@ -101,6 +107,9 @@ class Deviation(db.Model):
     decision: Mapped[str | None] = mapped_column(String(40))
     decision_note: Mapped[str | None] = mapped_column(Text)
     signature_id: Mapped[int | None] = mapped_column(ForeignKey("signatures.id"))
+    # A deviation QA opens to permit one use of equipment the register would refuse (out of
+    # service, calibration lapsed); the step that uses it cites this deviation.
+    equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"))
 
     opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])

@@ -56,17 +56,25 @@ def _details(kind: str, data: dict[str, Any], unit: Unit | None) -> str:
         return f"In transit since {_when(data.get('dispatched_at'))}."
     if kind == "ready_for_review":
         return "QC is complete; the product waits for QA review and release."
+    if kind in ("equipment_due", "reagent_lot_flagged"):
+        return str(data.get("message") or "")
     return f"Status: {data.get('status') or (unit.status if unit else '—')}."
 
 
 def message_for(event: OutboxEvent, *, leaves_the_lims: bool) -> Message:
     data = event.data
     unit = db.session.get(Unit, event.unit_id) if event.unit_id else None
-    label = f"{unit.eye_readable} {unit.product_code} {unit.division}" if unit else ""
+    # A unit's event names the unit; a register's (equipment, reagent lot) names its subject.
+    label = (
+        f"{unit.eye_readable} {unit.product_code} {unit.division}"
+        if unit
+        else str(data.get("subject") or "")
+    )
     title = f"{EVENTS[event.kind].title}: {label}".strip(": ")
     body = _details(event.kind, data, unit)
     if unit is not None and not leaves_the_lims:
         body = f"{unit.unit_type} for {unit.patient.name} ({unit.patient.mrn}). {body}"
     base = current_app.config.get("PUBLIC_URL", "").rstrip("/")
-    link = f"{base}/units/{unit.id}" if unit is not None else None
+    path = f"/units/{unit.id}" if unit is not None else data.get("path")
+    link = f"{base}{path}" if path else None
     return Message(title, body, link)

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ...domain.lifecycle import Action, Fields
-from ...models import LedgerEntry, Unit
+from ...models import LedgerEntry, MaterialUse, Unit
 from ..custody.ledger import Movement, movement_of
 from ..custody.signatures import SignatureDraft
 
@@ -38,6 +38,7 @@ class Outcome:
     signatures: list[SignatureDraft] = field(default_factory=list)  # written with the entry
     entries: list[LedgerEntry] = field(default_factory=list)  # written before it (inline steps)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # notifications
+    uses: list[MaterialUse] = field(default_factory=list)  # equipment and lots, cite the entry
 
 
 # An effect: (unit, validated fields, now, actor) → what it did. It may refuse (raise).

@@ -42,6 +42,7 @@ from ...models.types import utcnow
 from ...notify import outbox
 from .. import access, sequences
 from ..custody import ledger, signatures
+from ..materials import uses
 from . import bedside, processing, qc, release, storage
 from .transition import Effect, Outcome, apply_transition, events_of
 
@@ -326,6 +327,7 @@ def _perform(
             for draft in done.entries()
         ]
         signatures.persist(outcome.signatures, unit, entries[0], action.name)
+        uses.attach(outcome.uses, entries[0])
         for kind, payload in [*outcome.events, *events_of(action.name, unit)]:
             outbox.emit(kind, unit, **payload)
     return ActionResult(unit, [*outcome.entries, *entries], outcome.products)
