@@ -76,6 +76,7 @@ def celery_config(redis_url: str | None) -> dict:
             "notify-sweep": {"task": "lims.sweep", "schedule": 30.0},
             "expiry-checks": {"task": "lims.expiry_checks", "schedule": 300.0},
             "transit-checks": {"task": "lims.transit_checks", "schedule": 600.0},
+            "materials-checks": {"task": "lims.materials_checks", "schedule": 3600.0},
             "head-receipt": {
                 "task": "lims.issue_head_receipt",
                 "schedule": 60.0 * _int("HEAD_RECEIPT_MINUTES", 60),

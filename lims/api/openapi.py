@@ -20,7 +20,15 @@ from ..domain.lifecycle import UNIT_ACTIONS, RegisterFields
 from ..domain.signatures import ACTION_MEANINGS
 from ..services.station.labels import LabelOptions
 from ..services.station.scan import MAX_BATCH
-from . import account_doc, audit_doc, readiness_doc, rules_doc, scan_schemas, schemas
+from . import (
+    account_doc,
+    audit_doc,
+    equipment_doc,
+    readiness_doc,
+    rules_doc,
+    scan_schemas,
+    schemas,
+)
 from .operation import Operation, Rule
 from .request_text import describe_request_text
 
@@ -363,6 +371,7 @@ OPERATIONS = (
     *readiness_doc.OPERATIONS,
     *audit_doc.OPERATIONS,
     *account_doc.OPERATIONS,
+    *equipment_doc.OPERATIONS,
 )
 
 
@@ -381,12 +390,22 @@ def _component_schemas() -> dict[str, Any]:
         (LabelOptions, "validation"),
         *(
             (model, "validation")
-            for model in (*readiness_doc.INPUTS, *audit_doc.INPUTS, *account_doc.INPUTS)
+            for model in (
+                *readiness_doc.INPUTS,
+                *audit_doc.INPUTS,
+                *account_doc.INPUTS,
+                *equipment_doc.INPUTS,
+            )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
         *(
             (model, "serialization")
-            for model in (*readiness_doc.OUTPUTS, *audit_doc.OUTPUTS, *account_doc.OUTPUTS)
+            for model in (
+                *readiness_doc.OUTPUTS,
+                *audit_doc.OUTPUTS,
+                *account_doc.OUTPUTS,
+                *equipment_doc.OUTPUTS,
+            )
         ),
     ]
     roots, defs = models_json_schema(inputs, ref_template=REF)

@@ -15,6 +15,7 @@ from ..notify import relay
 from ..notify.deliver import deliver
 from ..services.actions import schedule
 from ..services.custody import jobs, receipts
+from ..services.materials import warnings as materials_warnings
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,13 @@ def expiry_checks() -> dict:
 @shared_task(name="lims.transit_checks", ignore_result=True)
 def transit_checks() -> int:
     return schedule.transit_checks()
+
+
+@shared_task(name="lims.materials_checks", ignore_result=True)
+def materials_checks() -> dict:
+    """Beat, hourly: equipment calibration and maintenance due or overdue, reagent lots past
+    their expiry (each warning and flag once, so running it more often is safe)."""
+    return materials_warnings.run_checks()
 
 
 @shared_task(name="lims.ledger_verify_job", ignore_result=True, acks_late=False)

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
 from tests.rows import a_job, a_notification
 
-from . import access_admin, access_audit, access_readiness
+from . import access_admin, access_audit, access_equipment, access_readiness
 from .access import PUBLIC, Endpoint
 from .helpers import assert_error
 
@@ -96,9 +96,15 @@ ENDPOINTS = {
     **access_readiness.ENDPOINTS,
     **access_audit.ENDPOINTS,
     **access_admin.ENDPOINTS,
+    **access_equipment.ENDPOINTS,
 }
 # Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
-ROWS = {**access_readiness.ROWS, **access_audit.ROWS, **access_admin.ROWS}
+ROWS = {
+    **access_readiness.ROWS,
+    **access_audit.ROWS,
+    **access_admin.ROWS,
+    **access_equipment.ROWS,
+}
 
 
 def _fill(body: Any, unit) -> Any:

@@ -11,7 +11,14 @@ import pytest
 from lims.security import ROUTE_ROLES
 from tests.rows import a_job, a_notification
 
-from . import routes_admin, routes_audit, routes_charts, routes_qa, routes_readiness
+from . import (
+    routes_admin,
+    routes_audit,
+    routes_charts,
+    routes_equipment,
+    routes_qa,
+    routes_readiness,
+)
 
 ALL = {"technician", "clinician", "qa", "admin"}
 COLLECTORS = {"technician", "clinician"}
@@ -63,6 +70,7 @@ ROUTES = {
     **routes_qa.ROUTES,
     **routes_charts.ROUTES,
     **routes_admin.ROUTES,
+    **routes_equipment.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -71,6 +79,7 @@ ROWS = {
     **routes_qa.ROWS,
     **routes_charts.ROWS,
     **routes_admin.ROWS,
+    **routes_equipment.ROWS,
 }
 ANSWERED = {200, 302}
 

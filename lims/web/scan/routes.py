@@ -29,11 +29,13 @@ from ...domain import codes, identifiers
 from ...domain.errors import Conflict, Invalid, ServiceError
 from ...domain.lifecycle import ACTIONS
 from ...domain.roles import Role
-from ...models import User
+from ...models import Equipment, User
 from ...models.types import utcnow
 from ...security import roles_required
 from ...services import access
 from ...services.actions import units
+from ...services.materials.equipment import READERS as EQUIPMENT_READERS
+from ...services.materials.registry import equipment_by_code
 from ...services.station import scan as scan_service
 from ..units.base_forms import UNREADABLE, VersionedForm
 from ..units.forms import ACTION_FORMS
@@ -67,6 +69,19 @@ def _only_units(code: str) -> None:
         )
 
 
+def _equipment(code: str) -> Equipment | None:
+    """The item an ``E…`` code names (for those who may read the register; an unknown one
+    is 404), or None for other codes."""
+    try:
+        scanned = codes.classify(code)
+    except identifiers.CodeError:
+        return None
+    readers = {r.value for r in EQUIPMENT_READERS}
+    if not isinstance(scanned, codes.EquipmentCode) or _actor().role not in readers:
+        return None
+    return equipment_by_code(code)
+
+
 @bp.route("/scan")
 @roles_required()
 def scan() -> ResponseReturnValue:
@@ -74,6 +89,9 @@ def scan() -> ResponseReturnValue:
     if code is None:
         return render_template("scan/index.html", example=_example())
     try:
+        item = _equipment(code)
+        if item is not None:  # an equipment label: the item's page
+            return redirect(url_for("equipment.detail", equipment_id=item.id))
         _only_units(code)
         found = scan_service.lookup(code, _actor())
     except ServiceError as exc:
