@@ -56,6 +56,11 @@ class FileFormat:
     equipment_kinds: frozenset[str]  # which register kinds export it (empty: any)
     hint: str  # the columns it needs, for the message when a file has none of them
 
+    @property
+    def name(self) -> str:
+        """``cell counter``: the label without its examples, for sentences."""
+        return self.label.split(" (")[0].lower()
+
 
 FORMATS: dict[str, FileFormat] = {
     f.key: f
@@ -386,9 +391,9 @@ def _cell_counter(headers: list[str]) -> Layout | None:
         if name.startswith("viability"):
             layout.tests[i] = ("viability", unit or "%")
         elif re.match(r"^(viable|live)\b", name):
-            if not unit:
+            if not unit:  # "Live cells/mL"; a bare "Live cells" says no unit
                 rest = re.sub(r"^(viable|live)\s*", "", name)
-                unit = rest if "/" in rest or rest.startswith(("cell", "10")) else ""
+                unit = rest if "/" in rest else ""
             layout.tests[i] = ("viable_cell_count", unit)
         elif re.match(r"^(sample )?vol(ume)?\b", name):
             layout.volume = i
@@ -694,8 +699,7 @@ def parse(text: str, file_format: str, mapping: Mapping | None = None) -> Parsed
                 + ", ".join(repr(c) for c in needed)
             ) from None
         raise FileError(
-            f"this does not look like a {fmt.label.lower()} export: no line of the file has "
-            f"{fmt.hint}"
+            f"this does not look like a {fmt.name} export: no line of the file has {fmt.hint}"
         ) from None
     if len(headers) > MAX_COLUMNS:
         raise FileError(f"the table has {len(headers)} columns; at most {MAX_COLUMNS}")

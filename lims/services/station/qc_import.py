@@ -236,7 +236,7 @@ def _instrument(code: object, file_format: instrument_files.FileFormat) -> Equip
         kinds = " or ".join(EQUIPMENT_KINDS[k].lower() for k in sorted(file_format.equipment_kinds))
         message = (
             f"{item.code} {item.name} is a {EQUIPMENT_KINDS.get(item.kind, item.kind).lower()}; "
-            f"a {file_format.label.split(' (')[0].lower()} file comes from a {kinds}"
+            f"a {file_format.name} file comes from a {kinds}"
         )
         raise Invalid(message, code="wrong_instrument", fields={"instrument": message})
     return item
@@ -677,7 +677,7 @@ def record_results(import_id: int, progress: Callable[[int], None] | None = None
         "format": imp.format,
         "instrument": item.code,
     }
-    method = f"{item.name} ({fmt.label.split(' (')[0]} file)"[:120]
+    method = f"{item.name} ({fmt.name} file)"[:120]
     code = item.code
     imp_id = imp.id
     db.session.rollback()  # nothing held while the results are recorded one by one
