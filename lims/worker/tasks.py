@@ -16,6 +16,7 @@ from ..notify.deliver import deliver
 from ..services.actions import schedule
 from ..services.custody import jobs, receipts
 from ..services.materials import warnings as materials_warnings
+from ..services.station import qc_import
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,14 @@ def ledger_verify_job(job_id: int) -> str:
     anyway, and a verification longer than the broker's visibility timeout must not be
     handed to a second worker meanwhile. QA starts another."""
     return jobs.run_ledger_verify(job_id)
+
+
+@shared_task(name="lims.qc_import_job", ignore_result=True, acks_late=False)
+def qc_import_job(job_id: int) -> str:
+    """An instrument file's results recorded one ``record_qc`` each, with progress.
+    Acknowledged when received, as the ledger verification: a redelivered message finds the
+    job running and is skipped; each row is recorded once anyway (its source is unique)."""
+    return qc_import.run_job(job_id)
 
 
 @shared_task(name="lims.issue_head_receipt", ignore_result=True)
