@@ -196,8 +196,10 @@ def summary(imp: QcImport, rows: list[dict[str, Any]] | None = None) -> Summary:
     job = db.session.get(Job, imp.job_id) if imp.job_id else None
     if job is None:
         return Summary(status, counts, total=counts[READY] + counts[DONE])
-    if status == IMPORTING and job.status == "failed":
+    if job.status == "failed" and status != IMPORTED:
         status = FAILED
+    elif job.status in ("queued", "running"):  # finished when its job is (progress and all)
+        status = IMPORTING
     return Summary(status, counts, job.status, job.progress, job.total, job.error)
 
 
@@ -701,7 +703,7 @@ def record_results(import_id: int, progress: Callable[[int], None] | None = None
             except ServiceError as exc:
                 row.update(status=REFUSED, why=f"refused when importing: {exc.message}")
             else:
-                row.update(status=DONE, result_id=_result_id(source_of(sha256, row["row"])))
+                row["status"] = DONE
                 recorded += 1
             done += 1
             if progress is not None:
@@ -713,15 +715,26 @@ def record_results(import_id: int, progress: Callable[[int], None] | None = None
     return recorded
 
 
-def _result_id(source: str) -> int | None:
-    try:
-        return db.session.scalar(select(QcResult.id).where(QcResult.source == source))
-    finally:
-        db.session.rollback()
+def _with_result_ids(sha256: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each imported line with the id of the result it became (one query for the file)."""
+    ids = dict(
+        db.session.execute(
+            select(QcResult.source, QcResult.id).where(
+                QcResult.source.startswith(f"{sha256}:", autoescape=True)
+            )
+        ).all()
+    )
+    for row in rows:
+        if row["status"] == DONE:
+            row["result_id"] = ids.get(source_of(sha256, row["row"]))
+    return rows
 
 
 def _finish(import_id: int, rows: list[dict[str, Any]], recorded: int, status: str) -> None:
+    db.session.rollback()
     with transaction():
+        sha256 = db.session.scalar(select(QcImport.sha256).where(QcImport.id == import_id))
+        rows = _with_result_ids(sha256, rows)
         db.session.execute(
             update(QcImport)
             .where(QcImport.id == import_id)
