@@ -27,6 +27,7 @@ from . import (  # noqa: E402,F401  (views register on bp)
     notifications,  # the caller's inbox
     qc,  # QC results, specifications and the release queue
     readiness,  # the readiness board and appointments
+    reagents,  # reagent lots: the register, QA's signed acceptance, the recall look-up
     routes,  # tokens, units, actions, history, the OpenAPI document
     scan,  # what a code is, the wristband check, a batch
 )

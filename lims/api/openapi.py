@@ -25,6 +25,7 @@ from . import (
     audit_doc,
     equipment_doc,
     readiness_doc,
+    reagents_doc,
     rules_doc,
     scan_schemas,
     schemas,
@@ -372,6 +373,7 @@ OPERATIONS = (
     *audit_doc.OPERATIONS,
     *account_doc.OPERATIONS,
     *equipment_doc.OPERATIONS,
+    *reagents_doc.OPERATIONS,
 )
 
 
@@ -395,6 +397,7 @@ def _component_schemas() -> dict[str, Any]:
                 *audit_doc.INPUTS,
                 *account_doc.INPUTS,
                 *equipment_doc.INPUTS,
+                *reagents_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -405,6 +408,7 @@ def _component_schemas() -> dict[str, Any]:
                 *audit_doc.OUTPUTS,
                 *account_doc.OUTPUTS,
                 *equipment_doc.OUTPUTS,
+                *reagents_doc.OUTPUTS,
             )
         ),
     ]

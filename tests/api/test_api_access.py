@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
 from tests.rows import a_job, a_notification
 
-from . import access_admin, access_audit, access_equipment, access_readiness
+from . import access_admin, access_audit, access_equipment, access_readiness, access_reagents
 from .access import PUBLIC, Endpoint
 from .helpers import assert_error
 
@@ -97,6 +97,7 @@ ENDPOINTS = {
     **access_audit.ENDPOINTS,
     **access_admin.ENDPOINTS,
     **access_equipment.ENDPOINTS,
+    **access_reagents.ENDPOINTS,
 }
 # Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
 ROWS = {
@@ -104,6 +105,7 @@ ROWS = {
     **access_audit.ROWS,
     **access_admin.ROWS,
     **access_equipment.ROWS,
+    **access_reagents.ROWS,
 }
 
 

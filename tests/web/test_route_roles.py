@@ -18,6 +18,7 @@ from . import (
     routes_equipment,
     routes_qa,
     routes_readiness,
+    routes_reagents,
 )
 
 ALL = {"technician", "clinician", "qa", "admin"}
@@ -71,6 +72,7 @@ ROUTES = {
     **routes_charts.ROUTES,
     **routes_admin.ROUTES,
     **routes_equipment.ROUTES,
+    **routes_reagents.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -80,6 +82,7 @@ ROWS = {
     **routes_charts.ROWS,
     **routes_admin.ROWS,
     **routes_equipment.ROWS,
+    **routes_reagents.ROWS,
 }
 ANSWERED = {200, 302}
 

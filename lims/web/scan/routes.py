@@ -29,11 +29,12 @@ from ...domain import codes, identifiers
 from ...domain.errors import Conflict, Invalid, ServiceError
 from ...domain.lifecycle import ACTIONS
 from ...domain.roles import Role
-from ...models import Equipment, User
+from ...models import Equipment, ReagentLot, User
 from ...models.types import utcnow
 from ...security import roles_required
 from ...services import access
 from ...services.actions import units
+from ...services.materials import reagents
 from ...services.materials.equipment import READERS as EQUIPMENT_READERS
 from ...services.materials.registry import equipment_by_code
 from ...services.station import scan as scan_service
@@ -82,6 +83,19 @@ def _equipment(code: str) -> Equipment | None:
     return equipment_by_code(code)
 
 
+def _reagent_lot(code: str) -> ReagentLot | None:
+    """The lot an ``R…`` code names (for those who may see lots; an unknown one is 404), or
+    None for other codes."""
+    try:
+        scanned = codes.classify(code)
+    except identifiers.CodeError:
+        return None
+    readers = {r.value for r in reagents.READERS}
+    if not isinstance(scanned, codes.ReagentLotCode) or _actor().role not in readers:
+        return None
+    return reagents.find_by_code(code, _actor())
+
+
 @bp.route("/scan")
 @roles_required()
 def scan() -> ResponseReturnValue:
@@ -92,6 +106,9 @@ def scan() -> ResponseReturnValue:
         item = _equipment(code)
         if item is not None:  # an equipment label: the item's page
             return redirect(url_for("equipment.detail", equipment_id=item.id))
+        lot = _reagent_lot(code)
+        if lot is not None:  # a reagent lot's label: its page
+            return redirect(url_for("reagents.detail", lot_id=lot.id))
         _only_units(code)
         found = scan_service.lookup(code, _actor())
     except ServiceError as exc:
