@@ -25,7 +25,7 @@ from lims.extensions import db
 from lims.models import User
 from lims.services.actions import units
 from lims.services.admin import accounts
-from tests.service.lab import steps_for
+from tests.service.lab import CABINET, steps_for, stock_the_bench
 
 # Under pytest-xdist each worker (gw0, gw1 …) has a database and a Redis db of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
@@ -203,6 +203,7 @@ def users(app) -> dict[str, User]:
     made["technician2"] = accounts.create_user(
         "tech2", "technician", PASSWORD, full_name="Second Technician"
     )
+    stock_the_bench(made["admin"])
     return made
 
 
@@ -274,7 +275,7 @@ def receipt(kind: str = "ADIPOSE", **overrides) -> dict[str, Any]:
 ACTION_DATA = {
     "dispatch": lambda kind: {"courier": "Courier A", "transport_condition": "cool box"},
     "receive": lambda kind: receipt(kind),
-    "start_processing": lambda kind: {"protocol": "standard", "equipment": "Centrifuge C-01"},
+    "start_processing": lambda kind: {"protocol": "standard", "equipment": CABINET},
     "complete_processing": lambda kind: {
         "products": [{"type": SOURCES[kind]["product"], "volume_ml": 10, "cell_count": 1_000_000}],
         "steps": steps_for(kind),

@@ -25,6 +25,7 @@ from . import (  # noqa: E402,F401  (views register on bp)
     jobs,  # long jobs: ledger verification with progress
     labels,  # unit, wristband and location labels
     notifications,  # the caller's inbox
+    permits,  # QA's permit to use equipment the register refuses, on one unit
     qc,  # QC results, specifications and the release queue
     readiness,  # the readiness board and appointments
     reagents,  # reagent lots: the register, QA's signed acceptance, the recall look-up

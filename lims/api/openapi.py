@@ -24,6 +24,7 @@ from . import (
     account_doc,
     audit_doc,
     equipment_doc,
+    permits_doc,
     readiness_doc,
     reagents_doc,
     rules_doc,
@@ -373,6 +374,7 @@ OPERATIONS = (
     *audit_doc.OPERATIONS,
     *account_doc.OPERATIONS,
     *equipment_doc.OPERATIONS,
+    *permits_doc.OPERATIONS,
     *reagents_doc.OPERATIONS,
 )
 
@@ -397,6 +399,7 @@ def _component_schemas() -> dict[str, Any]:
                 *audit_doc.INPUTS,
                 *account_doc.INPUTS,
                 *equipment_doc.INPUTS,
+                *permits_doc.INPUTS,
                 *reagents_doc.INPUTS,
             )
         ),
@@ -408,6 +411,7 @@ def _component_schemas() -> dict[str, Any]:
                 *audit_doc.OUTPUTS,
                 *account_doc.OUTPUTS,
                 *equipment_doc.OUTPUTS,
+                *permits_doc.OUTPUTS,
                 *reagents_doc.OUTPUTS,
             )
         ),

@@ -152,6 +152,16 @@ def classify(text: object) -> Scanned:
     return UnitCode(parse_din(raw))
 
 
+def is_register_code(text: object, kind: type) -> bool:
+    """Does ``text`` look like a code of this kind (its letter and length)? A well-formed one
+    is then looked up, and a mistyped one refused, by the caller."""
+    if not isinstance(text, str):
+        return False
+    cleaned = re.sub(r"[\s\-]", "", text).upper()
+    prefix = next((p for p, (_, made) in _TAGGED.items() if made is kind), None)
+    return prefix is not None and len(cleaned) == 13 and cleaned[0] == prefix
+
+
 def describe(scanned: Scanned) -> str:
     return {
         UnitCode: "unit",

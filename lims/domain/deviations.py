@@ -26,6 +26,7 @@ DECISION_LABELS = {
 KIND_LABELS = {
     "qc_out_of_specification": "QC out of specification",
     "receipt_outside_acceptance": "Accepted at receipt outside acceptance",
+    "equipment_use_permitted": "Use of refused equipment permitted",
 }
 
 STATES = ("open", "closed", "all")

@@ -18,6 +18,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from .catalogue import CATALOGUE, SOURCE_TYPES
 from .identifiers import MAX_ID
@@ -116,9 +117,20 @@ class ReasonFields(Fields):
     reason: Reason
 
 
+# A register code (equipment ``E…``, reagent lot ``R…``), scanned or picked; the service looks
+# it up and says what is wrong with it.
+RegisterCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+# A deviation QA opened to permit equipment the register would refuse, cited by the step.
+DeviationId = Annotated[int, Field(gt=0, le=MAX_ID, strict=True)]
+Quantity = Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False, strict=True)]
+
+
 class StartProcessingFields(Fields):
+    """Processing starts in a biosafety cabinet of the register."""
+
     protocol: Text
-    equipment: Text
+    equipment: RegisterCode
+    deviation: DeviationId | None = None
 
 
 class ProductFields(Fields):
@@ -166,11 +178,11 @@ class StepFields(Fields):
     step: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     started_at: datetime
     ended_at: datetime
-    reagent: Text | None = None
-    lot: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None
-    ) = None
-    equipment: Text | None = None
+    reagent: Text | None = None  # what the lot is said to be; must agree with the register
+    lot: RegisterCode | None = None
+    quantity: Quantity | None = None  # taken from the lot's stock, in the lot's unit
+    equipment: RegisterCode | None = None
+    deviation: DeviationId | None = None
     notes: Note | None = None
 
 
@@ -191,8 +203,20 @@ class QcFields(Fields):
     value: QcValue
     method: Text
     lot: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    equipment: RegisterCode | None = None  # the instrument that measured it
+    deviation: DeviationId | None = None
     corrects: Annotated[int, Field(gt=0, le=MAX_ID, strict=True)] | None = None
     reason: Reason | None = None
+    # Where an imported result came from (file SHA-256, row, import, instrument). Only the
+    # import service sets it (``units.perform_action(provenance=…)``); a request may not.
+    provenance: SkipJsonSchema[dict[str, Any] | None] = None
+
+    @field_validator("provenance", mode="before")
+    @classmethod
+    def _not_from_a_request(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError("set by an instrument import only")
+        return value
 
     @field_validator("value", mode="before")
     @classmethod

@@ -27,6 +27,7 @@ from .fields import (
     StepFields,
     ThawFields,
 )
+from .materials import EQUIPMENT_KINDS
 from .processing import protocol_for
 from .roles import Role
 from .signatures import ACTION_MEANINGS, Meaning
@@ -246,9 +247,28 @@ def reagent_has_lot(ctx: Context) -> str | None:
     protocol = protocol_for(ctx.unit.unit_type)
     step = protocol.step(ctx.fields.step) if protocol else None
     if step is not None and step.reagent and not ctx.fields.lot:
-        return f"{step.name} uses {step.reagent}: record its lot number"
-    if ctx.fields.lot and not (ctx.fields.reagent or (step and step.reagent)):
-        return "name the reagent the lot belongs to"
+        return f"{step.name} uses {step.reagent}: scan or pick its lot"
+    return None
+
+
+@concerns("quantity")
+def lot_has_quantity(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, StepFields)
+    if ctx.fields.lot and ctx.fields.quantity is None:
+        return "say how much of the lot was used"
+    if ctx.fields.quantity is not None and not ctx.fields.lot:
+        return "a quantity is taken from a lot: scan or pick the lot"
+    return None
+
+
+@concerns("equipment")
+def step_has_equipment(ctx: Context) -> str | None:
+    assert isinstance(ctx.fields, StepFields) and ctx.unit is not None
+    protocol = protocol_for(ctx.unit.unit_type)
+    step = protocol.step(ctx.fields.step) if protocol else None
+    if step is not None and step.equipment and not ctx.fields.equipment:
+        kind = EQUIPMENT_KINDS.get(step.equipment, step.equipment).lower()
+        return f"{step.name} is done on a {kind}: scan or pick it"
     return None
 
 

@@ -348,6 +348,7 @@ class ParsedFile:
     ignored: tuple[str, ...] = ()  # columns read past (other markers, dates, event counts)
     meta: tuple[tuple[str, str], ...] = ()  # the instrument's header lines, as key/value
     serial: str | None = None  # the instrument serial number the header names, if any
+    lot: str | None = None  # the kit (cartridge, reagent) lot the header names, if any
 
 
 # ---------------------------------------------------------------------------- layouts
@@ -629,6 +630,13 @@ def _meta(lines: Iterable[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out[:30])
 
 
+def _lot(meta: tuple[tuple[str, str], ...]) -> str | None:
+    for key, value in meta:
+        if re.search(r"\blot\b", key, re.IGNORECASE) and value and len(value) <= 40:
+            return value
+    return None
+
+
 def _serial(meta: tuple[tuple[str, str], ...]) -> str | None:
     for key, value in meta:
         if re.search(r"serial|\bs/?n\b", key, re.IGNORECASE) and value:
@@ -737,6 +745,7 @@ def parse(text: str, file_format: str, mapping: Mapping | None = None) -> Parsed
         ignored=tuple(headers[i] for i in layout.ignored),
         meta=meta,
         serial=_serial(meta),
+        lot=_lot(meta),
     )
 
 

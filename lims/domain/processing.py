@@ -7,6 +7,7 @@ the unit's protocol is on record.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ class Step:
     name: str
     required: bool = True
     reagent: str | None = None  # a step that uses a reagent must name its lot
+    equipment: str | None = None  # the kind of equipment it is done on (domain.materials)
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,21 @@ PROTOCOLS: dict[str, Protocol] = {
             (
                 Step("wash", "Wash lipoaspirate", reagent="wash buffer"),
                 Step(
-                    "collagenase_digestion", "Collagenase digestion, 37 °C", reagent="collagenase"
+                    "collagenase_digestion",
+                    "Collagenase digestion, 37 °C",
+                    reagent="collagenase",
+                    equipment="incubator",
                 ),
                 Step(
                     "neutralise_centrifuge",
                     "Neutralise and centrifuge",
                     reagent="neutralising medium",
+                    equipment="centrifuge",
                 ),
                 Step("filter", "Filter (100 µm)"),
                 Step("red_cell_lysis", "Red-cell lysis", required=False, reagent="lysis buffer"),
                 Step("resuspend", "Resuspend", reagent="resuspension medium"),
-                Step("count", "Count cells and viability"),
+                Step("count", "Count cells and viability", equipment="cell_counter"),
             ),
         ),
         Protocol(
@@ -65,13 +71,16 @@ PROTOCOLS: dict[str, Protocol] = {
             (
                 Step("dilute", "Dilute aspirate", reagent="diluent"),
                 Step(
-                    "density_gradient", "Density gradient centrifugation", reagent="gradient medium"
+                    "density_gradient",
+                    "Density gradient centrifugation",
+                    reagent="gradient medium",
+                    equipment="centrifuge",
                 ),
                 Step("collect_mnc", "Collect mononuclear layer"),
-                Step("wash_1", "Wash 1", reagent="wash buffer"),
-                Step("wash_2", "Wash 2", reagent="wash buffer"),
+                Step("wash_1", "Wash 1", reagent="wash buffer", equipment="centrifuge"),
+                Step("wash_2", "Wash 2", reagent="wash buffer", equipment="centrifuge"),
                 Step("resuspend", "Resuspend", reagent="resuspension medium"),
-                Step("count", "Count cells and viability"),
+                Step("count", "Count cells and viability", equipment="cell_counter"),
             ),
         ),
         Protocol(
@@ -79,11 +88,11 @@ PROTOCOLS: dict[str, Protocol] = {
             "Blood → PRP (double spin)",
             ("BLOOD",),
             (
-                Step("soft_spin", "Soft spin"),
+                Step("soft_spin", "Soft spin", equipment="centrifuge"),
                 Step("separate_plasma", "Separate plasma"),
-                Step("hard_spin", "Hard spin"),
+                Step("hard_spin", "Hard spin", equipment="centrifuge"),
                 Step("resuspend", "Resuspend platelets"),
-                Step("count", "Count platelets"),
+                Step("count", "Count platelets", equipment="cell_counter"),
             ),
         ),
         Protocol(
@@ -92,13 +101,16 @@ PROTOCOLS: dict[str, Protocol] = {
             ("SVF", "BM-MNC"),
             (
                 Step("seed", "Seed culture", reagent="culture medium"),
-                Step("expand", "Expand (passages)", reagent="culture medium"),
+                Step(
+                    "expand", "Expand (passages)", reagent="culture medium", equipment="incubator"
+                ),
                 Step("harvest", "Harvest", reagent="dissociation reagent"),
-                Step("count", "Count cells and viability"),
+                Step("count", "Count cells and viability", equipment="cell_counter"),
                 Step(
                     "cryopreserve",
                     "Cryopreserve (controlled-rate freezing)",
                     reagent="cryoprotectant",
+                    equipment="controlled_rate_freezer",
                 ),
             ),
         ),
@@ -120,18 +132,22 @@ def batch_record(
     start: datetime,
     end: datetime,
     *,
-    equipment: str = "Biosafety cabinet BSC-1",
-    lot: str = "{key}-{began:%y%m}-{index:02d}",
+    equipment: Mapping[str, str] | None = None,
+    lots: Mapping[str, str] | None = None,
+    quantity: float = 1.0,
     skip: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
     """A paper batch record's steps for ``complete_processing``: every step of the protocol
     that processes ``unit_type`` (but ``skip``), spread evenly over [start, end], each taking
-    four fifths of its share. The demo data, the tests and the benchmarks write it this way;
-    the bench uses it as a lab would. ``lot`` is formatted with the step's ``key`` (first
-    three letters, upper case), ``began`` and ``index``."""
+    four fifths of its share. The demo data, the tests and the benchmarks write it this way.
+
+    ``equipment`` maps a kind of equipment to the register code of the item used for it, and
+    ``lots`` a reagent to the code of its lot; a step that needs a kind or a reagent gets that
+    code (and ``quantity`` of the lot)."""
     protocol = protocol_for(unit_type)
     if protocol is None:
         raise ValueError(f"no protocol processes {unit_type}")
+    equipment, lots = equipment or {}, lots or {}
     share = (end - start) / len(protocol.steps)
     steps = []
     for index, step in enumerate(protocol.steps):
@@ -142,10 +158,10 @@ def batch_record(
             "step": step.key,
             "started_at": began.isoformat(),
             "ended_at": (began + share * 0.8).isoformat(),
-            "equipment": equipment,
         }
-        if step.reagent:
-            key = step.key[:3].upper()
-            data.update(reagent=step.reagent, lot=lot.format(key=key, began=began, index=index))
+        if step.equipment and step.equipment in equipment:
+            data["equipment"] = equipment[step.equipment]
+        if step.reagent and step.reagent in lots:
+            data.update(lot=lots[step.reagent], quantity=quantity)
         steps.append(data)
     return steps

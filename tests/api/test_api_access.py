@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
 from tests.rows import a_job, a_notification
+from tests.service.lab import CABINET
 
 from . import access_admin, access_audit, access_equipment, access_readiness, access_reagents
 from .access import PUBLIC, Endpoint
@@ -32,6 +33,14 @@ ENDPOINTS = {
         "POST", "/units", frozenset({"technician", "clinician"}), 201, registration
     ),
     "api.get_unit": Endpoint("GET", "/units/{id}", EVERYONE),
+    # QA permits equipment the register refuses; the bench's cabinet is usable: 409 says so.
+    "api.permit_equipment": Endpoint(
+        "POST",
+        "/units/{id}/equipment-permits",
+        frozenset({"qa"}),
+        409,
+        lambda: {"equipment": CABINET, "reason": "checked by QA"},
+    ),
     # Any signed-in user may call it; the lifecycle decides per action (dispatch: C, T).
     "api.unit_action": Endpoint(
         "POST",

@@ -9,7 +9,7 @@ import pytest
 
 from lims.services.admin import locations
 from tests.conftest import PASSWORD
-from tests.service.lab import PRODUCT_OF, qc_data, required_tests, sign, steps_for
+from tests.service.lab import CABINET, PRODUCT_OF, qc_data, required_tests, sign, steps_for
 
 from .conftest import secret_fields
 from .helpers import assert_error, product_through_api, record_required_qc
@@ -350,7 +350,7 @@ def test_a_position_holds_one_unit(api, users, state):
 def test_an_msc_aliquot_is_stored_moved_thawed_returned_and_released_again(api, users):
     _, svf = product_through_api(api, "ADIPOSE")
     record_required_qc(api, svf)
-    api.act(svf, "start_processing", protocol="MSC expansion", equipment="Incubator 2")
+    api.act(svf, "start_processing", protocol="MSC expansion", equipment=CABINET)
     for step in steps_for("SVF"):
         api.act(svf, "record_step", **step)
     made = api.act(

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from lims.domain.codes import make_location_code
+from lims.domain.codes import make_equipment_code, make_location_code, make_reagent_lot_code
+from lims.domain.materials import EQUIPMENT_KINDS, reagent_names
 from lims.domain.processing import batch_record, protocol_for
 from lims.extensions import db
-from lims.models import LedgerEntry, Unit
+from lims.models import Equipment, LedgerEntry, ReagentLot, Unit, User
 from lims.services.custody import ledger
 
 KINDS = ("ADIPOSE", "MARROW", "BLOOD")
@@ -41,14 +42,69 @@ def registration(kind: str = "ADIPOSE", *, hours_ago: float = 1, **overrides: An
     return {**data, **overrides}
 
 
+# The test bench: one usable item of each kind of equipment and one accepted lot of each
+# reagent, with fixed codes (sequence 900000 on, far from what a test's own registrations take),
+# so test data can name them before the rows exist. ``stock_the_bench`` writes the rows; the
+# ``users`` fixture calls it.
+BENCH_EQUIPMENT = {
+    kind: make_equipment_code("T0001", 900_000 + i) for i, kind in enumerate(EQUIPMENT_KINDS)
+}
+BENCH_LOTS = {
+    reagent: make_reagent_lot_code("T0001", 900_000 + i)
+    for i, reagent in enumerate(reagent_names())
+}
+CABINET = BENCH_EQUIPMENT["biosafety_cabinet"]
+
+
+def stock_the_bench(by: User) -> None:
+    """The bench's items and lots, as rows (no ledger entries: a test fixture, not history)."""
+    today = datetime.now(UTC).date()
+    for kind, code in BENCH_EQUIPMENT.items():
+        db.session.add(
+            Equipment(
+                code=code,
+                name=f"Bench {EQUIPMENT_KINDS[kind].lower()}",
+                kind=kind,
+                status="in_service",
+                calibration_interval_days=365,
+                calibration_valid_until=today + timedelta(days=365),
+                maintenance_interval_days=90,
+                maintenance_due_on=today + timedelta(days=90),
+                created_by_id=by.id,
+            )
+        )
+    now = datetime.now(UTC)
+    for reagent, code in BENCH_LOTS.items():
+        db.session.add(
+            ReagentLot(
+                code=code,
+                reagent=reagent,
+                product_name=f"Bench {reagent}",
+                manufacturer="Bench Supplies",
+                lot_number=f"B-{code[-7:]}",
+                expires_on=today + timedelta(days=365),
+                storage="2–8 °C",
+                quantity_received=100_000.0,
+                quantity_remaining=100_000.0,
+                quantity_unit="mL",
+                coa_ref=f"CoA-{code[-7:]}",
+                received_by_id=by.id,
+                received_at=now,
+                accepted_by_id=by.id,
+                accepted_at=now,
+            )
+        )
+    db.session.commit()
+
+
 def steps_for(kind: str, skip: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Every step of the protocol that processes ``kind``, done in the last two hours
-    (10 minutes a step, from two hours ago)."""
+    (10 minutes a step, from two hours ago), on the bench's equipment and lots."""
     start = datetime.now(UTC) - timedelta(hours=2)
     count = len(protocol_for(kind).steps)
     end = start + timedelta(minutes=10 * count)
     return batch_record(
-        kind, start, end, equipment="Biosafety cabinet BSC-2", lot="LOT-{index:03d}", skip=skip
+        kind, start, end, equipment=BENCH_EQUIPMENT, lots=BENCH_LOTS, quantity=2.0, skip=skip
     )
 
 
@@ -78,7 +134,7 @@ def data_for(action: str, kind: str = "ADIPOSE", unit: Any = None) -> dict[str, 
             "label_matches": True,
             "volume_ml": 50,
         },
-        "start_processing": {"protocol": "standard", "equipment": "Centrifuge C-01"},
+        "start_processing": {"protocol": "standard", "equipment": CABINET},
         "complete_processing": {
             "products": [{"type": PRODUCT_OF[step_kind], "volume_ml": 10, "cell_count": 1_000_000}],
             "steps": steps_for(step_kind),

@@ -10,7 +10,15 @@ from typing import Any
 from lims.domain.processing import batch_record
 from lims.models.types import clock_at
 from lims.services.actions import units
-from tests.service.lab import PRODUCT_OF, data_for, pass_all_qc, registration, sign
+from tests.service.lab import (
+    BENCH_EQUIPMENT,
+    BENCH_LOTS,
+    PRODUCT_OF,
+    data_for,
+    pass_all_qc,
+    registration,
+    sign,
+)
 
 H = timedelta(hours=1)
 
@@ -49,8 +57,8 @@ def released_in_past(
             kind,
             began + timedelta(minutes=1),
             t - timedelta(minutes=1),
-            equipment="Biosafety cabinet BSC-2",
-            lot="LOT-{index:03d}",
+            equipment=BENCH_EQUIPMENT,
+            lots=BENCH_LOTS,
         )
         result = units.perform_action(
             source.id, "complete_processing", {"products": [made], "steps": steps}, tech

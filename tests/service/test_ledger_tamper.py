@@ -23,9 +23,10 @@ ENTRIES = LedgerEntry.__table__
 
 @pytest.fixture
 def six_entries(users, unit_in) -> None:
-    """A ledger of six entries: three collections, one in processing, one received, one new."""
-    unit_in("in_processing")  # register, receive, start processing: three entries
-    unit_in("received")  # two
+    """A ledger of six entries: three collections, one received, one in processing, one new.
+    (Entry 3, which the tests cut or alter, is a registration: no other row cites it.)"""
+    unit_in("received")  # register, receive: two entries
+    unit_in("in_processing")  # register, receive, start processing: three
     unit_in("collected")  # one
     db.session.commit()
     assert ledger.count() == 6

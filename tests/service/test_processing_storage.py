@@ -12,7 +12,7 @@ from lims.domain.errors import Conflict, Invalid
 from lims.services.actions import processing, storage, units
 from lims.services.admin import locations
 
-from .lab import data_for, entries_of, steps_for, stored
+from .lab import BENCH_LOTS, data_for, entries_of, steps_for, stored
 
 
 def perform(unit, action, data, user):
@@ -37,7 +37,11 @@ def test_each_step_is_recorded_with_operator_times_reagent_and_lot(in_processing
         "Wash lipoaspirate",
         "Second Technician",
     )
-    assert (data["reagent"], data["lot"], data["notes"]) == ("wash buffer", "LOT-000", "two washes")
+    assert (data["reagent"], data["lot"], data["notes"]) == (
+        "wash buffer",
+        BENCH_LOTS["wash buffer"],
+        "two washes",
+    )
     assert result.unit.status == "in_processing"
     assert [e.action for e in processing.recorded_steps(in_processing)] == ["record_step"]
 

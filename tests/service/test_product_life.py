@@ -13,7 +13,7 @@ from lims.services.actions import units
 from lims.services.admin import locations
 from lims.services.custody.signatures import signatures_of
 
-from .lab import PRODUCT_OF, data_for, entries_of, qc_data, required_tests, sign, steps_for
+from .lab import CABINET, PRODUCT_OF, data_for, entries_of, qc_data, required_tests, sign, steps_for
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_a_fresh_product_goes_from_collection_to_the_patient(kind, users, perfor
 
 def test_a_cryopreserved_msc_aliquot_is_thawed_months_later(users, perform, app):
     _source, svf = make_product("ADIPOSE", users, perform)
-    perform(svf, "start_processing", {"protocol": "MSC expansion", "equipment": "Incubator 2"})
+    perform(svf, "start_processing", {"protocol": "MSC expansion", "equipment": CABINET})
     for step in steps_for("SVF"):
         perform(svf, "record_step", step)
     made = perform(

@@ -15,7 +15,7 @@ from lims.services.actions import units
 from lims.services.admin import accounts
 from lims.services.custody.signatures import signatures_of
 
-from .lab import entries_of, pass_all_qc, qc_data, required_tests, sign, stored
+from .lab import CABINET, entries_of, pass_all_qc, qc_data, required_tests, sign, stored
 
 RELEASE = "release"
 
@@ -155,9 +155,7 @@ def test_pending_sterility_is_released_flagged_for_a_fresh_product(product, user
 
 def test_pending_sterility_blocks_a_cryopreserved_product(users, unit_in):
     svf = unit_in("quarantine")
-    perform(
-        svf, "start_processing", {"protocol": "MSC", "equipment": "Incubator"}, users["technician"]
-    )
+    perform(svf, "start_processing", {"protocol": "MSC", "equipment": CABINET}, users["technician"])
     from .lab import data_for
 
     (msc,) = perform(

@@ -18,7 +18,7 @@ from lims.models import Location, Unit
 from lims.services.actions import units
 from lims.services.admin import locations
 from lims.services.custody import ledger
-from tests.service.lab import PATH_TO, data_for, steps_for
+from tests.service.lab import CABINET, PATH_TO, data_for, steps_for
 
 ZONE = "Europe/Berlin"
 SITE = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
@@ -61,7 +61,7 @@ def action_form(action: str, kind: str = "ADIPOSE") -> dict[str, str]:
             "label_matches": "yes",
             "volume_ml": "245",
         },
-        "start_processing": {"protocol": "SVF isolation", "equipment": "Centrifuge C-01"},
+        "start_processing": {"protocol": "SVF isolation", "equipment": CABINET},
         "complete_processing": {
             "products-0-type": PRODUCT_OF[kind],
             "products-0-volume_ml": "10",
@@ -80,7 +80,7 @@ SERVICE_DATA = {
         "label_matches": True,
         "volume_ml": 250,
     },
-    "start_processing": {"protocol": "standard", "equipment": "Centrifuge C-01"},
+    "start_processing": {"protocol": "standard", "equipment": CABINET},
     "complete_processing": {
         "products": [{"type": "SVF", "volume_ml": 10}],
         "steps": steps_for("ADIPOSE"),

@@ -20,7 +20,16 @@ from lims.extensions import db
 from lims.models import LedgerEntry, QcResult, Unit
 from lims.services.actions import units
 from lims.services.admin import accounts, locations
-from tests.service.lab import data_for, qc_data, required_tests, sign, steps_for
+from tests.service.lab import (
+    BENCH_EQUIPMENT,
+    BENCH_LOTS,
+    CABINET,
+    data_for,
+    qc_data,
+    required_tests,
+    sign,
+    steps_for,
+)
 
 from .conftest import local_input, stored, text_of
 
@@ -193,20 +202,23 @@ def test_a_technician_records_a_step_in_local_time(login, unit_in):
             "started_at": local_input(start),
             "ended_at": local_input(start + timedelta(minutes=15)),
             "reagent": "wash buffer",
-            "lot": "WB-2291",
-            "equipment": "Biosafety cabinet BSC-2",
+            "lot": BENCH_LOTS["wash buffer"],
+            "quantity": "5",
+            "equipment": CABINET,
             "notes": "two washes",
         },
     )
 
     assert response.status_code == 302, text_of(response)[-1500:]
     (step,) = entries(unit.id, "record_step")
-    assert step["step"] == "wash" and step["lot"] == "WB-2291"
+    assert step["step"] == "wash" and step["lot"] == BENCH_LOTS["wash buffer"]
+    assert step["quantity_used"] == 5.0
     assert datetime.fromisoformat(step["started_at"]) == start
     assert datetime.fromisoformat(step["ended_at"]) == start + timedelta(minutes=15)
     page = text_of(client.get(f"/units/{unit.id}"))
     assert "Wash lipoaspirate Test Technician" in page
-    assert "wash buffer · lot WB-2291 Biosafety cabinet BSC-2 two washes" in page
+    wash = BENCH_LOTS["wash buffer"]
+    assert f"wash buffer · lot B-{wash[-7:]} ({wash}) Bench biosafety cabinet {CABINET}" in page
     assert re.search(r"\d\d:\d\d CES?T – \d{4}-\d\d-\d\d \d\d:\d\d CES?T", page)
 
 
@@ -225,7 +237,9 @@ def test_the_reagent_follows_the_step_chosen_without_scripts(login, unit_in):
             "started_at": local_input(start),
             "ended_at": local_input(start + timedelta(minutes=20)),
             "reagent": "wash buffer",
-            "lot": "COL-7",
+            "lot": BENCH_LOTS["collagenase"],
+            "quantity": "1",
+            "equipment": BENCH_EQUIPMENT["incubator"],
         },
     )
 
@@ -252,7 +266,7 @@ def test_a_step_with_a_reagent_and_no_lot_is_answered_beside_the_lot(login, unit
 
     assert response.status_code == 422
     assert (
-        field_error(response, "lot") == "Wash lipoaspirate uses wash buffer: record its lot number"
+        field_error(response, "lot") == "Wash lipoaspirate uses wash buffer: scan or pick its lot"
     )
     assert stored(unit.id) == before
 

@@ -36,6 +36,7 @@ ROUTES = {
     "units.detail": ("GET", "/units/{id}", ALL),
     "units.history_export": ("GET", "/units/{id}/history.csv", ALL),
     "units.act": ("GET", "/units/{id}/actions/dispatch", COLLECTORS),  # the service decides
+    "units.permit_equipment": ("GET", "/units/{id}/permit-equipment", {"qa"}),  # POST opens
     "scan.scan": ("GET", "/scan?code={code}", ALL),
     "labels.unit_dialog": ("GET", "/labels/units/{id}", PRINTERS),
     "labels.print_unit": ("POST", "/labels/units/{id}", PRINTERS),  # a PDF download

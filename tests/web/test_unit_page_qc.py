@@ -16,7 +16,7 @@ import time_machine
 
 from lims.models import Unit
 from lims.services.actions import units
-from tests.service.lab import qc_data, sign
+from tests.service.lab import BENCH_EQUIPMENT, BENCH_LOTS, qc_data, sign
 
 from .conftest import text_of
 from .test_action_forms import make_product
@@ -46,9 +46,11 @@ def test_a_product_shows_the_steps_of_the_unit_it_was_made_from(login, product):
     assert "Processing record: how ADIPOSE · S1010 00 was processed into it" in panel
     assert "Protocol Adipose → SVF (enzymatic digestion)" in panel
     assert "Start – end (Europe/Berlin)" in panel
+    lot, incubator = BENCH_LOTS["collagenase"], BENCH_EQUIPMENT["incubator"]
     assert re.search(
         r"Collagenase digestion, 37 °C Test Technician \d{4}-\d\d-\d\d \d\d:\d\d CES?T – "
-        r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T collagenase · lot LOT-001 Biosafety cabinet BSC-2",
+        rf"\d{{4}}-\d\d-\d\d \d\d:\d\d CES?T collagenase · lot B-{lot[-7:]} \({lot}\) "
+        rf"Bench incubator {incubator}",
         panel,
     )
     assert "Filter (100 µm) Test Technician" in panel

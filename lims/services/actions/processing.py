@@ -24,6 +24,7 @@ from ...domain.roles import Role
 from ...extensions import db
 from ...models import LedgerEntry, Unit, User
 from ..custody import ledger
+from ..materials import uses
 from .transition import Outcome
 
 
@@ -47,7 +48,11 @@ def step_data(entry: LedgerEntry) -> dict:
     return json.loads(entry.data)
 
 
-def record_step(unit: Unit, fields: StepFields, now: datetime, actor: User) -> Outcome:
+def record_step(
+    unit: Unit, fields: StepFields, now: datetime, actor: User, *, prefix: str = ""
+) -> Outcome:
+    """One step as done: its equipment and lot checked against the registers at the time the
+    step started, their uses recorded, the lot's stock taken."""
     protocol = protocol_for(unit.unit_type)
     assert protocol is not None  # the step_in_protocol guard ran
     step = protocol.step(fields.step)
@@ -56,9 +61,29 @@ def record_step(unit: Unit, fields: StepFields, now: datetime, actor: User) -> O
     recorded["protocol"] = protocol.key
     recorded["step_name"] = step.name if step else fields.step
     recorded["operator"] = actor.full_name
-    if step and step.reagent and not fields.reagent:
-        recorded["reagent"] = step.reagent
-    recorded["started_at"] = fields.started_at.astimezone(UTC).isoformat()
+    used_at = fields.started_at.astimezone(UTC)
+    if fields.equipment:
+        checked = uses.check_equipment(
+            unit,
+            fields.equipment,
+            used_at,
+            kind=step.equipment if step else None,
+            deviation_id=fields.deviation,
+            field=f"{prefix}equipment",
+        )
+        recorded.update(checked.recorded())
+        outcome.uses.append(uses.use(unit, checked, action="record_step", step=fields.step, at=now))
+    if fields.lot:
+        wanted = (step.reagent if step else None) or fields.reagent
+        if fields.reagent and step and step.reagent and fields.reagent != step.reagent:
+            message = f"{step.name} uses {step.reagent}, not {fields.reagent}"
+            raise Invalid(message, code="invalid_fields", fields={f"{prefix}reagent": message})
+        checked = uses.check_lot(
+            fields.lot, used_at, reagent=wanted, quantity=fields.quantity, field=f"{prefix}lot"
+        )
+        recorded.update(checked.recorded())
+        outcome.uses.append(uses.use(unit, checked, action="record_step", step=fields.step, at=now))
+    recorded["started_at"] = used_at.isoformat()
     recorded["ended_at"] = fields.ended_at.astimezone(UTC).isoformat()
     return outcome
 
@@ -78,15 +103,16 @@ def _record_inline_steps(
                 raise Invalid(
                     f"step {index + 1}: {problem}", code="invalid_fields", fields={name: problem}
                 )
-        recorded = record_step(unit, step, now, actor).recorded
+        done_step = record_step(unit, step, now, actor, prefix=f"steps.{index}.")
         entry = ledger.append(
             unit=unit,
             action="record_step",
             actor=actor,
             movement=ledger.standing(unit),
-            data={**step.model_dump(mode="json", exclude_none=True), **recorded},
+            data={**step.model_dump(mode="json", exclude_none=True), **done_step.recorded},
             at=now,
         )
+        uses.attach(done_step.uses, entry)
         written.append(entry)
         done.add(step.step)
     return done

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ...db import lock, transaction
-from ...domain import qc
+from ...domain import codes, qc
 from ...domain.catalogue import CATALOGUE
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ...domain.lifecycle import QcFields, Status
@@ -24,6 +24,7 @@ from ...domain.roles import Role
 from ...extensions import db
 from ...models import Deviation, QcResult, QcSpec, Unit, User
 from ...models.types import utcnow
+from ..materials import uses
 from .transition import Outcome
 
 # ---------------------------------------------------------------------------- specifications
@@ -232,6 +233,8 @@ def record(unit: Unit, fields: QcFields, now: datetime, actor: User) -> Outcome:
     except qc.QcError as exc:
         raise _field_error(exc.message, exc.field) from None
     corrected = _corrected(unit, fields) if fields.corrects is not None else None
+    materials = _materials(unit, fields, now)
+    source = _source(fields.provenance)
     verdict = qc.judge(spec, value)
     result = QcResult(
         unit_id=unit.id,
@@ -247,11 +250,16 @@ def record(unit: Unit, fields: QcFields, now: datetime, actor: User) -> Outcome:
         recorded_at=now,
         corrects_id=corrected.id if corrected else None,
         reason=fields.reason,
+        equipment_id=materials[0].equipment.id if materials and materials[0].equipment else None,
+        source=source,
     )
     db.session.add(result)
     db.session.flush()
     outcome = Outcome()
     recorded, events = outcome.recorded, outcome.events
+    for checked in materials:
+        recorded.update(checked.recorded())
+        outcome.uses.append(uses.use(unit, checked, action="record_qc", step=fields.test, at=now))
     recorded.update(
         qc_result_id=result.id,
         value=value,
@@ -267,6 +275,30 @@ def record(unit: Unit, fields: QcFields, now: datetime, actor: User) -> Outcome:
     elif unit.status == Status.QUARANTINE and _complete_with(unit, result):
         events.append(("ready_for_review", {"dedupe_key": f"ready_for_review:{unit.id}"}))
     return outcome
+
+
+def _materials(unit: Unit, fields: QcFields, now: datetime) -> list[uses.Checked]:
+    """The instrument (a register code) and, when the kit lot is a register code, the lot."""
+    checked = []
+    if fields.equipment:
+        checked.append(
+            uses.check_equipment(unit, fields.equipment, now, deviation_id=fields.deviation)
+        )
+    if codes.is_register_code(fields.lot, codes.ReagentLotCode):
+        checked.append(uses.check_lot(fields.lot, now, reagent=None))
+    return checked
+
+
+def _source(provenance: dict | None) -> str | None:
+    """``<sha256>:<row>`` of an imported result; a row already imported is refused."""
+    if not provenance:
+        return None
+    source = f"{provenance['sha256']}:{provenance['row']}"
+    if db.session.scalar(select(QcResult.id).where(QcResult.source == source)) is not None:
+        raise Conflict(
+            f"row {provenance['row']} of this file was imported already", code="already_imported"
+        )
+    return source
 
 
 def _complete_with(unit: Unit, result: QcResult) -> bool:

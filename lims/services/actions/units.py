@@ -207,8 +207,14 @@ def _receive(unit: Unit, fields: ReceiveFields, now, actor: User) -> Outcome:
 
 
 def _start_processing(unit: Unit, fields: Fields, now, actor: User) -> Outcome:
+    """Processing starts in a biosafety cabinet of the register, usable now."""
+    checked = uses.check_equipment(
+        unit, fields.equipment, now, kind="biosafety_cabinet", deviation_id=fields.deviation
+    )
     unit.processing_started_at = now
     outcome = Outcome()
+    outcome.recorded.update(checked.recorded())
+    outcome.uses.append(uses.use(unit, checked, action="start_processing", step=None, at=now))
     protocol = protocol_for(unit.unit_type)
     if protocol is not None:
         outcome.recorded["protocol_steps"] = [s.key for s in protocol.steps]
@@ -267,14 +273,19 @@ def perform_action(
     data: Mapping[str, Any] | None,
     actor: User,
     expected_version: int | None = None,
+    *,
+    provenance: Mapping[str, Any] | None = None,
 ) -> ActionResult:
     """Perform one lifecycle action on one unit, in one transaction, or refuse and change nothing.
 
     The one exception to "nothing": a bedside identity mismatch refuses the action and is
     then recorded on the unit, in a transaction of its own.
+
+    ``provenance`` is for the instrument import only: the file's SHA-256, the row, the import
+    and instrument an imported QC result came from (a request cannot set it).
     """
     try:
-        return _perform(unit_id, name, data, actor, expected_version)
+        return _perform(unit_id, name, data, actor, expected_version, provenance)
     except bedside.IdentityMismatch as exc:
         bedside.record_mismatch(exc, actor)
         raise
@@ -286,6 +297,7 @@ def _perform(
     data: Mapping[str, Any] | None,
     actor: User,
     expected_version: int | None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> ActionResult:
     action = unit_action(name)
     with transaction():
@@ -303,6 +315,10 @@ def _perform(
         role = Role(actor.role)
         _run_guards(action.state_guards, Context(unit, None, role, now), Conflict)
         fields = _validate(action, data)
+        if provenance is not None:
+            if action.name != "record_qc":
+                raise ValueError("only an imported QC result carries a provenance")
+            fields = fields.model_copy(update={"provenance": dict(provenance)})
         _run_guards(action.guards, Context(unit, fields, role, now), Invalid)
 
         before = ledger.position(unit)

@@ -28,7 +28,7 @@ from reportlab.platypus import (
 
 from ...labels.fonts import BOLD, FONT
 from ...timefmt import local_time
-from .custody_report import TIME, CustodyReport, ReportEntry, header_lines
+from .custody_report import TIME, CustodyReport, ReportEntry, header_lines, material_lines
 
 PAGE = landscape(A4)
 MARGIN = 12 * mm
@@ -97,6 +97,11 @@ STYLE = TableStyle(
 )
 
 
+# used at, unit, step, item or lot, at the time (mm)
+MATERIAL_WIDTHS = [w * mm for w in (27, 40, 40, 86, 80)]
+MATERIAL_STYLE = STYLE
+
+
 def _table(entries: list[ReportEntry]) -> LongTable:
     rows = [[_p(h, HEAD) for h in HEADINGS], *(_row(e) for e in entries)]
     table = LongTable(rows, colWidths=[w * mm for w in WIDTHS], repeatRows=1)
@@ -158,6 +163,17 @@ def render_pdf(report: CustodyReport) -> bytes:
             story.append(_table(section.entries))
         else:
             story += [heading, _p("No ledger entries.")]
+    if report.materials:
+        story.append(Spacer(1, 4 * mm))
+        story.append(_p("Equipment and reagent lots used, as they stood then", SUBTITLE))
+        story.append(Spacer(1, 1.5 * mm))
+        head = ["Used at", "Unit", "Step", "Item or lot", "At the time"]
+        rows = [[_p(h, SMALL) for h in head]] + [
+            [_p(text, SMALL) for text in line] for line in material_lines(report)
+        ]
+        table = LongTable(rows, repeatRows=1, colWidths=MATERIAL_WIDTHS)
+        table.setStyle(MATERIAL_STYLE)
+        story.append(table)
     check = report.check
     verdict_style = ParagraphStyle(
         "verdict",

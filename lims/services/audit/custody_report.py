@@ -37,6 +37,7 @@ from ...models.types import utcnow
 from ...timefmt import local_time
 from ..actions import units
 from ..custody import ledger
+from ..materials import uses
 from .timeline import timeline
 
 TIME = "%Y-%m-%d %H:%M:%S"
@@ -157,10 +158,16 @@ class CustodyReport:
     generated_at: datetime
     generated_by: str
     entries: list[ReportEntry] = field(default_factory=list)
+    # Equipment and reagent lots that touched the lineage, with their state at the time.
+    materials: list[uses.UseView] = field(default_factory=list)
 
     @property
     def status(self) -> str:
         return Status(self.unit.status).label
+
+    @property
+    def unit_labels(self) -> dict[int, str]:
+        return {u.id: unit_label(u) for u in self.lineage}
 
     @property
     def product(self) -> str:
@@ -301,7 +308,24 @@ def build(unit_id: int | str, viewer: User) -> CustodyReport:
         generated_at=utcnow(),
         generated_by=f"{viewer.full_name} ({viewer.role})",
         entries=[row for section in sections for row in section.entries],
+        materials=uses.views_of([u.id for u in lineage]),
     )
+
+
+def material_lines(report: CustodyReport) -> list[list[str]]:
+    """The equipment and lots table: used at, unit, step, item or lot, its state then."""
+    labels = report.unit_labels
+    return [
+        [
+            local_time(view.used_at, TIME),
+            labels.get(view.unit_id, ""),
+            (view.step or view.action).replace("_", " "),
+            f"{view.code} {view.name}",
+            view.then
+            + (f"; use permitted by deviation #{view.permitted_by}" if view.permitted_by else ""),
+        ]
+        for view in report.materials
+    ]
 
 
 # ---------------------------------------------------------------------------- CSV

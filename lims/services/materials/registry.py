@@ -34,10 +34,18 @@ def new_lot_code() -> str:
 
 
 def _parse(code: object, wanted: type, kind: str, field: str) -> str:
+    prefix = "E" if wanted is codes.EquipmentCode else "R"
     try:
         scanned = codes.classify(code)
     except CodeError as exc:
-        raise Invalid(exc.message, code=exc.code, fields={field: exc.message}) from None
+        message = exc.message
+        if not (isinstance(code, str) and code.strip().upper().startswith(prefix)):
+            # Free text, or a typo that reads as no kind of code: say what is expected.
+            message = (
+                f"not a{'n' if kind[0] in 'ae' else ''} {kind} code: scan its label, or type "
+                f"{prefix} + 5-character facility + 6 digits + check character"
+            )
+        raise Invalid(message, code=exc.code, fields={field: message}) from None
     if not isinstance(scanned, wanted):
         message = f"this is a {codes.describe(scanned)} code, not a{'n' if kind[0] in 'ae' else ''} {kind} code"
         raise Invalid(message, code="wrong_kind", fields={field: message})

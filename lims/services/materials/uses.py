@@ -15,16 +15,20 @@ lot that runs out is flagged once, and the lab and QA are told.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from ...db import transaction
 from ...domain.errors import Conflict, Forbidden, Invalid
-from ...domain.materials import equipment_problem, lot_problem
+from ...domain.materials import EQUIPMENT_KINDS, IN_SERVICE, equipment_problem, lot_problem
 from ...domain.roles import Role
+from ...domain.status import Status
 from ...extensions import db
 from ...models import Deviation, Equipment, LedgerEntry, MaterialUse, ReagentLot, Unit, User
+from ...models.types import utcnow
 from ...notify import outbox
+from .. import access
 from ..custody import ledger
 from .registry import equipment_by_code, lot_by_code
 
@@ -86,11 +90,20 @@ def check_equipment(
     code: object,
     used_at: datetime,
     *,
+    kind: str | None = None,
     deviation_id: int | None = None,
     field: str = "equipment",
 ) -> Checked:
-    """The item ``code`` names, if it may be used on ``unit`` at ``used_at``; else refused."""
+    """The item ``code`` names, if it is of ``kind`` and may be used on ``unit`` at
+    ``used_at``; else refused."""
     item = equipment_by_code(code, field)
+    if kind is not None and item.kind != kind:
+        names = EQUIPMENT_KINDS
+        message = (
+            f"{item.code} {item.name} is a {names.get(item.kind, item.kind).lower()}; "
+            f"this needs a {names.get(kind, kind).lower()}"
+        )
+        raise Invalid(message, code="invalid_fields", fields={field: message})
     problem = equipment_problem(item.state(), used_at.date())
     if problem is None:
         return Checked(equipment=item)
@@ -172,6 +185,11 @@ def permit_equipment(
     """
     if actor.role != Role.QA:
         raise Forbidden("only QA may permit the use of equipment", code="role_not_allowed")
+    if Status(unit.status).is_final:
+        raise Conflict(
+            f"the unit is {Status(unit.status).label}: nothing more is done with it",
+            code="wrong_status",
+        )
     item = equipment_by_code(code)
     reason = " ".join(str(reason or "").split())
     if not 1 <= len(reason) <= 2000:
@@ -180,7 +198,12 @@ def permit_equipment(
             code="invalid_fields",
             fields={"reason": "1 to 2000 characters"},
         )
-    problem = equipment_problem(item.state(), now.date()) or f"{item.code} {item.name} is usable"
+    problem = equipment_problem(item.state(), now.date())
+    if problem is None:
+        raise Conflict(
+            f"{item.code} {item.name} is in service and calibrated: no permit is needed",
+            code="permit_not_needed",
+        )
     deviation = Deviation(
         unit_id=unit.id,
         kind=PERMIT_KIND,
@@ -204,6 +227,13 @@ def permit_equipment(
     return deviation
 
 
+def open_permit(unit_id: int, code: object, reason: object, actor: User) -> Deviation:
+    """``permit_equipment`` in a transaction of its own, for a unit the actor may see."""
+    with transaction():
+        unit = access.require_unit(actor, unit_id)
+        return permit_equipment(unit, code, str(reason or ""), actor, utcnow())
+
+
 # ---------------------------------------------------------------------------- reading
 
 
@@ -216,3 +246,99 @@ def uses_of_unit(unit_ids: list[int]) -> list[MaterialUse]:
             select(MaterialUse).where(MaterialUse.unit_id.in_(unit_ids)).order_by(MaterialUse.id)
         )
     )
+
+
+def usable_equipment(on: date) -> list[Equipment]:
+    """Items in service whose calibration (if any) holds on ``on``: the forms' pick lists."""
+    return list(
+        db.session.scalars(
+            select(Equipment)
+            .where(
+                Equipment.status == IN_SERVICE,
+                or_(
+                    Equipment.calibration_valid_until.is_(None),
+                    Equipment.calibration_valid_until >= on,
+                ),
+            )
+            .order_by(Equipment.kind, Equipment.name)
+        )
+    )
+
+
+def usable_lots(on: date) -> list[ReagentLot]:
+    """Accepted lots, not expired on ``on``, with stock left: the forms' pick lists."""
+    return list(
+        db.session.scalars(
+            select(ReagentLot)
+            .where(
+                ReagentLot.accepted_at.is_not(None),
+                ReagentLot.expires_on >= on,
+                ReagentLot.quantity_remaining > 0,
+            )
+            .order_by(ReagentLot.reagent, ReagentLot.expires_on)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class UseView:
+    """One use as the unit page and the custody report show it."""
+
+    unit_id: int
+    used_at: datetime
+    action: str
+    step: str | None
+    kind: str  # "equipment" or "lot"
+    code: str
+    name: str
+    then: str  # the item's calibration, or the lot's number, expiry and quantity, at the time
+    permitted_by: int | None
+    link: str
+
+
+def views_of(unit_ids: list[int]) -> list[UseView]:
+    """What touched these units, in the words of the unit page and the custody report."""
+    views = []
+    for row in uses_of_unit(unit_ids):
+        if row.equipment is not None:
+            item = row.equipment
+            valid = row.calibration_valid_until
+            then = f"calibrated until {valid.isoformat()}" if valid else "no calibration on record"
+            views.append(
+                UseView(
+                    row.unit_id,
+                    row.used_at,
+                    row.action,
+                    row.step,
+                    "equipment",
+                    item.code,
+                    f"{item.name} ({EQUIPMENT_KINDS.get(item.kind, item.kind).lower()})",
+                    then,
+                    row.deviation_id,
+                    f"/equipment/{item.id}",
+                )
+            )
+        if row.reagent_lot is not None:
+            lot = row.reagent_lot
+            used = f", {row.quantity:g} {lot.quantity_unit} used" if row.quantity else ""
+            views.append(
+                UseView(
+                    row.unit_id,
+                    row.used_at,
+                    row.action,
+                    row.step,
+                    "lot",
+                    lot.code,
+                    f"{lot.reagent}: {lot.product_name} ({lot.manufacturer})",
+                    f"lot {lot.lot_number}, expires {lot.expires_on.isoformat()}{used}",
+                    None,
+                    f"/reagent-lots/{lot.id}",
+                )
+            )
+    return views
+
+
+def refused_equipment(on: date) -> list[tuple[Equipment, str]]:
+    """Items the register would refuse on ``on``, with why: what a permit is for."""
+    items = db.session.scalars(select(Equipment).order_by(Equipment.kind, Equipment.name))
+    return [(i, p) for i in items if (p := equipment_problem(i.state(), on))]

@@ -62,6 +62,22 @@ def code_input(max_length: int, **render) -> dict[str, Any]:
     return text_input(max_length, autocapitalize="characters", spellcheck="false", **render)
 
 
+# The pick lists of register codes the action page renders (``<datalist>``): a scanner types the
+# code into the same box, or the user picks an item or lot by its name.
+EQUIPMENT_LIST = "equipment-options"
+LOT_LIST = "lot-options"
+
+
+def register_input(list_id: str, **render) -> dict[str, Any]:
+    return code_input(40, list=list_id, **render)
+
+
+def deviation_number(value: str | None) -> int | str | None:
+    """A cited deviation's number as typed; left as text when it is not one (the service says)."""
+    text = (value or "").strip().lstrip("#")
+    return int(text) if text.isdigit() else text or None
+
+
 def stripped(value: str | None) -> str:
     return (value or "").strip()
 

@@ -39,15 +39,18 @@ from ...domain.catalogue import CATALOGUE, SOURCE_TYPES, products_of
 from ...domain.processing import Step
 from .base_forms import (
     CHOOSE,
+    EQUIPMENT_LIST,
+    LOT_LIST,
     ServiceForm,
     VersionedForm,
     aware,
-    code_input,
     compact,
+    deviation_number,
     filled_rows,
     local_time_field,
     number_input,
     present,
+    register_input,
     row_field,
     stripped,
     text_input,
@@ -174,10 +177,25 @@ class ReceiveForm(VersionedForm):
 
 class StartProcessingForm(VersionedForm):
     protocol = StringField("Protocol", render_kw=text_input(120, autofocus=True))
-    equipment = StringField("Equipment", render_kw=text_input(120))
+    equipment = StringField(
+        "Biosafety cabinet",
+        description="Scan its label or pick it.",
+        render_kw=register_input(EQUIPMENT_LIST),
+    )
+    deviation = StringField(
+        "Deviation permitting its use",
+        description="Only when QA permitted equipment the register refuses.",
+        render_kw=text_input(12, inputmode="numeric"),
+    )
 
     def to_data(self) -> dict[str, Any]:
-        return compact({"protocol": self.protocol.data, "equipment": self.equipment.data})
+        return compact(
+            {
+                "protocol": self.protocol.data,
+                "equipment": stripped(self.equipment.data),
+                "deviation": deviation_number(self.deviation.data),
+            }
+        )
 
 
 class ProductRow(Form):
@@ -262,8 +280,25 @@ class RecordStepForm(VersionedForm):
         description="Filled in from the step; change it if you used another.",
         render_kw=text_input(120),
     )
-    lot = StringField("Reagent lot", render_kw=code_input(40))
-    equipment = StringField("Equipment", render_kw=text_input(120))
+    lot = StringField(
+        "Reagent lot", description="Scan its label or pick it.", render_kw=register_input(LOT_LIST)
+    )
+    quantity = FloatField(
+        "Quantity used",
+        validators=[Optional()],
+        description="In the lot's unit; taken from its stock.",
+        render_kw=number_input(step="any"),
+    )
+    equipment = StringField(
+        "Equipment",
+        description="Scan its label or pick it.",
+        render_kw=register_input(EQUIPMENT_LIST),
+    )
+    deviation = StringField(
+        "Deviation permitting the equipment",
+        description="Only when QA permitted equipment the register refuses.",
+        render_kw=text_input(12, inputmode="numeric"),
+    )
     notes = TextAreaField("Notes", render_kw={"maxlength": 2000, "rows": 3})
     # The step whose reagent the form filled in: if the user picks another step and leaves
     # the reagent as it was, the new step's reagent is meant (without scripts running).
@@ -326,7 +361,9 @@ class RecordStepForm(VersionedForm):
                 "ended_at": aware(self.ended_at.data, self.zone),
                 "reagent": self._reagent(),
                 "lot": stripped(self.lot.data),
+                "quantity": self.quantity.data,
                 "equipment": stripped(self.equipment.data),
+                "deviation": deviation_number(self.deviation.data),
                 "notes": stripped(self.notes.data),
             }
         )

@@ -16,12 +16,15 @@ from ...domain import qc as qc_domain
 from ...domain.catalogue import CATALOGUE
 from ...domain.deviations import decision_label, kind_label
 from ...domain.lifecycle import Status
+from ...domain.materials import EQUIPMENT_KINDS
 from ...domain.processing import protocol_for
 from ...models import Deviation, LedgerEntry, QcResult, Unit, User
+from ...models.types import utcnow
 from ...services.actions import processing, qc, release
 from ...services.admin import accounts
 from ...services.audit.timeline import SignatureView, aware_datetime, signature_view
 from ...services.custody.signatures import signatures_of
+from ...services.materials import uses
 from ...timefmt import local_time
 
 
@@ -100,6 +103,8 @@ class UnitPanels:
     signatures: list[SignatureView]
     flags: list[str]
     alert: str | None
+    materials: list[uses.UseView] = field(default_factory=list)  # the lineage's equipment, lots
+    unit_labels: dict[int, str] = field(default_factory=dict)
 
 
 def _unit_name(unit: Unit) -> str:
@@ -111,13 +116,18 @@ def _step_row(entry: LedgerEntry) -> StepRow:
     started, ended = (aware_datetime(str(data.get(k, ""))) for k in ("started_at", "ended_at"))
     reagent = data.get("reagent") or ""
     if data.get("lot"):
-        reagent = f"{reagent} · lot {data['lot']}" if reagent else f"lot {data['lot']}"
+        # A register lot names its number and code; a lot recorded before the register, its text.
+        lot = f"{data['lot_number']} ({data['lot']})" if data.get("lot_number") else data["lot"]
+        reagent = f"{reagent} · lot {lot}" if reagent else f"lot {lot}"
+    equipment = str(data.get("equipment") or "—")
+    if data.get("equipment_name"):
+        equipment = f"{data['equipment_name']} {equipment}"
     return StepRow(
         name=str(data.get("step_name") or data.get("step", "?")),
         operator=str(data.get("operator") or entry.actor_name),
         period=f"{local_time(started)} – {local_time(ended)}",
         reagent=reagent or "—",
-        equipment=str(data.get("equipment") or "—"),
+        equipment=equipment,
         notes=str(data.get("notes") or ""),
     )
 
@@ -234,6 +244,7 @@ def signature_views(unit: Unit) -> list[SignatureView]:
 
 def unit_panels(unit: Unit) -> UnitPanels:
     panel = qc_panel(unit)
+    lineage = unit.lineage()
     flags = []
     if unit.exceptional_release:
         flags.append("exceptional release")
@@ -247,6 +258,8 @@ def unit_panels(unit: Unit) -> UnitPanels:
         signatures=signature_views(unit),
         flags=flags,
         alert=unit.qc_alert,
+        materials=uses.views_of([u.id for u in lineage]),
+        unit_labels={u.id: _unit_name(u) for u in lineage},
     )
 
 
@@ -257,10 +270,31 @@ def action_context(name: str, unit: Unit, actor: User) -> dict[str, Any]:
         done = release.hands_on(unit, actor)
         return {"qc": qc_panel(unit), "hands_on": sorted(a.replace("_", " ") for a in done)}
     if name == "record_qc":
-        return {"qc": qc_panel(unit)}
+        return {"qc": qc_panel(unit), **register_options()}
     if name == "record_step":
-        return {"processing": processing_records(unit)}
+        return {"processing": processing_records(unit), **register_options()}
+    if name == "start_processing":
+        return register_options(kind="biosafety_cabinet")
     return {}
+
+
+def register_options(kind: str | None = None) -> dict[str, Any]:
+    """The equipment and lots usable today, for the form's pick lists (code → what it is)."""
+    today = utcnow().date()
+    equipment = [
+        (e.code, f"{e.name} · {EQUIPMENT_KINDS.get(e.kind, e.kind)}")
+        for e in uses.usable_equipment(today)
+        if kind is None or e.kind == kind
+    ]
+    lots = [
+        (
+            lot.code,
+            f"{lot.reagent} · {lot.product_name} lot {lot.lot_number} · "
+            f"{lot.quantity_remaining:g} {lot.quantity_unit} left",
+        )
+        for lot in uses.usable_lots(today)
+    ]
+    return {"equipment_options": equipment, "lot_options": lots if kind is None else []}
 
 
 def active_clinicians() -> list[User]:

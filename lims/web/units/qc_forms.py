@@ -19,10 +19,13 @@ from wtforms.validators import Optional
 from ...domain.qc import TESTS, Spec
 from .base_forms import (
     CHOOSE,
+    EQUIPMENT_LIST,
+    LOT_LIST,
     VersionedForm,
-    code_input,
     compact,
+    deviation_number,
     number_input,
+    register_input,
     stripped,
     text_input,
 )
@@ -56,7 +59,21 @@ class RecordQcForm(VersionedForm):
         description="For a test read as a word (stain, culture, mycoplasma).",
     )
     method = StringField("Method", render_kw=text_input(120))
-    lot = StringField("Reagent or kit lot", render_kw=code_input(40))
+    lot = StringField(
+        "Reagent or kit lot",
+        description="A lot of the register (scan or pick), or the kit's own lot number.",
+        render_kw=register_input(LOT_LIST),
+    )
+    equipment = StringField(
+        "Instrument",
+        description="Scan its label or pick it.",
+        render_kw=register_input(EQUIPMENT_LIST),
+    )
+    deviation = StringField(
+        "Deviation permitting the instrument",
+        description="Only when QA permitted an instrument the register refuses.",
+        render_kw=text_input(12, inputmode="numeric"),
+    )
     corrects = SelectField(
         "Corrects an earlier result?",
         choices=[SelectChoice("", "No — a new result")],
@@ -125,6 +142,8 @@ class RecordQcForm(VersionedForm):
                 "value": self.value_word.data if self._words() else self.value_number.data,
                 "method": stripped(self.method.data),
                 "lot": stripped(self.lot.data),
+                "equipment": stripped(self.equipment.data),
+                "deviation": deviation_number(self.deviation.data),
                 "corrects": int(corrects) if corrects.isdigit() else corrects,
                 "reason": stripped(self.reason.data),
             }
