@@ -8,6 +8,7 @@ import sys
 import click
 from flask import Flask
 
+from .domain.instrument_files import FORMATS as QC_FILE_FORMATS
 from .domain.roles import PEOPLE
 from .models.location import LOCATION_KINDS
 
@@ -145,3 +146,68 @@ def register_cli(app: Flask) -> None:
         from .services.custody import ledger as ledger_service
 
         click.echo(json.dumps(ledger_service.issue_receipt()))
+
+    @app.cli.command("import-qc")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+    @click.option(
+        "--format",
+        "file_format",
+        required=True,
+        type=click.Choice(list(QC_FILE_FORMATS)),
+    )
+    @click.option("--instrument", required=True, help="The instrument's equipment code (E…).")
+    @click.option("--user", "username", required=True, help="Who records the results.")
+    @click.option("--lot", help="The kit lot (else as the file's header names it).")
+    @click.option("--mapping", type=click.File(), help="generic: the column mapping (JSON).")
+    @click.option("--dry-run", is_flag=True, help="Preview only: record nothing.")
+    def import_qc(
+        file: str,
+        file_format: str,
+        instrument: str,
+        username: str,
+        lot: str | None,
+        mapping,
+        dry_run: bool,
+    ) -> None:
+        """Import an instrument's result FILE (a watch folder's job); exit 1 when rows are
+        refused, naming each."""
+        from pathlib import Path
+
+        from .domain.errors import ServiceError
+        from .services.station import qc_import
+
+        path = Path(file)
+        data = qc_import.Upload(
+            path.read_bytes(),
+            path.name,
+            file_format,
+            instrument,
+            lot or "",
+            mapping.read() if mapping else None,
+        )
+        try:
+            user = qc_import.importer(username)
+            imp = qc_import.import_file(data, user, dry_run=dry_run)
+        except ServiceError as exc:
+            fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if v != exc.message)
+            raise click.ClickException(f"{exc.message}{f' ({fields})' if fields else ''}") from None
+        summary = qc_import.summary(imp)
+        refused = list(qc_import.refused_rows(imp))
+        for row in refused:
+            test = row["test_name"] or "row"
+            click.echo(
+                f"refused: line {row['line']} {row['sample']!r} {test}: {row['why']}", err=True
+            )
+        counts = summary.counts
+        if dry_run:
+            click.echo(
+                f"import {imp.id} previewed (dry run): {counts['ready']} ready, "
+                f"{len(refused)} refused, {counts['skipped']} skipped; nothing recorded"
+            )
+        else:
+            click.echo(
+                f"import {imp.id}: {counts['imported']} results recorded, {len(refused)} "
+                f"refused, {counts['skipped']} skipped (file SHA-256 {imp.sha256})"
+            )
+        if refused:
+            sys.exit(1)

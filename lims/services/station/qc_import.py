@@ -244,6 +244,20 @@ def _instrument(code: object, file_format: instrument_files.FileFormat) -> Equip
     return item
 
 
+def kit_lot(given: object, parsed: instrument_files.ParsedFile) -> str:
+    """The kit lot the results are recorded with: as given, else as the file's header names
+    it (an Endosafe report names its cartridge lot). Both, and not the same: refused."""
+    if given is None or not str(given).strip():
+        if parsed.lot:
+            return _text_field(parsed.lot, "lot", "kit lot", 40)
+        return _text_field("", "lot", "kit lot (the file names none)", 40)
+    lot = _text_field(given, "lot", "kit lot", 40)
+    if parsed.lot and not _same_serial(parsed.lot, lot):
+        message = f"the file names kit lot {parsed.lot}, not {lot}"
+        raise Invalid(message, code="invalid_fields", fields={"lot": message})
+    return lot
+
+
 def _same_serial(a: str, b: str) -> bool:
     return re.sub(r"[\s\-_/.]", "", a).upper() == re.sub(r"[\s\-_/.]", "", b).upper()
 
@@ -278,7 +292,7 @@ def upload(data: Upload, actor: User) -> QcImport:
     """Read the file, match each result to its unit and judge it; keep the preview."""
     _require_importer(actor)
     parsed, text = read_upload(data)
-    lot = _text_field(data.lot, "lot", "kit lot", 40)
+    lot = kit_lot(data.lot, parsed)
     file_format = instrument_files.FORMATS[parsed.format]
     sha256 = hashlib.sha256(data.content).hexdigest()
     with transaction():
@@ -842,10 +856,11 @@ def _describe(exc: Exception) -> str:
 def import_file(data: Upload, actor: User, *, dry_run: bool = False) -> QcImport:
     """Upload and confirm in one go, here (the command line: an instrument PC's watch
     folder). ``dry_run``: the preview only, kept as an import never confirmed."""
+    if not dry_run:
+        _require_recorder(actor)
     imp = upload(data, actor)
     if dry_run:
         return imp
-    _require_recorder(actor)
     with transaction():
         db.session.execute(
             update(QcImport)
@@ -855,6 +870,14 @@ def import_file(data: Upload, actor: User, *, dry_run: bool = False) -> QcImport
     record_results(imp.id)
     db.session.expire_all()
     return get_import(imp.id, actor)
+
+
+def importer(username: str) -> User:
+    """The active account a command-line import runs as."""
+    user = db.session.scalar(select(User).where(User.username == str(username).strip()))
+    if user is None or not user.active:
+        raise NotFound(f"no active user {str(username)[:40]!r}", code="unknown_user")
+    return user
 
 
 def refused_rows(imp: QcImport) -> Iterable[dict[str, Any]]:
