@@ -13,16 +13,19 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from . import seed_materials
 from .db import transaction
 from .domain.processing import batch_record, protocol_for
 from .domain.qc import DEFAULT_SPECS
 from .extensions import db
 from .models import Location, Patient, User
 from .models.types import utcnow
-from .seed_history import Staff, seed_history
+from .seed_history import INSTRUMENT_OF, Staff, seed_history
+from .seed_materials import DemoRegister
 from .services.actions import units
 from .services.admin import accounts, locations
 from .services.clinic import appointments
+from .services.materials import warnings as materials_warnings
 
 DEMO_PASSWORD = "demo-pass-123"
 DEMO_USERS = (
@@ -69,35 +72,42 @@ PASSING = {
 }
 
 
-def _batch(kind: str, now) -> list[dict]:
+def _batch(kind: str, now, materials: DemoRegister) -> list[dict]:
     """The batch record of a processing that ended five minutes ago, 15 minutes a step."""
     count = len(protocol_for(kind).steps)
     end = now - timedelta(minutes=5)
-    return batch_record(kind, end - timedelta(minutes=15 * count), end)
+    return batch_record(
+        kind,
+        end - timedelta(minutes=15 * count),
+        end,
+        equipment=materials.equipment,
+        lots=materials.lots,
+        quantity=10.0,
+    )
 
 
-def _process(source, act, receipt: dict, product: str, volume: float, cells, now):
+def _process(source, act, receipt: dict, product: str, volume: float, cells, now, materials):
     act(source, "receive", {**receipt, "volume_ml": source.volume_ml})
-    act(source, "start_processing", {"protocol": "standard", "equipment": "Centrifuge C-01"})
+    cabinet = materials.equipment["biosafety_cabinet"]
+    act(source, "start_processing", {"protocol": "standard", "equipment": cabinet})
     made = {"type": product, "volume_ml": volume}
     if cells:
         made["cell_count"] = cells
     return act(
         source,
         "complete_processing",
-        {"products": [made], "steps": _batch(source.unit_type, now)},
+        {"products": [made], "steps": _batch(source.unit_type, now, materials)},
     ).products
 
 
-def _qc(product, act, **values) -> None:
+def _qc(product, act, materials: DemoRegister, **values) -> None:
     for (product_type, test), spec in DEFAULT_SPECS.items():
         if product_type == product.unit_type and spec.required:
             value = values.get(test, PASSING[test])
-            act(
-                product,
-                "record_qc",
-                {"test": test, "value": value, "method": "SOP-QC", "lot": "QC-2611"},
-            )
+            data = {"test": test, "value": value, "method": "SOP-QC", "lot": "QC-2611"}
+            if test in INSTRUMENT_OF:
+                data["equipment"] = materials.equipment[INSTRUMENT_OF[test]]
+            act(product, "record_qc", data)
 
 
 def _position(box: Location, name: str) -> str:
@@ -124,7 +134,9 @@ def seed_demo() -> bool:
         )
     tech, doctor, qa = users["tech"], users["doctor"], users["qa"]
     now = utcnow()
-    seed_history(Staff(tech, doctor, qa, DEMO_PASSWORD), now, [p[:3] for p in PATIENTS])
+    materials = seed_materials.stock(qa, tech, DEMO_PASSWORD, now)
+    seed_history(Staff(tech, doctor, qa, DEMO_PASSWORD), now, [p[:3] for p in PATIENTS], materials)
+    cabinet = materials.equipment["biosafety_cabinet"]
 
     def register(index: int, kind: str, site: str, volume: float, hours_ago: float):
         mrn, name, birth, *_ = PATIENTS[index]
@@ -165,28 +177,28 @@ def seed_demo() -> bool:
     act(
         fat2,
         "start_processing",
-        {"protocol": "SVF isolation (collagenase)", "equipment": "Centrifuge C-02, incubator I-01"},
+        {"protocol": "SVF isolation (collagenase)", "equipment": cabinet},
     )  # in processing
     marrow2 = register(1, "MARROW", "posterior iliac crest", 55, 8)
     act(marrow2, "receive", {**receipt_room, "volume_ml": 55})
     act(
         marrow2,
         "start_processing",
-        {"protocol": "BM-MNC density gradient", "equipment": "Centrifuge C-01"},
+        {"protocol": "BM-MNC density gradient", "equipment": cabinet},
     )
     (bm_mnc,) = act(
         marrow2,
         "complete_processing",
         {
             "products": [{"type": "BM-MNC", "volume_ml": 10, "cell_count": 180_000_000}],
-            "steps": _batch("MARROW", now),
+            "steps": _batch("MARROW", now, materials),
         },
     ).products
-    _qc(bm_mnc, act, sterility="pending")  # in quarantine, QC complete: ready for QA
+    _qc(bm_mnc, act, materials, sterility="pending")  # in quarantine, QC complete: ready for QA
 
     fat3 = register(0, "ADIPOSE", "abdomen", 260, 4)
-    (svf,) = _process(fat3, act, receipt_cold, "SVF", 12, 45_000_000, now)
-    _qc(svf, act, sterility="pending")
+    (svf,) = _process(fat3, act, receipt_cold, "SVF", 12, 45_000_000, now, materials)
+    _qc(svf, act, materials, sterility="pending")
     act(svf, "release", {"password": DEMO_PASSWORD, "meaning": "approved for release"}, qa)
     act(
         svf,
@@ -195,21 +207,21 @@ def seed_demo() -> bool:
     )
 
     blood2 = register(3, "BLOOD", "antecubital vein", 54, 1)
-    (prp,) = _process(blood2, act, receipt_room, "PRP", 6, None, now)
-    _qc(prp, act, platelet_count=640)  # out of specification: a deviation for QA
+    (prp,) = _process(blood2, act, receipt_room, "PRP", 6, None, now, materials)
+    _qc(prp, act, materials, platelet_count=640)  # out of specification: a deviation for QA
 
     fat4 = register(2, "ADIPOSE", "abdomen", 240, 7)
-    (svf2,) = _process(fat4, act, receipt_cold, "SVF", 10, 30_000_000, now)
-    act(svf2, "start_processing", {"protocol": "MSC expansion", "equipment": "Incubator I-02"})
+    (svf2,) = _process(fat4, act, receipt_cold, "SVF", 10, 30_000_000, now, materials)
+    act(svf2, "start_processing", {"protocol": "MSC expansion", "equipment": cabinet})
     (msc,) = act(
         svf2,
         "complete_processing",
         {
             "products": [{"type": "MSC(AT)", "volume_ml": 6, "cell_count": 60_000_000}],
-            "steps": _batch("SVF", now),
+            "steps": _batch("SVF", now, materials),
         },
     ).products
-    _qc(msc, act)
+    _qc(msc, act, materials)
     act(msc, "release", {"password": DEMO_PASSWORD, "meaning": "approved for release"}, qa)
     aliquots = act(msc, "split", {"aliquots": [{"volume_ml": 2}] * 3}).products
     for aliquot, position in zip(aliquots, ("A1", "A2", "A3"), strict=True):
@@ -237,6 +249,8 @@ def seed_demo() -> bool:
             patient.diagnosis, patient.stage, patient.clinician_id = diagnosis, stage, doctor.id
     _book_appointments(doctor, by_mrn, now)
     _second_clinician(users["doctor2"], tech, now)
+    # What beat would have said by now: the centrifuge due tomorrow, the expired lot flagged.
+    materials_warnings.run_checks()
     return True
 
 

@@ -89,10 +89,25 @@ def _qc_values(rng: random.Random, product_type: str, final_sterility: bool) -> 
     }
 
 
+# The instrument each measured test is read on (the register's kind of equipment).
+INSTRUMENT_OF = {
+    "viable_cell_count": "cell_counter",
+    "viability": "cell_counter",
+    "platelet_count": "cell_counter",
+    "endotoxin": "endotoxin_reader",
+    **dict.fromkeys(
+        ("cd73", "cd90", "cd105", "cd45", "cd34", "cd14", "cd19", "hla_dr"), "flow_cytometer"
+    ),
+}
+
+
 class History:
-    def __init__(self, staff: Staff, rng: random.Random) -> None:
+    def __init__(self, staff: Staff, rng: random.Random, materials: Any) -> None:
+        """``materials``: the demo register (``seed_materials.DemoRegister``): equipment codes
+        by kind, ``lots_on(moment)`` the lot of each reagent in use then."""
         self.staff = staff
         self.rng = rng
+        self.materials = materials
 
     def act(self, unit, action: str, data: dict, user: User | None = None):
         return units.perform_action(unit.id, action, data, user or self.staff.tech)
@@ -119,14 +134,26 @@ class History:
     def _process(self, unit, kind: str, product: str, t: datetime, span) -> Iterator[datetime]:
         """Processing from its start at ``t``: yields moments; leaves the product in
         ``self.made``."""
-        self.act(unit, "start_processing", {"protocol": "standard", "equipment": "Centrifuge C-01"})
+        register = self.materials
+        self.act(
+            unit,
+            "start_processing",
+            {"protocol": "standard", "equipment": register.equipment["biosafety_cabinet"]},
+        )
         began = t
         t += span
         yield t
         made = {"type": product, "volume_ml": PRODUCT_ML[product]}
         made["cell_count"] = self.rng.randint(20, 200) * 1_000_000 if product != "PRP" else None
         made = {k: v for k, v in made.items() if v is not None}
-        steps = batch_record(kind, began + timedelta(minutes=2), t - timedelta(minutes=2))
+        steps = batch_record(
+            kind,
+            began + timedelta(minutes=2),
+            t - timedelta(minutes=2),
+            equipment=register.equipment,
+            lots=register.lots_on(began),
+            quantity=float(self.rng.choice((5, 10, 20))),
+        )
         self.made = self.act(
             unit, "complete_processing", {"products": [made], "steps": steps}
         ).products[0]
@@ -142,7 +169,17 @@ class History:
             self.act(
                 product,
                 "record_qc",
-                {"test": test, "value": value, "method": "SOP-QC", "lot": f"QC-{t:%y%m}"},
+                {
+                    "test": test,
+                    "value": value,
+                    "method": "SOP-QC",
+                    "lot": f"QC-{t:%y%m}",
+                    **(
+                        {"equipment": self.materials.equipment[INSTRUMENT_OF[test]]}
+                        if test in INSTRUMENT_OF
+                        else {}
+                    ),
+                },
             )
         t += span * 0.2
         yield t
@@ -236,10 +273,11 @@ def play(stories: list[Iterator[datetime]]) -> int:
     return steps
 
 
-def seed_history(staff: Staff, now: datetime, patients, seed: int = 6) -> int:
-    """Play about eight weeks of collections, every one ended a day or more before ``now``."""
+def seed_history(staff: Staff, now: datetime, patients, materials: Any, seed: int = 6) -> int:
+    """Play about eight weeks of collections, every one ended a day or more before ``now``,
+    on the demo register's equipment and lots (``materials``)."""
     rng = random.Random(seed)
-    history = History(staff, rng)
+    history = History(staff, rng, materials)
     stories: list[Iterator[datetime]] = []
     people = list(HISTORY_PATIENTS) + list(patients)
     for kind, product, count, *spans in FRESH:
