@@ -27,6 +27,7 @@ from . import (  # noqa: E402,F401  (views register on bp)
     notifications,  # the caller's inbox
     permits,  # QA's permit to use equipment the register refuses, on one unit
     qc,  # QC results, specifications and the release queue
+    qc_imports,  # instrument result files: upload, preview, confirm
     readiness,  # the readiness board and appointments
     reagents,  # reagent lots: the register, QA's signed acceptance, the recall look-up
     routes,  # tokens, units, actions, history, the OpenAPI document

@@ -25,6 +25,7 @@ from . import (
     audit_doc,
     equipment_doc,
     permits_doc,
+    qc_imports_doc,
     readiness_doc,
     reagents_doc,
     rules_doc,
@@ -154,6 +155,7 @@ ERRORS = {
         "not allowed in the unit's current status, a stale version, or a rule of the lab "
         "(e.g. not_releasable, patient_mismatch, position_occupied)",
     ),
+    413: ("TooLarge", "the request body, or the file it carries, is larger than allowed"),
     415: ("UnsupportedMediaType", "the body is not sent as application/json"),
     422: ("Invalid", "invalid data; 'fields' names each wrong field"),
     429: (
@@ -165,6 +167,7 @@ ERRORS = {
 
 
 BODY_ERRORS = (400, 415, 422)
+STATUS_WORDS = {200: "OK", 201: "Created", 202: "Accepted"}
 UNIT_NEXT = ("get_unit", "unit_action", "unit_history", "unit_qc", "unit_label", "unit_report")
 
 
@@ -376,6 +379,7 @@ OPERATIONS = (
     *equipment_doc.OPERATIONS,
     *permits_doc.OPERATIONS,
     *reagents_doc.OPERATIONS,
+    *qc_imports_doc.OPERATIONS,
 )
 
 
@@ -401,6 +405,7 @@ def _component_schemas() -> dict[str, Any]:
                 *equipment_doc.INPUTS,
                 *permits_doc.INPUTS,
                 *reagents_doc.INPUTS,
+                *qc_imports_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -413,6 +418,7 @@ def _component_schemas() -> dict[str, Any]:
                 *equipment_doc.OUTPUTS,
                 *permits_doc.OUTPUTS,
                 *reagents_doc.OUTPUTS,
+                *qc_imports_doc.OUTPUTS,
             )
         ),
     ]
@@ -483,7 +489,7 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     security, who = _security(op)
     content = _ref(op.response) if op.response else {"type": "object"}
     success: dict[str, Any] = {
-        "description": {200: "OK", 201: "Created", 202: "Accepted"}[op.status],
+        "description": STATUS_WORDS[op.status],
         "content": {"application/json": {"schema": content}},
     }
     if op.media:
@@ -507,6 +513,7 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         "security": security,
         "responses": {
             str(op.status): success,
+            **{str(code): {**success, "description": STATUS_WORDS[code]} for code in op.also},
             **{str(code): {"$ref": f"#/components/responses/{ERRORS[code][0]}"} for code in errors},
         },
     }
@@ -522,7 +529,7 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     if op.request:
         result["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(op.request)}},
+            "content": {op.request_media: {"schema": _ref(op.request)}},
         }
     return result
 

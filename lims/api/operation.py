@@ -26,11 +26,13 @@ class Operation:
     response: str | None  # a schema name; None: any JSON object
     status: int = 200
     request: str | None = None
+    request_media: str = "application/json"  # a file upload: multipart/form-data
     query: str | None = None
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     media: tuple[str, ...] = ()  # non-JSON answers (labels): their media types
     rules: tuple[Rule, ...] = ()  # refusals beyond the schema (422)
+    also: tuple[int, ...] = ()  # other success statuses with the same answer (202: a job)
     # OpenAPI links of the success answer: target operationId → its path parameters, each
     # a runtime expression (``$response.body#/id``): what a client (or a fuzzer) does next.
     links: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -10,7 +10,14 @@ from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
 from tests.rows import a_job, a_notification
 from tests.service.lab import CABINET
 
-from . import access_admin, access_audit, access_equipment, access_readiness, access_reagents
+from . import (
+    access_admin,
+    access_audit,
+    access_equipment,
+    access_qc_imports,
+    access_readiness,
+    access_reagents,
+)
 from .access import PUBLIC, Endpoint
 from .helpers import assert_error
 
@@ -107,6 +114,7 @@ ENDPOINTS = {
     **access_admin.ENDPOINTS,
     **access_equipment.ENDPOINTS,
     **access_reagents.ENDPOINTS,
+    **access_qc_imports.ENDPOINTS,
 }
 # Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
 ROWS = {
@@ -115,6 +123,7 @@ ROWS = {
     **access_admin.ROWS,
     **access_equipment.ROWS,
     **access_reagents.ROWS,
+    **access_qc_imports.ROWS,
 }
 
 
@@ -180,7 +189,10 @@ def _call(api, endpoint: Endpoint, role: str | None, unit, users):
         return api.post(path, {"username": username, "password": PASSWORD}, as_=None)
     if endpoint.method == "GET":
         return api.get(path, as_=role)
-    return api.post(path, _fill(endpoint.body(), unit), as_=role)
+    body = _fill(endpoint.body(), unit)
+    if isinstance(body, dict) and any(isinstance(v, tuple) for v in body.values()):  # a file
+        return api.post(path, as_=role, data=body, content_type="multipart/form-data")
+    return api.post(path, body, as_=role)
 
 
 @pytest.mark.parametrize("role", [*ROLES, None], ids=[*ROLES, "anonymous"])
