@@ -272,7 +272,7 @@ def test_a_file_over_the_size_cap_is_413(instruments, upload):
     [
         ({"file_format": "spectro"}, "format", "unknown format"),
         ({"instrument": "not-a-code"}, "instrument", ""),
-        ({"instrument": "ET0001999998A"}, "instrument", ""),  # well formed, no such item
+        ({"instrument": "ET0001999998Z"}, "instrument", "no equipment has code"),  # no such item
         ({"instrument": "cytometer"}, "instrument", "is a flow cytometer"),
         ({"instrument": "countess", "lot": "  "}, "lot", "required"),
         ({"instrument": "countess", "lot": "L" * 41}, "lot", "at most 40"),
