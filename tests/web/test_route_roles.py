@@ -17,6 +17,7 @@ from . import (
     routes_charts,
     routes_equipment,
     routes_qa,
+    routes_qc_imports,
     routes_readiness,
     routes_reagents,
 )
@@ -74,6 +75,7 @@ ROUTES = {
     **routes_admin.ROUTES,
     **routes_equipment.ROUTES,
     **routes_reagents.ROUTES,
+    **routes_qc_imports.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -84,6 +86,7 @@ ROWS = {
     **routes_admin.ROWS,
     **routes_equipment.ROWS,
     **routes_reagents.ROWS,
+    **routes_qc_imports.ROWS,
 }
 ANSWERED = {200, 302}
 
