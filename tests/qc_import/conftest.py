@@ -66,7 +66,9 @@ def mapping_of(name: str) -> str:
     return (DATA / name).read_text("utf-8")
 
 
-def _equipment(by: User, name: str, kind: str, serial: str | None = None, **extra: Any) -> str:
+def register_instrument(
+    by: User, name: str, kind: str, serial: str | None = None, **extra: Any
+) -> str:
     today = datetime.now(UTC).date()
     values = {
         "status": "in_service",
@@ -97,16 +99,20 @@ def instruments(users) -> dict[str, str]:
     admin = users["admin"]
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     return {
-        "counter": _equipment(admin, "NucleoCounter NC-200", "cell_counter", "NC200-1412-0087"),
-        "countess": _equipment(admin, "Countess 3 FL", "cell_counter", "CA3-2119-0452"),
-        "cytometer": _equipment(admin, "FACSCanto II", "flow_cytometer", "V96300123"),
-        "reader": _equipment(admin, "Endosafe nexgen-MCS", "endotoxin_reader", "MCS-2024-0311"),
-        "analyzer": _equipment(admin, "Sysmex XN-550", "other", "XN-550-10422"),
-        "bench_counter": _equipment(admin, "Neubauer chamber and microscope", "other"),
-        "lapsed": _equipment(
+        "counter": register_instrument(
+            admin, "NucleoCounter NC-200", "cell_counter", "NC200-1412-0087"
+        ),
+        "countess": register_instrument(admin, "Countess 3 FL", "cell_counter", "CA3-2119-0452"),
+        "cytometer": register_instrument(admin, "FACSCanto II", "flow_cytometer", "V96300123"),
+        "reader": register_instrument(
+            admin, "Endosafe nexgen-MCS", "endotoxin_reader", "MCS-2024-0311"
+        ),
+        "analyzer": register_instrument(admin, "Sysmex XN-550", "other", "XN-550-10422"),
+        "bench_counter": register_instrument(admin, "Neubauer chamber and microscope", "other"),
+        "lapsed": register_instrument(
             admin, "NucleoCounter NC-200 (2)", "cell_counter", calibration_valid_until=yesterday
         ),
-        "broken": _equipment(
+        "broken": register_instrument(
             admin,
             "NucleoCounter NC-202",
             "cell_counter",
