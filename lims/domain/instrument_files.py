@@ -163,7 +163,7 @@ def parse_number(text: str, decimal: str = ".") -> Number:
     what was read)."""
     s = _SPACES.sub("", text)
     qualifier = ""
-    if s[:1] in "<>":
+    if s and s[0] in "<>":
         qualifier, s = s[0], s[1:]
     if s.endswith("%"):
         s = s[:-1]
@@ -196,7 +196,8 @@ _SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
 def unit_key(text: str) -> str:
     """A unit as people write it, in one spelling: ``x10^6 cells/ml``, ``×10⁶ cells/mL``,
     ``10E6 cells/mL`` and ``1e6 cells/mL`` are all ``10^6cells/ml``; ``µL`` is ``ul``."""
-    s = text.strip().lower().translate(_SUPERSCRIPT)
+    s = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]+", lambda m: "^" + m.group(0).translate(_SUPERSCRIPT), text)
+    s = s.strip().lower()
     s = s.replace("µ", "u").replace("μ", "u").replace("×", "x").replace("*", "x")
     s = re.sub(r"\s+", "", s)
     s = re.sub(r"^x?(?:10\^|10e|1e)(-?\d+)", r"10^\1", s)
