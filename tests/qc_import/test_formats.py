@@ -58,11 +58,14 @@ def test_a_flow_cytometry_panel(instruments, msc, upload, users):
 
 def test_an_endotoxin_report(instruments, product, upload, users):
     units = {1: product(), 2: product(), 3: product()}
-    imp = upload(sample_file("endotoxin_nexgen.csv", units), instruments["reader"], "endotoxin")
+    imp = upload(
+        sample_file("endotoxin_nexgen.csv", units), instruments["reader"], "endotoxin", lot=""
+    )
 
     rows = by_line(imp)
     assert [rows[(line, "endotoxin")]["status"] for line in range(11, 16)] == ["skipped"] * 5
     assert rows[(11, "endotoxin")]["why"] == "a Standard of the run, not a sample"
+    assert {r["lot"] for r in imp.rows} == {"2317954"}  # the cartridge lot the report names
     assert rows[(16, "endotoxin")]["value"] == 0.12 and rows[(16, "endotoxin")]["verdict"] == "pass"
     below = rows[(17, "endotoxin")]
     assert below["value"] == 0.05 and below["raw"] == "<0,050 EU/mL"
