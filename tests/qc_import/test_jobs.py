@@ -143,3 +143,16 @@ def test_a_crash_fails_the_job_keeps_what_was_recorded_and_says_how_to_go_on(
     assert [r["status"] for r in again.rows] == ["refused", "refused", "ready", "ready"]
     assert qc_import.confirm(again.id, users["technician"]).imp.imported_count == 2  # here
     assert recorded() == 4
+
+
+def test_an_import_job_is_not_a_ledger_verification(four, users, broker, client, token):
+    """The ledger verification's pages and ``GET /jobs/{id}`` read verifications only: an
+    import's job there is no such job (404), never a verification's verdict or a 500."""
+    imp, _ = four
+    done = qc_import.confirm(imp.id, users["technician"])
+    db.session.rollback()
+
+    response = client.get(f"/api/v1/jobs/{done.job_id}", headers=token("qa"))
+
+    assert response.status_code == 404, response.get_data()[:300]
+    assert response.get_json()["error"]["code"] == "unknown_job"

@@ -344,7 +344,7 @@ def _ledger_reader() -> Iterator[None]:
 def get_job(job_id: int, viewer: User) -> JobView:
     _require_auditor(viewer, "see ledger verifications")
     job = db.session.get(Job, job_id)
-    if job is None:
+    if job is None or job.kind != LEDGER_VERIFY:  # other kinds have pages of their own
         raise NotFound(f"no job {job_id}", code="unknown_job")
     return _view(job)
 
