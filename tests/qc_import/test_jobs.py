@@ -156,3 +156,24 @@ def test_an_import_job_is_not_a_ledger_verification(four, users, broker, client,
 
     assert response.status_code == 404, response.get_data()[:300]
     assert response.get_json()["error"]["code"] == "unknown_job"
+
+
+def test_the_sweep_fails_an_import_whose_worker_died(four, users, broker):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from lims.services.custody import jobs
+
+    imp, _ = four
+    qc_import.confirm(imp.id, users["technician"])  # queued; no worker ever takes it
+    db.session.rollback()
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=61), tick=False):
+        assert jobs.fail_stalled(60) == 1
+
+    summary = settled(imp.id, users["technician"])
+    assert summary.status == "failed"
+    assert summary.words.startswith(
+        "The import stopped: no result after 60 minutes: the process running it stopped. "
+    )
+    assert "upload the file again" in summary.words and recorded() == 0

@@ -200,7 +200,9 @@ def summary(imp: QcImport, rows: list[dict[str, Any]] | None = None) -> Summary:
         status = FAILED
     elif job.status in ("queued", "running"):  # finished when its job is (progress and all)
         status = IMPORTING
-    return Summary(status, counts, job.status, job.progress, job.total, job.error)
+    # The sweep's words for a stalled job end in advice for a verification: keep the fact.
+    error = job.error.split(";")[0] if job.error else None
+    return Summary(status, counts, job.status, job.progress, job.total, error)
 
 
 # ---------------------------------------------------------------------------- upload
