@@ -1,4 +1,5 @@
-"""Write simulated events in batches: patients, units, then ledger entries chained in order.
+"""Write simulated events in batches: patients, units, ledger entries chained in order, then
+the reagent lots accepted and the uses of equipment and lots that cite those entries.
 
 The ledger rule holds in bulk too: rows are only inserted; every entry's hash is
 ``entry_hash`` over its content and the previous entry's hash, computed in ``seq`` order;
@@ -20,12 +21,12 @@ from lims.db import is_postgres, lock, transaction
 from lims.domain.ledger_chain import GENESIS, entry_hash
 from lims.domain.roles import Role
 from lims.extensions import db
-from lims.models import LedgerEntry, Patient, Unit
+from lims.models import LedgerEntry, MaterialUse, Patient, ReagentLot, Unit
 
 from .simulate import Event
 from .stories import PatientPlan
 
-SERIAL_TABLES = ("patients", "units", "ledger_entries")
+SERIAL_TABLES = ("patients", "units", "ledger_entries", "reagent_lots")
 
 
 class ChainMoved(RuntimeError):
@@ -68,24 +69,32 @@ class ChainWriter:
         self.patients: list[dict[str, Any]] = []
         self.units: list[dict[str, Any]] = []
         self.entries: list[dict[str, Any]] = []
-        self.written = {"patients": 0, "units": 0, "entries": 0}
+        self.lots: list[dict[str, Any]] = []
+        self.uses: list[dict[str, Any]] = []
+        self.written = {"patients": 0, "units": 0, "entries": 0, "lots": 0, "uses": 0}
 
     def add(self, event: Event) -> None:
         if event.patient is not None and not event.patient.written:
             self.patients.append(_patient_row(event.patient, event))
             event.patient.written = True
         self.units.extend(event.units)
+        ids = []
         for content in event.entries:
             self.seq += 1
             entry = {**content, "id": self.next_entry_id, "seq": self.seq, "prev_hash": self.prev}
             entry["entry_hash"] = self.prev = entry_hash(self.key, entry)
+            ids.append(self.next_entry_id)
             self.next_entry_id += 1
             self.entries.append(entry)
+        for row in event.lots:
+            self.lots.append({**row, "acceptance_entry_id": ids[row["_entry"]]})
+        for row in event.uses:
+            self.uses.append({**row, "ledger_entry_id": ids[row["_entry"]]})
         if len(self.entries) >= self.batch_size:
             self.flush()
 
     def flush(self) -> None:
-        if not self.entries and not self.units:
+        if not self.entries and not self.units and not self.uses:
             return
         with transaction():
             lock("lims.ledger")
@@ -97,7 +106,13 @@ class ChainWriter:
             for model, rows in ((Patient, self.patients), (Unit, self.units)):
                 if rows:
                     db.session.execute(insert(model.__table__), rows)
-            db.session.execute(insert(LedgerEntry.__table__), self.entries)
+            if self.entries:
+                db.session.execute(insert(LedgerEntry.__table__), self.entries)
+            for model, rows in ((ReagentLot, self.lots), (MaterialUse, self.uses)):
+                if rows:
+                    columns = {c.name for c in model.__table__.columns}
+                    clean = [{k: v for k, v in r.items() if k in columns} for r in rows]
+                    db.session.execute(insert(model.__table__), clean)
             if is_postgres():
                 for table in SERIAL_TABLES:
                     db.session.execute(
@@ -111,6 +126,9 @@ class ChainWriter:
         self.written["patients"] += len(self.patients)
         self.written["units"] += units
         self.written["entries"] += entries
+        self.written["lots"] += len(self.lots)
+        self.written["uses"] += len(self.uses)
         self.patients, self.units, self.entries = [], [], []
+        self.lots, self.uses = [], []
         if self.on_flush:
             self.on_flush(units, entries)

@@ -36,7 +36,7 @@ from lims.services.admin import accounts, locations
 from lims.services.audit import custody_pdf, custody_report
 from lims.services.audit import ledger_search as audit
 
-from . import backend_of, database_url, make_app, safe_url
+from . import backend_of, database_url, make_app, materials, safe_url
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LONG_PATIENT = "Bench Long-History"
@@ -84,15 +84,22 @@ def long_history_unit(moves: int) -> Unit:
         },
         doctor,
     ).unit
+    register = materials.usable_now(tech, qa_user, password)
     receipt = {"temperature_c": 4.0, "container_intact": True, "label_matches": True}
     units.perform_action(source.id, "receive", {**receipt, "volume_ml": 250}, tech)
+    cabinet = register.equipment[materials.CABINET]
     units.perform_action(
-        source.id, "start_processing", {"protocol": "standard", "equipment": "C-01"}, tech
+        source.id, "start_processing", {"protocol": "standard", "equipment": cabinet}, tech
     )
     count = len(protocol_for("ADIPOSE").steps)
     start = now - timedelta(minutes=90)
     steps = batch_record(
-        "ADIPOSE", start, start + timedelta(minutes=8 * count), equipment="BSC-2", lot="LOT-{index}"
+        "ADIPOSE",
+        start,
+        start + timedelta(minutes=8 * count),
+        equipment=register.equipment,
+        lots=register.lots,
+        quantity=register.quantity,
     )
     done = units.perform_action(
         source.id,

@@ -66,30 +66,44 @@ def fresh_database(url: str) -> None:
     admin.dispose()
 
 
-def prepare(url: str, stations: int, env: dict[str, str]) -> None:
-    """Migrate and make the stations' people (a technician each, four clinicians)."""
+def prepare(url: str, stations: int, env: dict[str, str]) -> int:
+    """Migrate and make the stations' people (a technician each, four clinicians, QA) and the
+    register they work on: an item of each kind and an accepted lot of each reagent, whose
+    codes go to the stations in ``env`` (``LOAD_EQUIPMENT``, ``LOAD_LOTS``). Returns the
+    ledger's length then (the register's own entries), which the final check leaves out."""
     from flask_migrate import upgrade
 
     from lims import create_app
+    from lims.models import LedgerEntry
     from lims.services.admin import accounts
+
+    from . import materials
 
     app = create_app("production", SQLALCHEMY_DATABASE_URI=url, **_secrets(env))
     with app.app_context():
         upgrade()
-        for number in range(1, stations + 1):
+        techs = [
             accounts.create_user(
                 f"load-tech-{number:02d}",
                 "technician",
                 PASSWORD,
                 full_name=f"Load Technician {number}",
             )
+            for number in range(1, stations + 1)
+        ]
         for number in range(1, 5):
             accounts.create_user(
                 f"load-doctor-{number}", "clinician", PASSWORD, full_name=f"Load Clinician {number}"
             )
+        qa = accounts.create_user("load-qa", "qa", PASSWORD, full_name="Load QA")
+        register = materials.usable_now(techs[0], qa, PASSWORD, enough=100_000)
+        env["LOAD_EQUIPMENT"] = json.dumps(register.equipment)
+        env["LOAD_LOTS"] = json.dumps(register.lots)
         from lims.extensions import db
 
+        entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
         db.engine.dispose()
+    return entries
 
 
 def _secrets(env: dict[str, str]) -> dict[str, str]:
@@ -385,7 +399,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "PYTHONPATH": str(ROOT),
     }
     fresh_database(url)
-    prepare(url, args.stations, env)
+    before = prepare(url, args.stations, env)
     services = Services(env, args.port, args.redis_port, workdir)
     fault_events: list[dict] = []
     try:
@@ -400,7 +414,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if args.fault != "none":
             timer.join()
         counts = json.loads((workdir / "counts.json").read_text())
-        checks = drain_and_check(url, env, 0, counts, timeout=900)
+        checks = drain_and_check(url, env, before, counts, timeout=900)
     finally:
         services.stop()
     stats = read_stats(workdir / "load")

@@ -40,6 +40,10 @@ PASSING = {
     "endotoxin": 0.1,
 }
 SVF_TESTS = [t for (p, t), s in DEFAULT_SPECS.items() if p == "SVF" and s.required]
+# The register the stations work on, made by ``bench.load.prepare``: kind → equipment code,
+# reagent → lot code.
+EQUIPMENT: dict[str, str] = json.loads(os.environ.get("LOAD_EQUIPMENT") or "{}")
+LOTS: dict[str, str] = json.loads(os.environ.get("LOAD_LOTS") or "{}")
 
 accepted: Counter = Counter()  # kind → accepted answers
 entries: Counter = Counter()  # kind → ledger entries those answers stand for
@@ -152,9 +156,12 @@ class Station(HttpUser):
                 "volume_ml": 198,
             },
         )
-        self._act("start_processing", unit_id, {"protocol": "SVF isolation", "equipment": "C-01"})
+        cabinet = EQUIPMENT.get("biosafety_cabinet", "")
+        self._act("start_processing", unit_id, {"protocol": "SVF isolation", "equipment": cabinet})
         start = datetime.now(UTC)
-        steps = batch_record("ADIPOSE", start - timedelta(minutes=30), start, lot="LOT-{index:02d}")
+        steps = batch_record(
+            "ADIPOSE", start - timedelta(minutes=30), start, equipment=EQUIPMENT, lots=LOTS
+        )
         for step in steps:
             self._act("record_step", unit_id, step)
         done = self._act(

@@ -5,7 +5,9 @@
 Registering 100 000 units through the services would take an hour; this plans the
 collections (``bench.stories``), plays each through the lifecycle rules in memory
 (``bench.simulate``) and writes rows in batches with the hash chain computed in order
-(``bench.chain``). Afterwards ``flask --app wsgi ledger verify`` (with ``DATABASE_URL``
+(``bench.chain``). Processing works on the bench's register (``bench.materials``): its
+equipment registered through the services before the history starts, and a new lot of each
+reagent every month, received and accepted by QA inside the history. Afterwards ``flask --app wsgi ledger verify`` (with ``DATABASE_URL``
 set to the same database) reports the chain intact. Run it on a database nobody else
 is writing to: it hands out ids itself.
 """
@@ -18,7 +20,7 @@ import itertools
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,12 +32,12 @@ from tqdm import tqdm
 from lims.db import is_postgres, transaction
 from lims.domain import identifiers
 from lims.extensions import db
-from lims.models import IdentifierSequence, Patient, Unit, User
+from lims.models import IdentifierSequence, LedgerEntry, Patient, ReagentLot, Unit, User
 from lims.models.types import utcnow
 from lims.services.admin import accounts
 
-from . import backend_of, database_url, make_app, safe_url
-from .chain import ChainWriter
+from . import backend_of, database_url, make_app, materials, safe_url
+from .chain import ChainWriter, next_id
 from .simulate import Actor, Event, Simulator
 from .stories import Plan, plan
 
@@ -45,6 +47,7 @@ BENCH_USERS = (
     ("bench-tech1", "technician", "Tom Lindqvist"),
     ("bench-tech2", "technician", "Priya Nair"),
     ("bench-tech3", "technician", "Sam Okoye"),
+    ("bench-qa1", "qa", "Ingrid Holm"),  # accepts the reagent lots
 )
 MAX_SEQUENCE = 999_999  # six digits per facility and year (docs/product.md §2)
 
@@ -55,6 +58,8 @@ class SeedResult:
     patients: int
     entries: int
     seconds: float
+    lots: int = 0
+    uses: int = 0
 
 
 def bench_actors() -> list[Actor]:
@@ -114,14 +119,19 @@ def assign_identifiers(lab: Plan) -> None:
             numbers[year] += 1
 
 
-def events_in_time_order(lab: Plan, simulator: Simulator) -> Iterator[Event]:
-    """Every collection's events, merged so that the ledger runs forward in time.
+def events_in_time_order(
+    lab: Plan, simulator: Simulator, known: Iterable[Event] = ()
+) -> Iterator[Event]:
+    """Every collection's events and the ``known`` ones (the lots' receipts and acceptances),
+    merged so that the ledger runs forward in time.
 
     Collections are planned in order of collection; an event is released once no later
     collection can produce an earlier one.
     """
     pending: list[tuple] = []
     counter = itertools.count()
+    for event in known:
+        heapq.heappush(pending, (event.at, next(counter), event))
     collections = lab.collections
     for index, collection in enumerate(collections):
         for event in simulator.events(collection):
@@ -144,13 +154,25 @@ def seed(
     rng = random.Random(rng_seed)
     actors = bench_actors()
     end = utcnow() - timedelta(days=3)  # every story has ended before now
-    lab = plan(units, start=end - timedelta(days=days), end=end, rng=rng)
+    start = end - timedelta(days=days)
+    lab = plan(units, start=start, end=end, rng=rng)
     assign_identifiers(lab)
+    technicians = [a for a in actors if a.role == "technician"]
+    qa = next(a for a in actors if a.role == "qa")
+    entries_before = ledger_count()
+    register = materials.Register(
+        materials.stock_equipment(
+            db.session.get(User, qa.id), db.session.get(User, technicians[0].id), start, end
+        )
+    )
+    equipment_entries = ledger_count() - entries_before  # through the services
+    register.lots = plan_lots(lab, start, end, technicians, qa, rng)
     simulator = Simulator(
         [a for a in actors if a.role == "clinician"],
-        [a for a in actors if a.role == "technician"],
+        technicians,
         rng,
         next_id=(db.session.scalar(select(func.max(Unit.id))) or 0) + 1,
+        register=register,
     )
     db.session.commit()  # end the read transaction before the writer's own
     bar = tqdm(total=units, unit="unit", disable=not progress, smoothing=0.1)
@@ -160,17 +182,48 @@ def seed(
         bar.set_postfix_str(f"ledger entries {writer.written['entries']}", refresh=False)
 
     writer = ChainWriter(batch_size, on_flush=advance)
-    for event in events_in_time_order(lab, simulator):
+    lot_events = (e for p in register.all_lots() for e in materials.lot_events(p))
+    for event in events_in_time_order(lab, simulator, lot_events):
         writer.add(event)
     writer.flush()
+    with transaction():
+        materials.write_stock(register, materials.reagents.today())
     bar.close()
     if is_postgres():
         with transaction():
             db.session.execute(text("ANALYZE"))  # what autovacuum would soon do
     written = writer.written
     return SeedResult(
-        written["units"], written["patients"], written["entries"], time.perf_counter() - started
+        written["units"],
+        written["patients"],
+        written["entries"] + equipment_entries,
+        time.perf_counter() - started,
+        written["lots"],
+        written["uses"],
     )
+
+
+def plan_lots(
+    lab: Plan, start, end, technicians: list[Actor], qa: Actor, rng: random.Random
+) -> dict[str, list[materials.LotPlan]]:
+    """The history's reagent lots, with register numbers reserved (``R`` + facility)."""
+    facility = current_app.config["FACILITY_CODE"]
+    with transaction():
+        first_number = reserve(f"R{facility}", 0, materials.lot_count(start, end))
+    return materials.plan_lots(
+        start,
+        end,
+        lab.collections,
+        technicians,
+        qa,
+        first_id=next_id(ReagentLot),
+        first_number=first_number,
+        rng=rng,
+    )
+
+
+def ledger_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(LedgerEntry)) or 0
 
 
 def unit_count() -> int:
@@ -209,8 +262,9 @@ def main(argv: list[str] | None = None) -> None:
         )
         db.engine.dispose()
     print(
-        f"seeded {result.units} units, {result.patients} patients and {result.entries} "
-        f"ledger entries in {result.seconds:.1f} s"
+        f"seeded {result.units} units, {result.patients} patients, {result.entries} ledger "
+        f"entries, {result.lots} reagent lots and {result.uses} uses of equipment and lots "
+        f"in {result.seconds:.1f} s"
     )
     print(f"check the chain: DATABASE_URL='{safe_url(url)}' flask --app wsgi ledger verify")
 

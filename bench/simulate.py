@@ -8,6 +8,11 @@ transient ``Unit``. What comes out is the unit rows in their final state and the
 content of every step, ready to be chained. A plan the rules refuse is a bug in the plan,
 and stops the seed (``PlanRefused``). ``tests/bench`` checks that entries written this way
 look like the services' own.
+
+Equipment and lots come from the bench's register (``bench.materials``), held in memory:
+the start of processing and each step check them as ``services.materials.uses`` does (the
+item's kind and calibration, the lot's acceptance, expiry, reagent and stock), record what
+the services record, take the lot's stock, and leave a ``material_uses`` row per use.
 """
 
 from __future__ import annotations
@@ -22,15 +27,26 @@ from sqlalchemy import inspect
 from lims.domain import identifiers
 from lims.domain.catalogue import CATALOGUE, products_of, unit_type
 from lims.domain.ledger_chain import canonical_json
-from lims.domain.lifecycle import ACTIONS, Action, CompleteProcessingFields, Context, Fields, Status
+from lims.domain.lifecycle import (
+    ACTIONS,
+    Action,
+    CompleteProcessingFields,
+    Context,
+    Fields,
+    Status,
+    StepFields,
+)
+from lims.domain.materials import lot_problem
 from lims.domain.processing import protocol_for
 from lims.domain.roles import Role
 from lims.models import Unit
-from lims.services.actions.processing import make_products, record_step
+from lims.services.actions.processing import make_products
 from lims.services.actions.transition import Outcome, apply_transition
 from lims.services.actions.units import EFFECTS, receipt_facts
 from lims.services.custody.ledger import Movement, movement_of, position
+from lims.services.materials.uses import Checked
 
+from .materials import CABINET, Register, product_of, use_row
 from .stories import CollectionPlan, PatientPlan
 
 UNIT_COLUMNS = tuple((a.key, a.columns[0].name) for a in inspect(Unit).column_attrs)
@@ -70,6 +86,10 @@ class Event:
     patient: PatientPlan | None = None  # written with the first registration seen
     units: list[dict[str, Any]] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
+    # Rows that cite one of ``entries`` (``_entry``: its index): a lot with its acceptance,
+    # each use of equipment or a lot with the entry that recorded it.
+    lots: list[dict[str, Any]] = field(default_factory=list)
+    uses: list[dict[str, Any]] = field(default_factory=list)
 
 
 def entry_content(
@@ -118,11 +138,17 @@ class Simulator:
     """Turns planned collections into events; hands out unit ids from ``next_unit_id``."""
 
     def __init__(
-        self, clinicians: list[Actor], technicians: list[Actor], rng: random.Random, next_id: int
+        self,
+        clinicians: list[Actor],
+        technicians: list[Actor],
+        rng: random.Random,
+        next_id: int,
+        register: Register,
     ) -> None:
         self.clinicians, self.technicians = clinicians, technicians
         self.rng = rng
         self.next_id = next_id
+        self.register = register
 
     def _take_id(self) -> int:
         self.next_id += 1
@@ -138,6 +164,7 @@ class Simulator:
             actor = registrar if name == "dispatch" else rng.choice(self.technicians)
             if name == "complete_processing":  # each step of the protocol on record first
                 for step in self._steps(unit, at, actor):
+                    self._pick_lot(step)
                     event, _ = self._act(unit, "record_step", step, actor, step["_at"])
                     events.append(event)
             at = self._when(name, plan, at)
@@ -167,20 +194,73 @@ class Simulator:
         protocol = protocol_for(unit.unit_type)
         assert protocol is not None
         steps, at = [], start
-        for index, step in enumerate(protocol.steps):
+        for step in protocol.steps:
             ended = at + timedelta(minutes=self.rng.uniform(3, 8))
             data: dict[str, Any] = {
                 "step": step.key,
                 "started_at": at.isoformat(),
                 "ended_at": ended.isoformat(),
-                "equipment": "Biosafety cabinet BSC-1",
                 "_at": ended,
+                "_started": at,
             }
+            if step.equipment:
+                data["equipment"] = self.register.item(step.equipment).code
             if step.reagent:
-                data.update(reagent=step.reagent, lot=f"LOT-{index:02d}{self.rng.randrange(1000)}")
+                data.update(reagent=step.reagent, quantity=product_of(step.reagent)[3])
             steps.append(data)
             at = ended
         return steps
+
+    def _pick_lot(self, step: dict[str, Any]) -> None:
+        """The lot a step takes, when it is done: first expiry first out (``bench.materials``)."""
+        if "reagent" in step:
+            lot = self.register.pick_lot(step["reagent"], step["_started"], step["quantity"])
+            step["lot"] = lot.code
+
+    def _record_step(self, unit: Unit, fields: StepFields, at: datetime, actor: Actor):
+        """``processing.record_step`` on the register in memory: the step's item and lot
+        checked at its start, recorded as the services record them, the lot's stock taken."""
+        protocol = protocol_for(unit.unit_type)
+        assert protocol is not None
+        step = protocol.step(fields.step)
+        outcome = Outcome()
+        recorded = outcome.recorded
+        recorded["protocol"] = protocol.key
+        recorded["step_name"] = step.name if step else fields.step
+        recorded["operator"] = actor.full_name
+        used_at = fields.started_at.astimezone(UTC)
+        uses = []
+        if fields.equipment:
+            checked = self.register.check_item(step.equipment, used_at)
+            if checked.equipment.code != fields.equipment:
+                raise PlanRefused(f"{fields.equipment} is not the bench's {step.equipment}")
+            recorded.update(checked.recorded())
+            uses.append(use_row(unit.id, checked, "record_step", fields.step, at))
+        if fields.lot:
+            lot = next(p.lot for p in self.register.lots[step.reagent] if p.lot.code == fields.lot)
+            problem = lot_problem(
+                lot.state(), used_at.date(), reagent=step.reagent, quantity=fields.quantity
+            )
+            if problem:
+                raise PlanRefused(f"{fields.step}: {problem}")
+            checked = Checked(lot=lot, quantity=fields.quantity)
+            recorded.update(checked.recorded())
+            uses.append(use_row(unit.id, checked, "record_step", fields.step, at))
+            self.register.take(lot, fields.quantity)
+        recorded["started_at"] = used_at.isoformat()
+        recorded["ended_at"] = fields.ended_at.astimezone(UTC).isoformat()
+        return outcome, uses
+
+    def _start_processing(self, unit: Unit, at: datetime):
+        """``units._start_processing``: in the bench's biosafety cabinet, usable now."""
+        checked = self.register.check_item(CABINET, at)
+        unit.processing_started_at = at
+        outcome = Outcome()
+        outcome.recorded.update(checked.recorded())
+        protocol = protocol_for(unit.unit_type)
+        if protocol is not None:
+            outcome.recorded["protocol_steps"] = [s.key for s in protocol.steps]
+        return outcome, [use_row(unit.id, checked, "start_processing", None, at)]
 
     def _fields(self, name: str, unit: Unit) -> dict[str, Any]:
         rng, kind = self.rng, unit_type(unit.unit_type)
@@ -201,7 +281,7 @@ class Simulator:
         if name == "start_processing":
             return {
                 "protocol": f"{products_of(kind.key)[0]} isolation",
-                "equipment": "Centrifuge C-01",
+                "equipment": self.register.item(CABINET).code,
             }
         if name == "complete_processing":
             product = products_of(kind.key)[0]
@@ -268,8 +348,11 @@ class Simulator:
         data = {k: v for k, v in data.items() if not k.startswith("_")}
         fields = _check(action, unit, data, actor, at)
         before = position(unit)
+        uses: list[dict[str, Any]] = []
         if name == "record_step":
-            outcome = record_step(unit, fields, at, actor)  # type: ignore[arg-type]
+            outcome, uses = self._record_step(unit, fields, at, actor)  # type: ignore[arg-type]
+        elif name == "start_processing":
+            outcome, uses = self._start_processing(unit, at)
         elif name == "complete_processing":
             assert isinstance(fields, CompleteProcessingFields)
             outcome = _complete(unit, fields, at)
@@ -290,4 +373,4 @@ class Simulator:
             entry_content(d.unit, d.action, actor, d.movement, d.data, d.reason, at)
             for d in done.entries()
         ]
-        return Event(at, actor, entries=entries), products
+        return Event(at, actor, entries=entries, uses=uses), products

@@ -389,7 +389,8 @@ def use_summary(lot: ReagentLot) -> tuple[int, float]:
 # ---------------------------------------------------------------------------- receipt
 
 
-def _lot_facts(lot: ReagentLot) -> dict[str, Any]:
+def lot_facts(lot: ReagentLot) -> dict[str, Any]:
+    """What the ledger records of a lot as received (also the bench seed's entries)."""
     return {
         "lot_id": lot.id,
         "code": lot.code,
@@ -464,7 +465,7 @@ def _receive(fields: ReceiveFields, actor: User) -> ReagentLot:
             action=RECEIVED,
             actor=actor,
             movement=NO_MOVEMENT,
-            data=_lot_facts(lot),
+            data=lot_facts(lot),
             at=now,
         )
     return lot
@@ -530,12 +531,13 @@ def _second_person(lot: ReagentLot, actor: User, doing: str) -> None:
         )
 
 
-def _signed_record(lot: ReagentLot, action: str, meaning: str, reason: str | None) -> dict:
+def signed_record(lot: ReagentLot, action: str, meaning: str, reason: str | None) -> dict:
+    """What QA's signature on a decision about ``lot`` is bound to."""
     record: dict[str, Any] = {
         "action": action,
         "meaning": meaning,
         "lot": {
-            **_lot_facts(lot),
+            **lot_facts(lot),
             "received_by_id": lot.received_by_id,
             "received_at": utc_iso(lot.received_at),
         },
@@ -569,7 +571,7 @@ def _decide(
                 code="lot_expired",
             )
         signatures.check_password(actor, password)
-        record = _signed_record(lot, action, meaning, reason)
+        record = signed_record(lot, action, meaning, reason)
         draft = signatures.sign(actor, record, meaning, now)
         values: dict[str, Any] = (
             {"accepted_by_id": actor.id, "accepted_at": now}
