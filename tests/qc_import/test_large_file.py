@@ -152,7 +152,8 @@ def test_ten_thousand_rows_through_the_job(worker, users, instruments, upload, c
     assert db.session.scalar(select(func.count()).select_from(QcResult)) == 2 * REAL
     with capsys.disabled():
         print(
-            f"\n{ROWS} rows ({len(content) // 1024} KiB): preview {previewed:.1f} s; "
+            f"\n{ROWS} rows ({len(content) // 1024} KiB): preview {previewed:.1f} s "
+            f"({len(imp.preview) // 1024} KiB of preview lines); "
             f"{2 * REAL} results recorded by the worker in {imported:.1f} s "
             f"({2 * REAL / imported:.0f} per second)"
         )

@@ -188,18 +188,21 @@ def instruments() -> list[Equipment]:
 
 
 def summary(imp: QcImport, rows: list[dict[str, Any]] | None = None) -> Summary:
-    rows = imp.rows if rows is None else rows
-    counts = dict.fromkeys(ROW_STATUSES, 0)
-    for row in rows:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    """The import's state; ``rows``: its preview lines when the caller has read them. A bar
+    polling a running job gets no counts (a 10 000-row preview is megabytes to read)."""
     status = imp.status
     job = db.session.get(Job, imp.job_id) if imp.job_id else None
+    running = job is not None and job.status in ("queued", "running")
+    counts = dict.fromkeys(ROW_STATUSES, 0)
+    if rows is not None or not running:
+        for row in imp.rows if rows is None else rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
     if job is None:
         return Summary(status, counts, total=counts[READY] + counts[DONE])
-    if job.status == "failed" and status != IMPORTED:
-        status = FAILED
-    elif job.status in ("queued", "running"):  # finished when its job is (progress and all)
+    if running:  # finished when its job is (progress and all)
         status = IMPORTING
+    elif job.status == "failed" and status != IMPORTED:
+        status = FAILED
     # The sweep's words for a stalled job end in advice for a verification: keep the fact.
     error = job.error.split(";")[0] if job.error else None
     return Summary(status, counts, job.status, job.progress, job.total, error)
