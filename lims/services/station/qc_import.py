@@ -175,9 +175,10 @@ def recent_imports(viewer: User, limit: int = 50) -> list[QcImport]:
 
 
 def instruments() -> list[Equipment]:
-    """Equipment an import may name: in service, of a kind that exports a format; for the
-    upload form's list (a scanned code may name any item: the checks say what is wrong)."""
-    kinds = {k for f in instrument_files.FORMATS.values() for k in f.equipment_kinds}
+    """Equipment an import may name: in service, of a kind that exports a format (or of
+    kind "other", for generic files); for the upload form's list (a scanned code may name any
+    item: the checks say what is wrong)."""
+    kinds = {k for f in instrument_files.FORMATS.values() for k in f.equipment_kinds} | {"other"}
     return list(
         db.session.scalars(
             select(Equipment)
