@@ -200,15 +200,16 @@ class Register:
     def pick_lot(self, reagent: str, at: datetime, quantity: float) -> ReagentLot:
         """First expiry first out among the lots QA accepted by ``at`` that may be used then
         (the day as ``uses.check_lot`` counts it) with ``quantity`` left."""
-        usable = [
-            plan.lot
-            for plan in self.lots.get(reagent, ())
-            if plan.accepted_at <= at
-            and lot_problem(plan.lot.state(), at.date(), reagent=reagent, quantity=quantity) is None
-        ]
-        if not usable:
-            raise RuntimeError(f"no {reagent} lot with {quantity:g} left at {at}: plan more stock")
-        return min(usable, key=lambda lot: (lot.expires_on, lot.id))
+        day = at.date()
+        for plan in self.lots.get(reagent, ()):  # received in order, so expiring in order
+            lot = plan.lot
+            if plan.accepted_at > at:
+                break
+            if lot.expires_on < day or lot.quantity_remaining < quantity:
+                continue
+            if lot_problem(lot.state(), day, reagent=reagent, quantity=quantity) is None:
+                return lot
+        raise RuntimeError(f"no {reagent} lot with {quantity:g} left at {at}: plan more stock")
 
     def take(self, lot: ReagentLot, quantity: float) -> None:
         lot.quantity_remaining = round(lot.quantity_remaining - quantity, 6)

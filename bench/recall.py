@@ -116,49 +116,54 @@ def explain(lot_id: int, user_id: int) -> list[str]:
     for statement, parameters in sent:
         if "WITH RECURSIVE" not in statement:
             continue
-        raw = db.session.connection().exec_driver_sql(
-            "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
-        )
+        connection = db.session.connection()
+        connection.exec_driver_sql("SET LOCAL jit = off")  # as the service runs it
+        raw = connection.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
         plans.append("\n".join(row[0] for row in raw))
         db.session.rollback()
     db.session.remove()
     return plans
 
 
+def measure(repeat: int = 20, lots: int = 30, seed: int = 1, plans: bool = False) -> dict:
+    """Every measure, in the current app's database (seeded); ``plans``: explain them too
+    (PostgreSQL)."""
+    results: dict[str, Any] = {}
+    user_id = viewer().id
+    used = used_lots()
+    results["lots"] = db.session.scalar(select(func.count()).select_from(ReagentLot))
+    results["lots_used"] = len(used)
+    results["uses"] = sum(n for _, n in used)
+    if not used:
+        return results  # nothing to look up (a database seeded before the register)
+    busiest, busiest_uses = used[0]
+    samples, shown = timed(lambda: page(busiest, user_id), repeat)
+    results["busiest_lot"] = {"lot_id": busiest, "uses": busiest_uses, **shown, **summary(samples)}
+    picked = random.Random(seed).sample(used, min(lots, len(used)))
+    samples, totals = [], []
+    for lot_id, _ in picked:
+        times, shown = timed(lambda lot_id=lot_id: page(lot_id, user_id), max(1, repeat // 4))
+        samples += times
+        totals.append(shown["total"])
+    results["random_lots"] = {
+        **summary(samples),
+        "lots": len(picked),
+        "units_per_lot_median": statistics.median(totals),
+    }
+    samples, count = timed(lambda: whole_list(busiest, user_id), max(1, repeat // 4))
+    results["busiest_whole_list"] = {"units": count, **summary(samples)}
+    if plans and db.engine.dialect.name == "postgresql":
+        results["plans"] = explain(busiest, user_id)
+    return results
+
+
 def run(url: str, repeat: int = 20, lots: int = 30, seed: int = 1) -> dict[str, Any]:
     app = make_app(url)
     results: dict[str, Any] = {"database": safe_url(url), "backend": backend_of(url)}
     with app.app_context():
-        user_id = viewer().id
-        used = used_lots()
-        if not used:
+        results.update(measure(repeat, lots, seed, plans=True))
+        if not results["lots_used"]:
             raise SystemExit("no reagent lot was used: seed the database with bench.seed")
-        results["lots"] = db.session.scalar(select(func.count()).select_from(ReagentLot))
-        results["lots_used"] = len(used)
-        results["uses"] = sum(n for _, n in used)
-        busiest, busiest_uses = used[0]
-        samples, shown = timed(lambda: page(busiest, user_id), repeat)
-        results["busiest_lot"] = {
-            "lot_id": busiest,
-            "uses": busiest_uses,
-            **shown,
-            **summary(samples),
-        }
-        picked = random.Random(seed).sample(used, min(lots, len(used)))
-        samples, totals = [], []
-        for lot_id, _ in picked:
-            times, shown = timed(lambda lot_id=lot_id: page(lot_id, user_id), max(1, repeat // 4))
-            samples += times
-            totals.append(shown["total"])
-        results["random_lots"] = {
-            **summary(samples),
-            "lots": len(picked),
-            "units_per_lot_median": statistics.median(totals),
-        }
-        samples, count = timed(lambda: whole_list(busiest, user_id), max(1, repeat // 4))
-        results["busiest_whole_list"] = {"units": count, **summary(samples)}
-        if results["backend"] == "postgresql":
-            results["plans"] = explain(busiest, user_id)
         db.engine.dispose()
     return results
 
@@ -171,7 +176,7 @@ def table(results: dict[str, Any]) -> str:
     )
     return "\n".join(
         [
-            f"{results['backend']}: {results['lots']} lots ({results['lots_used']} used), "
+            f"{results.get('backend', '')}: {results['lots']} lots ({results['lots_used']} used), "
             f"{results['uses']} uses of lots",
             f"{'measure':<44}{'n':>5}{'median ms':>11}{'p95 ms':>9}{'max ms':>9}",
             f"{'first page + totals, busiest lot':<44}{busiest['n']:>5}"

@@ -4,7 +4,8 @@
 
 Measures (a) a scan look-up, (b) one action (receive, then start processing) on fresh
 units, (c) registration, (d) verifying the whole ledger (time and peak memory), and
-(e) the units list: the newest 25 with a status filter. Prints a table and writes
+(e) the units list: the newest 25 with a status filter, (f) the recall look-up of a reagent
+lot: its first page of units with the totals (``bench.recall``). Prints a table and writes
 ``bench/results/<backend>.json``. An empty database is seeded with ``--units`` first.
 Registrations and actions are real: every run adds units and ledger entries.
 """
@@ -36,7 +37,7 @@ from lims.models import LedgerEntry, Patient, Unit, User
 from lims.services.actions import units
 from lims.services.custody import ledger
 
-from . import backend_of, database_url, make_app, materials, safe_url
+from . import backend_of, database_url, make_app, materials, recall, safe_url
 from .seed import bench_actors, seed, unit_count
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -57,6 +58,7 @@ class Sizes:
     registrations: int = 200  # at least; the units for the actions are registered too
     actions: int = 500
     list_queries: int = 50  # per status filter
+    recall: int = 20  # look-ups of the busiest lot (and a quarter as many of 10 others)
     seed: int = 1
 
 
@@ -232,6 +234,7 @@ def run_benchmarks(sizes: Sizes = Sizes()) -> dict[str, Any]:
     results["action"] = actions(fresh[: sizes.actions], technician)
     results["ledger_verify"] = ledger_verify()
     results["units_list"] = units_list(sizes.list_queries)
+    results["recall"] = recall.measure(sizes.recall, lots=10, seed=sizes.seed)
     machine["load_average_1m_after"] = machine_facts()["load_average_1m"]
     return {"run_at": started_at, "machine": machine, "database": facts, **results}
 
@@ -259,6 +262,12 @@ def table(results: dict[str, Any]) -> str:
         _row(f"units list, status {name}", stats, f"{stats['matching']} match")
         for name, stats in results["units_list"].items()
     ]
+    if results["recall"].get("busiest_lot"):
+        busiest, others = results["recall"]["busiest_lot"], results["recall"]["random_lots"]
+        lines += [
+            _row("recall: busiest lot, page + totals", busiest, f"{busiest['total']} units"),
+            _row("recall: other lots, page + totals", others, f"{others['lots']} lots"),
+        ]
     verify = results["ledger_verify"]
     lines.append(
         f"ledger verify: {verify['entries']} entries in {verify['seconds']} s "

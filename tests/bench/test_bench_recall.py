@@ -10,6 +10,7 @@ import json
 from sqlalchemy import func, select
 
 from bench.recall import run
+from bench.run import Sizes, run_benchmarks, table
 from bench.seed import seed
 from lims.domain.processing import protocol_for
 from lims.extensions import db
@@ -61,3 +62,10 @@ def test_seeded_steps_use_accepted_lots_and_take_their_stock(app):
             assert data["lot"] == lot.code and lot.reagent == step.reagent
             assert lot.expires_on >= lot_use.used_at.date()
         assert bool([u for u in uses if u.equipment_id]) == bool(step.equipment)
+
+
+def test_make_bench_measures_the_recall_too(app):
+    seed(60, days=30)
+    results = run_benchmarks(Sizes(lookups=2, registrations=2, actions=2, list_queries=1, recall=2))
+    assert results["recall"]["busiest_lot"]["total"] > 0
+    assert "recall: busiest lot" in table(results)
