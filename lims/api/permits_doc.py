@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from . import rules_doc
 from .operation import Operation
 from .schemas import Request, Response, UtcTime
 
@@ -40,6 +41,7 @@ OPERATIONS: tuple[Operation, ...] = (
         201,
         request="PermitRequest",
         errors=(400, 401, 403, 404, 409, 415, 422),
+        rules=rules_doc.PERMIT,
     ),
 )
 INPUTS: tuple[type[BaseModel], ...] = (PermitRequest,)

@@ -59,6 +59,18 @@ EFFECTS = (
         "a location's code as printed (a box's: with a position)",
     ),
     Rule("wristband", (*CODE_PROBLEMS, "wrong_kind"), "a patient's wristband code as printed"),
+    Rule(
+        "equipment",
+        (*CODE_PROBLEMS, "wrong_kind", "invalid_fields"),
+        "an item's register code as printed (E…), of the kind the step is done on",
+    ),
+    Rule(
+        "lot",
+        (*CODE_PROBLEMS, "wrong_kind"),
+        "a reagent lot's register code as printed (R…); for QC, else the kit's own lot",
+    ),
+    Rule("reagent", ("invalid_fields",), "the reagent the step uses, if named"),
+    Rule("deviation", ("invalid_fields",), "an open permit of this unit for this item"),
     Rule("clinician", ("invalid_fields",), "an active clinician's username"),
     Rule("physician", ("invalid_fields",), "an active clinician's username"),
     Rule("steps", ("invalid_fields",), "each step as record_step takes it"),
@@ -117,4 +129,9 @@ SPEC = (
     ),
     Rule("accept", ("invalid_fields",), "a word test takes its own words (not pending)"),
     Rule("pending_at_release", ("invalid_fields",), "only for a test with a pending result"),
+)
+
+PERMIT = (
+    Rule("equipment", (*CODE_PROBLEMS, "wrong_kind"), "an item's register code as printed (E…)"),
+    Rule("reason", ("invalid_fields",), "1 to 2000 characters once spaces are folded"),
 )

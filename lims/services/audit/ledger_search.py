@@ -39,6 +39,15 @@ OTHER_ACTIONS = {
     "identity_check": "Bedside identity check",
     "print_label": "Print label",
     "reprint_label": "Reprint label",
+    "permit_equipment": "Permit refused equipment",
+    "equipment_registered": "Equipment registered",
+    "equipment_updated": "Equipment edited",
+    "equipment_calibrated": "Equipment calibrated or qualified",
+    "equipment_maintained": "Equipment maintained",
+    "equipment_status": "Equipment status changed",
+    "reagent_lot_received": "Reagent lot received",
+    "reagent_lot_accepted": "Reagent lot accepted (signed)",
+    "reagent_lot_rejected": "Reagent lot rejected (signed)",
 }
 ACTION_NAMES: dict[str, str] = {
     **{name: action.label for name, action in ACTIONS.items()},

@@ -28,11 +28,17 @@ from ...extensions import db
 from ...models import Deviation, Equipment, LedgerEntry, MaterialUse, ReagentLot, Unit, User
 from ...models.types import utcnow
 from ...notify import outbox
+from ...timefmt import site_zone
 from .. import access
 from ..custody import ledger
 from .registry import equipment_by_code, lot_by_code
 
 PERMIT_KIND = "equipment_use_permitted"
+
+
+def site_day(moment: datetime) -> date:
+    """The site's calendar day at ``moment``: the day the registers and warnings count."""
+    return moment.astimezone(site_zone()).date()
 
 
 @dataclass
@@ -104,7 +110,7 @@ def check_equipment(
             f"this needs a {names.get(kind, kind).lower()}"
         )
         raise Invalid(message, code="invalid_fields", fields={field: message})
-    problem = equipment_problem(item.state(), used_at.date())
+    problem = equipment_problem(item.state(), site_day(used_at))
     if problem is None:
         return Checked(equipment=item)
     deviation = permit_for(unit, item, deviation_id)
@@ -127,7 +133,7 @@ def check_lot(
 ) -> Checked:
     """The lot ``code`` names, if it is usable for ``reagent`` at ``used_at``; else refused."""
     lot = lot_by_code(code, field)
-    problem = lot_problem(lot.state(), used_at.date(), reagent=reagent, quantity=quantity)
+    problem = lot_problem(lot.state(), site_day(used_at), reagent=reagent, quantity=quantity)
     if problem is not None:
         raise Conflict(problem, code="lot_not_usable")
     return Checked(lot=lot, quantity=quantity)
@@ -198,7 +204,7 @@ def permit_equipment(
             code="invalid_fields",
             fields={"reason": "1 to 2000 characters"},
         )
-    problem = equipment_problem(item.state(), now.date())
+    problem = equipment_problem(item.state(), site_day(now))
     if problem is None:
         raise Conflict(
             f"{item.code} {item.name} is in service and calibrated: no permit is needed",

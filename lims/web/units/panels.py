@@ -280,7 +280,7 @@ def action_context(name: str, unit: Unit, actor: User) -> dict[str, Any]:
 
 def register_options(kind: str | None = None) -> dict[str, Any]:
     """The equipment and lots usable today, for the form's pick lists (code → what it is)."""
-    today = utcnow().date()
+    today = uses.site_day(utcnow())
     equipment = [
         (e.code, f"{e.name} · {EQUIPMENT_KINDS.get(e.kind, e.kind)}")
         for e in uses.usable_equipment(today)

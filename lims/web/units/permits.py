@@ -36,7 +36,7 @@ def _refused_items() -> list[tuple[str, str]]:
     """Items the register would refuse today: the ones a permit is for."""
     return [
         (item.code, f"{EQUIPMENT_KINDS.get(item.kind, item.kind)}: {problem}")
-        for item, problem in uses.refused_equipment(utcnow().date())
+        for item, problem in uses.refused_equipment(uses.site_day(utcnow()))
     ]
 
 
