@@ -14,9 +14,17 @@ from sqlalchemy import func, select, update
 
 from lims.domain.notifications import EVENTS
 from lims.extensions import db
-from lims.models import Delivery, Notification, OutboxEvent, User
+from lims.models import Delivery, Equipment, Notification, OutboxEvent, ReagentLot, User
 from lims.services.actions import expiry, schedule, units
-from tests.service.lab import data_for, qc_data, registration, walk
+from lims.services.materials import warnings as materials_warnings
+from tests.service.lab import (
+    BENCH_EQUIPMENT,
+    BENCH_LOTS,
+    data_for,
+    qc_data,
+    registration,
+    walk,
+)
 
 from .conftest import LEASE_SECONDS, wait_for
 
@@ -83,6 +91,20 @@ def make_every_event(users) -> None:
         schedule.transit_checks()
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=30), tick=True):
         expiry.expire_due()
+    # The registers: a centrifuge due for calibration tomorrow, a lot that expired yesterday.
+    today = datetime.now(UTC).date()
+    db.session.execute(
+        update(Equipment)
+        .where(Equipment.code == BENCH_EQUIPMENT["centrifuge"])
+        .values(calibration_valid_until=today + timedelta(days=1))
+    )
+    db.session.execute(
+        update(ReagentLot)
+        .where(ReagentLot.code == BENCH_LOTS["diluent"])
+        .values(expires_on=today - timedelta(days=1))
+    )
+    db.session.commit()
+    materials_warnings.run_checks()
     db.session.commit()
 
 
