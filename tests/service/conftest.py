@@ -27,12 +27,14 @@ def unit_in(users) -> Callable[..., Unit]:
 
 @pytest.fixture
 def six_entries(users, unit_in) -> None:
-    """Three collections at different steps: a ledger of six entries, committed."""
+    """Three collections at different steps: a ledger of six entries, committed. Entries 1–4
+    are registrations and receipts (no other row cites them: tests may cut them out); entry 5
+    starts processing, which the equipment's use cites."""
     from lims.extensions import db
     from lims.services.custody import ledger
 
-    unit_in("in_processing")  # register, receive, start processing
     unit_in("received")  # register, receive
+    unit_in("in_processing")  # register, receive, start processing
     unit_in("collected")  # register
     db.session.commit()
     assert ledger.count() == 6

@@ -255,7 +255,7 @@ def _sqlite_triggers() -> list[tuple[str, str]]:
         for name, sql in db.session.execute(
             text(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND tbl_name IN ('ledger_entries', 'ledger_receipts')"
+                "AND tbl_name IN ('ledger_entries', 'ledger_receipts', 'material_uses')"
             )
         )
     ]
@@ -272,7 +272,8 @@ def triggers_off() -> Iterator[Any]:
         yield session
     else:
         triggers = _sqlite_triggers()
-        assert len(triggers) == 5, triggers  # append-only ×4, receipts move forward
+        # append-only ×6 (entries, receipts, the uses that cite entries), receipts move forward
+        assert len(triggers) == 7, triggers
         for name, _ in triggers:
             session.execute(text(f"DROP TRIGGER {name}"))
         yield session

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from config import celery_config
 from lims.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
-from lims.models import LedgerEntry, LedgerReceipt
+from lims.models import LedgerEntry, LedgerReceipt, MaterialUse
 from lims.services.custody import jobs, ledger, receipts
 from lims.worker import tasks
 
@@ -22,6 +22,7 @@ from .lab import triggers_off
 from .test_jobs import finished
 
 ENTRIES = LedgerEntry.__table__
+USES = MaterialUse.__table__
 RECEIPTS = LedgerReceipt.__table__
 
 
@@ -32,7 +33,10 @@ def kept(six_entries) -> dict:
 
 
 def cut_tail(*seqs: int, with_receipts: bool = False) -> None:
+    """Remove entries as the database owner could, with the equipment uses that cite them."""
     with triggers_off() as session:
+        cut = select(ENTRIES.c.id).where(ENTRIES.c.seq.in_(seqs))
+        session.execute(delete(USES).where(USES.c.ledger_entry_id.in_(cut)))
         session.execute(delete(ENTRIES).where(ENTRIES.c.seq.in_(seqs)))
         if with_receipts:
             session.execute(delete(RECEIPTS))
