@@ -18,6 +18,8 @@ TABLES = {
     "reagent_lots",
     "material_uses",
     "qc_imports",
+    "release_certificates",
+    "validation_reports",
     "appointments",
     "deliveries",
     "deviations",
@@ -77,6 +79,7 @@ APPEND_ONLY = (
     "signatures",
     "equipment_records",
     "material_uses",
+    "release_certificates",
 )
 
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from .documents import ReleaseCertificate, ValidationReport
 from .appointment import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, Appointment
 from .job import Job
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
@@ -19,6 +20,7 @@ APPEND_ONLY_TABLES = (
     "signatures",
     "equipment_records",
     "material_uses",
+    "release_certificates",
 )
 
 __all__ = [
@@ -47,7 +49,9 @@ __all__ = [
     "QcResult",
     "QcSpec",
     "ReagentLot",
+    "ReleaseCertificate",
     "Signature",
     "Unit",
     "User",
+    "ValidationReport",
 ]

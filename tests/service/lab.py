@@ -255,7 +255,8 @@ def _sqlite_triggers() -> list[tuple[str, str]]:
         for name, sql in db.session.execute(
             text(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-                "AND tbl_name IN ('ledger_entries', 'ledger_receipts', 'material_uses')"
+                "AND tbl_name IN ('ledger_entries', 'ledger_receipts', 'material_uses', "
+                "'release_certificates')"
             )
         )
     ]
@@ -272,8 +273,9 @@ def triggers_off() -> Iterator[Any]:
         yield session
     else:
         triggers = _sqlite_triggers()
-        # append-only ×6 (entries, receipts, the uses that cite entries), receipts move forward
-        assert len(triggers) == 7, triggers
+        # append-only ×8 (entries, receipts, the uses and certificates that cite entries),
+        # receipts move forward
+        assert len(triggers) == 9, triggers
         for name, _ in triggers:
             session.execute(text(f"DROP TRIGGER {name}"))
         yield session
