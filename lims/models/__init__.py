@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate."""
 
-from .documents import ReleaseCertificate, ValidationReport
 from .appointment import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, Appointment
+from .documents import ReleaseCertificate, ValidationReport
 from .job import Job
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
 from .location import LOCATION_KINDS, Location
