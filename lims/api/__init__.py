@@ -32,4 +32,5 @@ from . import (  # noqa: E402,F401  (views register on bp)
     reagents,  # reagent lots: the register, QA's signed acceptance, the recall look-up
     routes,  # tokens, units, actions, history, the OpenAPI document
     scan,  # what a code is, the wristband check, a batch
+    validation,  # validation reports: the list, one report, QA's signed approval
 )

@@ -31,6 +31,7 @@ from . import (
     rules_doc,
     scan_schemas,
     schemas,
+    validation_doc,
 )
 from .operation import Operation, Rule
 from .request_text import describe_request_text
@@ -380,6 +381,7 @@ OPERATIONS = (
     *permits_doc.OPERATIONS,
     *reagents_doc.OPERATIONS,
     *qc_imports_doc.OPERATIONS,
+    *validation_doc.OPERATIONS,
 )
 
 
@@ -406,6 +408,7 @@ def _component_schemas() -> dict[str, Any]:
                 *permits_doc.INPUTS,
                 *reagents_doc.INPUTS,
                 *qc_imports_doc.INPUTS,
+                *validation_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -419,6 +422,7 @@ def _component_schemas() -> dict[str, Any]:
                 *permits_doc.OUTPUTS,
                 *reagents_doc.OUTPUTS,
                 *qc_imports_doc.OUTPUTS,
+                *validation_doc.OUTPUTS,
             )
         ),
     ]

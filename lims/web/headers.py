@@ -51,10 +51,20 @@ def _font_faces() -> str:
     return _sha256(font_faces_css())
 
 
+SANDBOX = "lims.csp_sandbox"
+
+
+def sandbox() -> None:
+    """This answer is a document the app keeps (a stored validation report): the browser
+    opens it sandboxed (an origin of its own, no script, no forms, no plugins)."""
+    request.environ[SANDBOX] = True  # this request's, not the app context's (tests keep one)
+
+
 def content_security_policy() -> str:
     nonce = f" 'nonce-{g.style_nonce}'" if "style_nonce" in g else ""
     return "; ".join(
         (
+            *(("sandbox",) if request.environ.get(SANDBOX) else ()),
             "default-src 'self'",
             "script-src 'self'",
             f"style-src 'self' {_font_faces()}{nonce}",

@@ -17,6 +17,7 @@ from . import (
     access_qc_imports,
     access_readiness,
     access_reagents,
+    access_validation,
 )
 from .access import PUBLIC, Endpoint
 from .helpers import assert_error
@@ -115,6 +116,7 @@ ENDPOINTS = {
     **access_equipment.ENDPOINTS,
     **access_reagents.ENDPOINTS,
     **access_qc_imports.ENDPOINTS,
+    **access_validation.ENDPOINTS,
 }
 # Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
 ROWS = {
@@ -124,6 +126,7 @@ ROWS = {
     **access_equipment.ROWS,
     **access_reagents.ROWS,
     **access_qc_imports.ROWS,
+    **access_validation.ROWS,
 }
 
 

@@ -20,6 +20,7 @@ from . import (
     routes_qc_imports,
     routes_readiness,
     routes_reagents,
+    routes_validation,
 )
 
 ALL = {"technician", "clinician", "qa", "admin"}
@@ -76,6 +77,7 @@ ROUTES = {
     **routes_equipment.ROUTES,
     **routes_reagents.ROUTES,
     **routes_qc_imports.ROUTES,
+    **routes_validation.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -87,6 +89,7 @@ ROWS = {
     **routes_equipment.ROWS,
     **routes_reagents.ROWS,
     **routes_qc_imports.ROWS,
+    **routes_validation.ROWS,
 }
 ANSWERED = {200, 302}
 

@@ -11,4 +11,4 @@ from flask import Blueprint
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
-from . import charts, qa, routes, search  # noqa: E402,F401  (views register on bp)
+from . import charts, qa, routes, search, validation  # noqa: E402,F401  (views register on bp)
