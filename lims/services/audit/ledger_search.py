@@ -48,6 +48,8 @@ OTHER_ACTIONS = {
     "reagent_lot_received": "Reagent lot received",
     "reagent_lot_accepted": "Reagent lot accepted (signed)",
     "reagent_lot_rejected": "Reagent lot rejected (signed)",
+    "validation_report_recorded": "Validation report recorded",
+    "validation_report_approved": "Validation report approved (signed)",
 }
 ACTION_NAMES: dict[str, str] = {
     **{name: action.label for name, action in ACTIONS.items()},
