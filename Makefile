@@ -7,7 +7,7 @@ PORT ?= 5000
 TEST_WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format bench bench-load fuzz clean lock
+.PHONY: run test lint format bench bench-load fuzz clean lock validation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ bench-load: $(VENV)/.dev
 FUZZ_EXAMPLES ?= 25
 fuzz: $(VENV)/.dev
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LIMS_REQUIRE_SERVICES=1 $(BIN)/pytest -q tests/fuzz
+
+# The validation report (docs/product.md §12): the marked tests (TEST_WORKERS processes; PostgreSQL and Redis
+# variants when LIMS_TEST_DATABASE_URL / LIMS_TEST_REDIS_URL are set), the performance qualification over HTTP on a
+# scratch database, the installation qualification; HTML, PDF and JSON in build/validation/, and the report kept in
+# the app's database for QA's signed approval (Audit → Validation reports). Exit 1 when it is not clean.
+validation: $(VENV)/.dev
+	$(FLASK) validation report --workers $(TEST_WORKERS)
 
 # The lock files: every dependency, transitive ones too, compiled from the *.in files.
 PIP_COMPILE := $(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links
