@@ -127,6 +127,11 @@ class Config:
     # ISBT 128 facility identification number: 5 characters, A-Z and 0-9.
     FACILITY_CODE = os.environ.get("FACILITY_CODE", "C0001")
     FACILITY_NAME = os.environ.get("FACILITY_NAME", "Cell Therapy Laboratory")
+    # Printed on every certificate of release (decision 82): the facility's postal address,
+    # one line (commas separate its parts).
+    FACILITY_ADDRESS = os.environ.get(
+        "FACILITY_ADDRESS", "1 Hospital Road, Cell Therapy Unit, 00000 City, Country"
+    )
     TIMEZONE = os.environ.get("TIMEZONE", "UTC")
 
     SESSION_IDLE_MINUTES = _int("SESSION_IDLE_MINUTES", 15)

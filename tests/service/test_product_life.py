@@ -76,7 +76,7 @@ def test_a_fresh_product_goes_from_collection_to_the_patient(kind, users, perfor
     actions = [e.action for e in entries_of(product.id)]
     assert actions[0] == "complete_processing"
     assert actions.count("record_qc") == len(required_tests(product.unit_type))
-    assert actions[-3:] == ["release", "dispense", "administer"]
+    assert actions[-4:] == ["release", "certificate_issued", "dispense", "administer"]
     (signature,) = signatures_of([product.id])
     assert signature.printed_name == "Test Qa" and signature.meaning == "approved for release"
 

@@ -51,7 +51,8 @@ def test_a_complete_in_spec_product_is_released_with_a_signature(product, users)
 def test_the_signature_is_bound_to_the_hash_of_what_was_signed(product, users):
     record_all(product, users["technician"])
     perform(product, RELEASE, sign(), users["qa"])
-    entry = entries_of(product.id)[-1]
+    entry, certificate = entries_of(product.id)[-2:]  # the release issues its certificate
+    assert (entry.action, certificate.action) == ("release", "certificate_issued")
     data = json.loads(entry.data)
     (signature,) = signatures_of([product.id])
     signed = data["signed_record"]

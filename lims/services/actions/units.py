@@ -43,7 +43,7 @@ from ...notify import outbox
 from .. import access, sequences
 from ..custody import ledger, signatures
 from ..materials import uses
-from . import bedside, processing, qc, release, storage
+from . import bedside, certificates, processing, qc, release, storage
 from .transition import Effect, Outcome, apply_transition, events_of
 
 
@@ -344,9 +344,12 @@ def _perform(
         ]
         signatures.persist(outcome.signatures, unit, entries[0], action.name)
         uses.attach(outcome.uses, entries[0])
+        # A release, a late QC result or a split of a released unit issues its certificate
+        # of release here, in the same transaction (decision 82).
+        issued = certificates.after_action(action.name, unit, outcome, actor, now)
         for kind, payload in [*outcome.events, *events_of(action.name, unit)]:
             outbox.emit(kind, unit, **payload)
-    return ActionResult(unit, [*outcome.entries, *entries], outcome.products)
+    return ActionResult(unit, [*outcome.entries, *entries, *issued], outcome.products)
 
 
 # ---------------------------------------------------------------------------- reading

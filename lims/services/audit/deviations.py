@@ -27,6 +27,7 @@ from ...domain.signatures import ACTION_MEANINGS
 from ...extensions import db
 from ...models import Deviation, Signature, Unit, User
 from ...models.types import utcnow
+from ..actions import certificates
 from ..custody import ledger, signatures
 
 ACTION = "close_deviation"
@@ -265,6 +266,8 @@ def close(deviation_id: int | str, data: Mapping[str, Any] | None, actor: User) 
             .values(signature_id=signature_id)
             .execution_options(synchronize_session=False)
         )
+        # How it was closed reaches the certificate of a unit already released (decision 82).
+        certificates.after_deviation_closed(deviation, actor, now)
     db.session.expire(deviation)
     return deviation
 

@@ -50,6 +50,7 @@ OTHER_ACTIONS = {
     "reagent_lot_rejected": "Reagent lot rejected (signed)",
     "validation_report_recorded": "Validation report recorded",
     "validation_report_approved": "Validation report approved (signed)",
+    "certificate_issued": "Certificate of release issued",
 }
 ACTION_NAMES: dict[str, str] = {
     **{name: action.label for name, action in ACTIONS.items()},

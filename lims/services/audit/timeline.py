@@ -44,6 +44,8 @@ LABELS = {
     "location_path": "Location",
     "identity_check": "Identity check",
     "protocol_steps": "Protocol steps",
+    "sha256": "SHA-256",
+    "replaces": "Replaces certificate",
 }
 # The ledger stores keys sorted; these read best first, in this order.
 FIRST_KEYS = (
@@ -241,7 +243,10 @@ def _role_label(value: str) -> str:
         return value
 
 
-EXTRA_LABELS = {"identity_check": "Bedside identity check"}
+EXTRA_LABELS = {
+    "identity_check": "Bedside identity check",
+    "certificate_issued": "Certificate of release issued",
+}
 
 
 def _refused_check(entry: LedgerEntry) -> bool:
