@@ -106,7 +106,7 @@ def test_a_product_goes_from_collection_to_the_patient_through_the_api(api, kind
         "complete_processing",
         *["record_qc"] * tests,
         "release",
-        "certificate_issued",  # the release issues certificate 1 (decision 82)
+        "certificate_issued",  # the release issues certificate 1 (decision 85)
         "dispense",
         "administer",
     ]

@@ -345,7 +345,7 @@ def _perform(
         signatures.persist(outcome.signatures, unit, entries[0], action.name)
         uses.attach(outcome.uses, entries[0])
         # A release, a late QC result or a split of a released unit issues its certificate
-        # of release here, in the same transaction (decision 82).
+        # of release here, in the same transaction (decision 85).
         issued = certificates.after_action(action.name, unit, outcome, actor, now)
         for kind, payload in [*outcome.events, *events_of(action.name, unit)]:
             outbox.emit(kind, unit, **payload)

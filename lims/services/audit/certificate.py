@@ -1,4 +1,4 @@
-"""Reading a unit's certificates of release (decision 82): the current one (the highest
+"""Reading a unit's certificates of release (decision 85): the current one (the highest
 number) or a given one, checked against the digest it was issued with, as the travelling copy
 or as the file copy.
 

@@ -1,4 +1,4 @@
-"""The certificate of release as a PDF (decision 82): A4 portrait, the facility on top, the
+"""The certificate of release as a PDF (decision 85): A4 portrait, the facility on top, the
 certificate's number (and the one it replaces) and its SHA-256 prominent, the DIN as a Code
 128 barcode and eye-readable, then product and patient, collection and processing, equipment
 and reagent lots, every QC result against its specification version, deviations and how

@@ -266,7 +266,7 @@ def close(deviation_id: int | str, data: Mapping[str, Any] | None, actor: User) 
             .values(signature_id=signature_id)
             .execution_options(synchronize_session=False)
         )
-        # How it was closed reaches the certificate of a unit already released (decision 82).
+        # How it was closed reaches the certificate of a unit already released (decision 85).
         certificates.after_deviation_closed(deviation, actor, now)
     db.session.expire(deviation)
     return deviation
