@@ -23,6 +23,7 @@ from ..services.station.scan import MAX_BATCH
 from . import (
     account_doc,
     audit_doc,
+    certificates_doc,
     equipment_doc,
     permits_doc,
     qc_imports_doc,
@@ -376,6 +377,7 @@ OPERATIONS = (
     Operation("get", "/openapi.json", "openapi_document", "This document", None),
     *readiness_doc.OPERATIONS,
     *audit_doc.OPERATIONS,
+    *certificates_doc.OPERATIONS,
     *account_doc.OPERATIONS,
     *equipment_doc.OPERATIONS,
     *permits_doc.OPERATIONS,
@@ -403,6 +405,7 @@ def _component_schemas() -> dict[str, Any]:
             for model in (
                 *readiness_doc.INPUTS,
                 *audit_doc.INPUTS,
+                *certificates_doc.INPUTS,
                 *account_doc.INPUTS,
                 *equipment_doc.INPUTS,
                 *permits_doc.INPUTS,
@@ -417,6 +420,7 @@ def _component_schemas() -> dict[str, Any]:
             for model in (
                 *readiness_doc.OUTPUTS,
                 *audit_doc.OUTPUTS,
+                *certificates_doc.OUTPUTS,
                 *account_doc.OUTPUTS,
                 *equipment_doc.OUTPUTS,
                 *permits_doc.OUTPUTS,
@@ -498,7 +502,9 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     }
     if op.media:
         binary = {"type": "string", "format": "binary"}
-        success["content"] = {media: {"schema": binary} for media in op.media}
+        # With a response schema too, the JSON answer stays beside the media (a certificate).
+        json_answer = success["content"] if op.response else {}
+        success["content"] = {**json_answer, **{media: {"schema": binary} for media in op.media}}
     if op.links:
         success["links"] = {
             target: {"operationId": target, "parameters": parameters}

@@ -13,6 +13,7 @@ from tests.service.lab import CABINET
 from . import (
     access_admin,
     access_audit,
+    access_certificates,
     access_equipment,
     access_qc_imports,
     access_readiness,
@@ -112,6 +113,7 @@ ENDPOINTS = {
     # Each area keeps its rows in a module of its own.
     **access_readiness.ENDPOINTS,
     **access_audit.ENDPOINTS,
+    **access_certificates.ENDPOINTS,
     **access_admin.ENDPOINTS,
     **access_equipment.ENDPOINTS,
     **access_reagents.ENDPOINTS,
@@ -122,6 +124,7 @@ ENDPOINTS = {
 ROWS = {
     **access_readiness.ROWS,
     **access_audit.ROWS,
+    **access_certificates.ROWS,
     **access_admin.ROWS,
     **access_equipment.ROWS,
     **access_reagents.ROWS,

@@ -14,6 +14,7 @@ from tests.rows import a_job, a_notification
 from . import (
     routes_admin,
     routes_audit,
+    routes_certificates,
     routes_charts,
     routes_equipment,
     routes_qa,
@@ -71,6 +72,7 @@ ROUTES = {
     # Each area keeps its rows in a module of its own.
     **routes_readiness.ROUTES,
     **routes_audit.ROUTES,
+    **routes_certificates.ROUTES,
     **routes_qa.ROUTES,
     **routes_charts.ROUTES,
     **routes_admin.ROUTES,
@@ -83,6 +85,7 @@ ROUTES = {
 ROWS = {
     **routes_readiness.ROWS,
     **routes_audit.ROWS,
+    **routes_certificates.ROWS,
     **routes_qa.ROWS,
     **routes_charts.ROWS,
     **routes_admin.ROWS,

@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("units", __name__, url_prefix="/units")
 
-from . import permits, routes  # noqa: E402,F401  (views register on bp)
+from . import certificate, permits, routes  # noqa: E402,F401  (views register on bp)

@@ -28,6 +28,7 @@ from ...models import Unit, User
 from ...security import note_refusal, roles_required, signing_throttle
 from ...services import access, search
 from ...services.actions import processing, qc, units
+from ...services.audit import certificate
 from ...services.audit.timeline import timeline
 from ...services.custody import ledger
 from ..redirects import local_target
@@ -128,6 +129,8 @@ def detail(unit_id: int) -> ResponseReturnValue:
         timeline=timeline(entries, collection),
         actions=units.allowed_actions(unit, _actor()),
         panels=unit_panels(unit),
+        certificate=certificate.latest_of(unit),
+        may_print_file_copy=certificate.may_print_file_copy(_actor()),
     )
 
 
