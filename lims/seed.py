@@ -205,6 +205,9 @@ def seed_demo() -> bool:
         "store",
         {"location": _position(by_key["fridge-box"], "A1"), "storage_temperature_c": 4.0},
     )
+    # The sterility culture reads after release: certificate 2 replaces certificate 1.
+    sterility = {"test": "sterility", "value": "no growth", "method": "SOP-QC", "lot": "QC-2611"}
+    act(svf, "record_qc", sterility)
 
     blood2 = register(3, "BLOOD", "antecubital vein", 54, 1)
     (prp,) = _process(blood2, act, receipt_room, "PRP", 6, None, now, materials)
