@@ -83,6 +83,7 @@ APPEND_ONLY = (
 )
 
 
+@pytest.mark.req("T-8")
 def test_the_append_only_triggers_are_created(quiet_app):
     """The ledger, QC results, specification versions and signatures refuse change."""
     events = (

@@ -201,6 +201,7 @@ def _call(api, endpoint: Endpoint, role: str | None, unit, users):
     return api.post(path, body, as_=role)
 
 
+@pytest.mark.req("P11-5")
 @pytest.mark.parametrize("role", [*ROLES, None], ids=[*ROLES, "anonymous"])
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
 def test_each_route_admits_exactly_its_roles(api, register, users, name, role):
@@ -215,11 +216,13 @@ def test_each_route_admits_exactly_its_roles(api, register, users, name, role):
         assert_error(response, 403)
 
 
+@pytest.mark.req("P11-5")
 def test_the_matrix_covers_every_api_route(app):
     routes = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
     assert routes == set(ENDPOINTS)
 
 
+@pytest.mark.req("P11-5")
 def test_every_api_route_declares_who_may_call_it(app):
     for name in ENDPOINTS:
         view = app.view_functions[name]

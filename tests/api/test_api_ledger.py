@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import text
 
 from lims.extensions import db
@@ -30,6 +31,7 @@ def test_verify_names_the_first_altered_entry(api):
     assert "altered" in result["first_break"]["problem"]
 
 
+@pytest.mark.req("LIMS-2")
 def test_two_clients_acting_at_once_one_wins_the_other_gets_409(app, api):
     unit = api.register("ADIPOSE")
     second = api.post("/tokens", {"username": "tech2", "password": PASSWORD}, as_=None)

@@ -120,6 +120,7 @@ def test_a_unit_lists_only_what_the_caller_may_do_now(api, role, allowed):
     assert shown["allowed_actions"] == allowed
 
 
+@pytest.mark.req("P11-1", "F-4")
 def test_each_action_bumps_the_version_and_returns_its_ledger_entry(api):
     unit = api.register("MARROW")
     result = api.act(unit, "dispatch", version=unit["version"], **_dispatch())
@@ -156,6 +157,7 @@ def _receipt() -> dict:
     return {"temperature_c": 4.0, "container_intact": True, "volume_ml": 250}
 
 
+@pytest.mark.req("P11-6")
 def test_an_action_not_allowed_now_is_refused_with_409(api, state):
     unit = api.register("ADIPOSE")
     before = state()
@@ -215,6 +217,7 @@ def test_a_rejection_records_its_reason(api):
     assert result["entries"][0]["reason"] == "clotted sample"
 
 
+@pytest.mark.req("T-1", "T-3")
 def test_history_covers_the_whole_collection_from_any_of_its_units(api):
     unit = api.register("ADIPOSE")
     for step in ("receive", "start_processing", "complete_processing"):

@@ -144,6 +144,7 @@ def api(client, cast) -> Api:
     return Api(client, token, {})
 
 
+@pytest.mark.req("LIMS-3")
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_each_person_gets_exactly_what_they_may_see(api, cast, persona):
     values = _values(cast)

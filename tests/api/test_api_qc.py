@@ -93,6 +93,7 @@ def test_a_products_qc_shows_each_result_with_its_verdict_and_spec(api):
     assert (deviation["closed_at"], deviation["decision"]) == (None, None)
 
 
+@pytest.mark.req("P11-2")
 def test_a_correction_supersedes_the_old_result_which_stays_visible(api):
     _, product = product_through_api(api, "ADIPOSE")
     wrong = api.act(product, "record_qc", **qc_data("viability", 7.5))["entries"][0]
@@ -111,6 +112,7 @@ def test_a_correction_supersedes_the_old_result_which_stays_visible(api):
     assert old["corrects_id"] is None and old["reason"] is None
 
 
+@pytest.mark.req("F-7")
 def test_a_new_spec_version_judges_new_results_and_never_rewrites_old_ones(api):
     _, product = product_through_api(api, "ADIPOSE")
     api.act(product, "record_qc", **qc_data("viability", 75.0))

@@ -45,6 +45,7 @@ def test_a_signed_action_without_the_units_version_is_refused(api, state, produc
     assert state() == before
 
 
+@pytest.mark.req("P11-9")
 @pytest.mark.parametrize(
     ("action", "fields"),
     [("release", sign()), ("exceptional_release", EXCEPTIONAL), ("reject", QA_REJECT)],

@@ -47,6 +47,7 @@ def test_wrong_credentials_get_401(client, users, username, password):
     assert error["message"] == "unknown username or wrong password"
 
 
+@pytest.mark.req("P11-11")
 def test_a_deactivated_user_cannot_sign_in(client, users):
     from lims.extensions import db
 

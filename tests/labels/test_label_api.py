@@ -33,6 +33,7 @@ def test_svg_preview_decodes_to_the_barcode_data_and_is_not_recorded(client, tok
     assert entries() == []
 
 
+@pytest.mark.req("T-7", "F-1", "F-2")
 @pytest.mark.parametrize("kind", KINDS)
 def test_pdf_sheet_decodes_to_the_barcode_data_and_is_recorded(client, token, subject, kind):
     path, data = subject(kind)
@@ -48,6 +49,7 @@ def test_pdf_sheet_decodes_to_the_barcode_data_and_is_recorded(client, token, su
     assert json.loads(entry.data)["copies"] == 2
 
 
+@pytest.mark.req("I-2")
 @pytest.mark.parametrize("dpi", [203, 300])
 @pytest.mark.parametrize("kind", KINDS)
 def test_zpl_holds_a_code128_field_with_exactly_the_data(client, token, subject, kind, dpi):
@@ -68,6 +70,7 @@ def test_zpl_holds_a_code128_field_with_exactly_the_data(client, token, subject,
     assert json.loads(entries()[0].data)["dpi"] == dpi
 
 
+@pytest.mark.req("T-7", "I-4")
 @pytest.mark.parametrize("fmt", ["svg", "pdf"])
 def test_product_bag_carries_product_code_and_a_data_matrix_naming_the_unit(
     client, token, product, fmt
@@ -81,6 +84,7 @@ def test_product_bag_carries_product_code_and_a_data_matrix_naming_the_unit(
     assert matrix_codes(image) == {unit.barcode_data + product_code}
 
 
+@pytest.mark.req("T-4", "F-1")
 def test_source_tube_says_what_the_issue_lists(client, token, register):
     unit = register("MARROW")
     svg = client.get(f"/api/v1/units/{unit.id}/label", headers=token("technician")).get_data(
@@ -100,6 +104,7 @@ def test_source_tube_says_what_the_issue_lists(client, token, register):
         assert text in svg
 
 
+@pytest.mark.req("T-4", "T-7", "F-1")
 def test_product_bag_says_what_the_issue_lists(client, token, product, app):
     unit = product()
     svg = client.get(f"/api/v1/units/{unit.id}/label", headers=token("qa")).get_data(as_text=True)
@@ -118,6 +123,7 @@ def test_product_bag_says_what_the_issue_lists(client, token, product, app):
         assert text in svg
 
 
+@pytest.mark.req("F-2", "A11-2")
 def test_a_reprint_needs_a_reason_and_is_recorded_as_a_reprint(client, token, register):
     unit = register("ADIPOSE")
     url = f"/api/v1/units/{unit.id}/label?format=pdf"

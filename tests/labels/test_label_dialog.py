@@ -27,6 +27,7 @@ def test_the_dialog_shows_the_svg_preview_inline_and_records_nothing(login, regi
     assert entries() == []
 
 
+@pytest.mark.req("F-2")
 def test_printing_downloads_the_sheet_and_a_reprint_asks_for_a_reason(login, register):
     unit = register("ADIPOSE")
     client = login("technician")
@@ -90,6 +91,7 @@ def test_a_location_label_prints_from_its_dialog(login, location):
     assert [e.action for e in entries()] == ["print_label"]
 
 
+@pytest.mark.req("F-2")
 def test_prints_and_reprints_appear_in_the_units_history(login, register):
     unit = register("ADIPOSE")
     client = login("technician")

@@ -43,6 +43,7 @@ def test_published_example_is_boxed_in_the_eye_readable_form():
     assert eye_readable("G123417654321").endswith(" A")
 
 
+@pytest.mark.req("I-2")
 @pytest.mark.parametrize("stock", sorted(STOCKS))
 def test_code128_uses_a_quarter_millimetre_x_with_quiet_zones_and_tall_bars(stock):
     bars = [e for e in layout(tube(DIN_CODE), STOCKS[stock]).elements if isinstance(e, Bars)]
@@ -55,12 +56,14 @@ def test_code128_uses_a_quarter_millimetre_x_with_quiet_zones_and_tall_bars(stoc
     assert right_edge <= STOCKS[stock].width_mm
 
 
+@pytest.mark.req("I-2")
 def test_a_long_code_narrows_but_never_below_the_minimum():
     assert X_MIN_MM <= module_width(200, 40) < 0.25
     with pytest.raises(LabelDoesNotFit, match=r"0\.17"):
         module_width(400, 40)
 
 
+@pytest.mark.req("I-2")
 def test_a_code_too_long_for_the_tube_is_refused_not_shrunk():
     with pytest.raises(LabelDoesNotFit):
         layout(tube("=" + "AB" * 20), STOCKS["tube"])
@@ -82,6 +85,7 @@ def test_zpl_dots_are_computed_from_millimetres(dpi, module, width):
     assert f"^BCN,{dots(5.5, dpi)},N,N,N,A^FD{DIN_CODE}^FS" in zpl
 
 
+@pytest.mark.req("I-2")
 def test_zpl_module_never_drops_under_the_minimum_x():
     assert module_dots(0.17, 203) * 25.4 / 203 >= X_MIN_MM
 

@@ -305,6 +305,7 @@ def test_records_cannot_be_changed_in_the_database(users):
 # ---------------------------------------------------------------------------- status
 
 
+@pytest.mark.req("A11-2")
 def test_out_of_service_needs_a_reason_and_is_a_ledger_entry(users):
     item = make_item(users)
     before = state()

@@ -29,6 +29,7 @@ def processed(register, act):
     return _processed
 
 
+@pytest.mark.req("T-3")
 def test_the_units_a_lot_was_used_on_and_those_made_from_them(users, processed, act):
     lot = accepted(users)
     other = accepted(users, lot_number="OTHER-1")

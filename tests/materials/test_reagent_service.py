@@ -160,6 +160,7 @@ def test_receive_lot_takes_plain_values_for_the_demo_seed(users):
 # ---------------------------------------------------------------------------- acceptance
 
 
+@pytest.mark.req("P11-9", "F-6")
 def test_qa_signs_the_acceptance_and_the_lot_becomes_usable(users):
     lot = receive(users)
     moment = utcnow()
@@ -223,6 +224,7 @@ def test_only_qa_accepts(users, role):
     assert stored() == before
 
 
+@pytest.mark.req("F-5")
 def test_whoever_received_the_lot_does_not_accept_it(users):
     lot = receive(users, as_="qa")
     before = stored()

@@ -79,6 +79,7 @@ def test_a_delivery_is_claimed_by_one_sender_only(users):
     assert all(deliver.deliver(d.id).status == "skipped" for d in sent)
 
 
+@pytest.mark.req("F-4")
 def test_expiry_warnings_and_transit_checks_are_safe_to_run_twice(users):
     walk(units.register(registration("ADIPOSE"), users["clinician"]).unit, "released", users)
     transit = units.register(

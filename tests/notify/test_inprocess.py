@@ -24,6 +24,7 @@ def events(kind: str) -> int:
     return db.session.scalar(select(func.count()).where(OutboxEvent.kind == kind)) or 0
 
 
+@pytest.mark.req("LIMS-1")
 def test_a_received_unit_tells_the_lab(users):
     unit = units.register(registration("ADIPOSE"), users["clinician"]).unit
     units.perform_action(unit.id, "receive", data_for("receive"), users["technician"])
@@ -34,6 +35,7 @@ def test_a_received_unit_tells_the_lab(users):
     assert inbox(users["qa"]) == [] and inbox(users["clinician"]) == []
 
 
+@pytest.mark.req("LIMS-1")
 def test_a_release_tells_the_patients_clinician_until_when_it_is_usable(users):
     product = walk(
         units.register(registration("ADIPOSE"), users["clinician"]).unit, "released", users
@@ -45,6 +47,7 @@ def test_a_release_tells_the_patients_clinician_until_when_it_is_usable(users):
     assert product.status == "released"
 
 
+@pytest.mark.req("LIMS-1")
 def test_qc_out_of_spec_tells_qa_and_the_lab(users):
     product = walk(
         units.register(registration("ADIPOSE"), users["clinician"]).unit, "quarantine", users
@@ -56,6 +59,7 @@ def test_qc_out_of_spec_tells_qa_and_the_lab(users):
         assert "Viability 50 %" in notes[0].body
 
 
+@pytest.mark.req("LIMS-1")
 def test_a_refused_action_notifies_nobody(users):
     product = walk(
         units.register(registration("ADIPOSE"), users["clinician"]).unit, "quarantine", users
@@ -66,6 +70,7 @@ def test_a_refused_action_notifies_nobody(users):
     assert db.session.scalar(select(func.count()).select_from(OutboxEvent)) == before
 
 
+@pytest.mark.req("F-8", "LIMS-1")
 def test_a_bedside_mismatch_is_urgent_for_qa_and_the_clinician(users):
     product = walk(
         units.register(registration("ADIPOSE"), users["clinician"]).unit, "dispensed", users

@@ -58,6 +58,7 @@ def test_the_preview_matches_each_result_to_its_unit_and_judges_it(instruments, 
     assert results() == []  # nothing recorded by a preview
 
 
+@pytest.mark.req("P11-12")
 def test_confirming_records_each_result_through_record_qc_citing_the_file(
     instruments, three, upload, users
 ):

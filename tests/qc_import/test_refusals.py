@@ -330,6 +330,7 @@ def test_bad_fields_are_refused_with_the_field_named(
     assert imports() == 0
 
 
+@pytest.mark.req("P11-12")
 def test_a_file_exported_by_another_instrument_than_the_one_named(instruments, three_counts):
     """The NC-200 file names its serial number; the Countess has another."""
     with pytest.raises(Invalid) as refused:

@@ -36,6 +36,7 @@ def test_a_typed_identifier_resolves_like_the_barcode(unit_in, users):
     assert scan.resolve(unit.eye_readable, users["clinician"]).unit == unit
 
 
+@pytest.mark.req("I-4")
 def test_a_collection_with_several_open_units_asks_for_the_product_code(unit_in, users):
     source = unit_in("processed")
     found = scan.resolve(source.barcode_data, users["technician"])
@@ -51,6 +52,7 @@ def test_a_collection_with_one_open_unit_resolves_to_it(unit_in, act, users):
     assert found.unit.parent_id == source.id
 
 
+@pytest.mark.req("I-4")
 def test_the_din_with_its_product_code_names_one_unit_of_a_collection(unit_in, users):
     source = unit_in("processed")
     product = source.children[0]

@@ -50,6 +50,7 @@ def create(users, username: str = "nina", role: str = "technician", **kw) -> Use
     return accounts.create_user(username, role, kw.pop("password", NEW_PASSWORD), **kw)
 
 
+@pytest.mark.req("P11-1")
 def test_an_admin_creates_an_account_and_the_ledger_records_it(users):
     user = create(users, email="nina@example.org", reason="new starter, ticket 12")
 
@@ -111,6 +112,7 @@ def test_a_bad_new_account_is_refused_and_nothing_changes(users, username, role,
     assert accounts_state() == before
 
 
+@pytest.mark.req("P11-7")
 @pytest.mark.parametrize("role", ["technician", "clinician", "qa"])
 def test_only_an_admin_manages_accounts(users, role):
     before = accounts_state()
@@ -204,6 +206,7 @@ def test_deactivation_ends_api_tokens_at_once_and_reactivation_does_not_revive_t
     assert db.session.get(User, tech.id).active
 
 
+@pytest.mark.req("P11-3")
 def test_a_deactivated_account_is_kept_with_everything_it_recorded(users, unit_in):
     unit = unit_in("received")  # the technician received it
     accounts.deactivate(users["technician"], by=users["admin"])
@@ -228,6 +231,7 @@ def test_a_password_reset_lets_the_person_in_with_the_new_password_only(users):
     assert json.loads(entry.data) == {"user_id": qa.id, "username": "qa", "tokens_revoked": 1}
 
 
+@pytest.mark.req("P11-2")
 def test_a_corrected_name_is_recorded_and_earlier_entries_keep_the_old_one(users, unit_in):
     unit = unit_in("received")  # entries printed with "Test Technician"
     tech = users["technician"]

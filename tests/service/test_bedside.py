@@ -39,6 +39,7 @@ def other_patient(unit_in):
     return unit_in("collected", patient={"mrn": "MRN-9", "name": "Someone Else"}).patient
 
 
+@pytest.mark.req("F-8")
 def test_the_right_wristband_lets_the_clinician_administer(dispensed, users):
     result = perform(dispensed, "administer", bedside(dispensed), users["clinician"])
     assert result.unit.status == "administered"
@@ -51,6 +52,7 @@ def test_the_right_wristband_lets_the_clinician_administer(dispensed, users):
     assert (data["site"], data["method"], data["volume_ml"]) == ("vertex", "micro-injection", 2)
 
 
+@pytest.mark.req("F-8")
 def test_a_wrong_wristband_is_refused_recorded_and_changes_nothing_else(
     dispensed, users, other_patient
 ):
@@ -75,6 +77,7 @@ def test_a_wrong_wristband_is_refused_recorded_and_changes_nothing_else(
     assert mismatch.actor_id == users["clinician"].id
 
 
+@pytest.mark.req("F-8")
 def test_a_wrong_wristband_at_dispense_is_refused_and_recorded(unit_in, users, other_patient):
     released = unit_in("released")
     with pytest.raises(Conflict, match="another patient"):
@@ -139,6 +142,7 @@ def test_an_expired_unit_cannot_be_dispensed(unit_in, users):
     assert released.status == "released"
 
 
+@pytest.mark.req("T-5")
 def test_a_unit_not_released_cannot_be_dispensed(unit_in, users):
     product = unit_in("quarantine")
     with pytest.raises(Conflict, match="allowed from: released"):

@@ -70,6 +70,7 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.mark.req("LIMS-2")
 @pytest.mark.postgres_only
 def test_two_technicians_start_processing_one_unit_at_once(app, users, unit_in):
     unit = unit_in("received")
@@ -129,6 +130,7 @@ def register_many(app, users, count: int, same_patient: bool) -> list[Any]:
     return at_once(app, [(users["clinician"].id, job(i)) for i in range(count)])
 
 
+@pytest.mark.req("T-1", "LIMS-2")
 @pytest.mark.postgres_only
 @pytest.mark.parametrize("same_patient", [False, True], ids=["new patients", "one patient"])
 def test_ten_registrations_at_once_get_distinct_sequential_dins(app, users, same_patient):

@@ -31,6 +31,7 @@ def released(users):
     return product
 
 
+@pytest.mark.req("T-3")
 def test_the_lineage_runs_from_the_source_down_parent_first(released, users):
     report = custody_report.build(released.id, users["qa"])
     source = released.parent
@@ -58,6 +59,7 @@ def test_each_entry_says_who_what_custody_and_location_in_words(released, users)
     assert "Temperature" in receive.summary
 
 
+@pytest.mark.req("P11-8")
 def test_a_signature_reads_as_its_manifestation(released, users):
     report = custody_report.build(released.id, users["qa"])
     release = next(e for e in report.entries if e.action == "Release")
@@ -97,6 +99,7 @@ def report_csv(product, viewer) -> tuple[dict[str, str], list[dict[str, str]]]:
     return facts, list(csv.DictReader(io.StringIO(table)))
 
 
+@pytest.mark.req("P11-3")
 def test_the_csv_has_the_header_every_entry_and_the_manifestation(released, users):
     facts, rows = report_csv(released, users["qa"])
     assert facts["unit"] == f"{released.eye_readable} {released.product_code} {released.division}"
@@ -164,6 +167,7 @@ def test_a_reason_that_starts_a_formula_reaches_the_csv_quoted(users):
     assert [r["reason"] for r in rows if r["reason"]] == ["'-1+1+cmd|' /C calc'!A0"]
 
 
+@pytest.mark.req("P11-3", "P11-8")
 def test_the_pdf_is_a4_numbered_and_carries_the_manifestation(released, users):
     report = custody_report.build(released.id, users["qa"])
     pdf = pypdfium2.PdfDocument(custody_pdf.render_pdf(report))

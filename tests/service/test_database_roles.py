@@ -42,6 +42,7 @@ def app_role(app, runner, postgres_engine) -> str:
     )
 
 
+@pytest.mark.req("T-8")
 @pytest.mark.postgres_only
 @pytest.mark.parametrize(
     "statement",

@@ -67,6 +67,7 @@ def snapshot(deviation_id: int) -> dict:
 # ---------------------------------------------------------------------------- closing
 
 
+@pytest.mark.req("F-9")
 def test_qa_closes_a_deviation_with_a_signed_decision(deviation_id, product, users):
     before = db.session.get(Unit, product.id)
     status, version = before.status, before.version
@@ -148,6 +149,7 @@ def test_a_wrong_password_changes_nothing(deviation_id, users):
     assert snapshot(deviation_id) == before
 
 
+@pytest.mark.req("P11-7")
 @pytest.mark.parametrize("role", ["technician", "clinician", "admin"])
 def test_only_qa_closes_deviations(deviation_id, users, role):
     before = snapshot(deviation_id)
@@ -158,6 +160,7 @@ def test_only_qa_closes_deviations(deviation_id, users, role):
     assert snapshot(deviation_id) == before
 
 
+@pytest.mark.req("F-5", "F-9")
 def test_whoever_opened_a_deviation_may_not_close_it(product, users):
     deviation_id = fail_viability(product, users)
     accounts.change_role(users["technician"], "qa")  # the technician became QA since

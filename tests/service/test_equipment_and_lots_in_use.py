@@ -49,6 +49,7 @@ def in_processing(unit_in):
     return unit_in("in_processing")
 
 
+@pytest.mark.req("F-6")
 def test_a_step_records_its_equipment_and_lot_and_takes_the_stock(in_processing, users):
     before = lot("neutralising medium").quantity_remaining
     result = perform(
@@ -104,6 +105,7 @@ def test_equipment_that_is_no_register_code_is_refused(unit_in, users, code, err
     assert words in refused.value.message
 
 
+@pytest.mark.req("F-6")
 @pytest.mark.parametrize("problem", ["out_of_service", "calibration_lapsed"])
 def test_refused_equipment_is_named_with_its_date_and_nothing_changes(
     in_processing, users, problem
@@ -126,6 +128,7 @@ def test_refused_equipment_is_named_with_its_date_and_nothing_changes(
     assert lot("neutralising medium").quantity_remaining == stock
 
 
+@pytest.mark.req("F-9")
 def test_qa_permits_a_lapsed_item_and_the_step_cites_the_deviation(in_processing, users):
     centrifuge = item("centrifuge")
     centrifuge.calibration_valid_until = utcnow().date() - timedelta(days=1)
@@ -169,6 +172,7 @@ def test_a_permit_is_for_its_item_and_unit_and_only_when_needed(in_processing, u
         }
 
 
+@pytest.mark.req("F-6")
 @pytest.mark.parametrize(
     "change, words",
     [
@@ -246,6 +250,7 @@ def test_a_qc_result_names_its_instrument_and_cites_an_import(unit_in, users):
     assert again.value.code == "already_imported"
 
 
+@pytest.mark.req("P11-12")
 def test_a_request_cannot_claim_a_provenance(unit_in, users):
     product = unit_in("quarantine")
     data = {**qc_data("viability"), "provenance": {"sha256": "b" * 64, "row": 1}}

@@ -56,6 +56,7 @@ def test_an_intact_ledger_verifies(six_entries, runner):
     assert "6 entries verified" in cli.output
 
 
+@pytest.mark.req("P11-4", "T-8")
 @pytest.mark.parametrize(
     "statement",
     [
@@ -104,6 +105,7 @@ def edit(field: str, value) -> None:
         session.execute(update(ENTRIES).where(ENTRIES.c.seq == 3).values({field: value}))
 
 
+@pytest.mark.req("P11-4")
 @pytest.mark.parametrize(
     ("field", "value"),
     [
@@ -132,12 +134,14 @@ def test_an_entry_with_a_moved_time_is_caught(six_entries, runner):
     assert_caught_at(runner, 3, "altered")
 
 
+@pytest.mark.req("P11-4")
 def test_a_deleted_middle_entry_is_caught(six_entries, runner):
     with triggers_off() as session:
         session.execute(delete(ENTRIES).where(ENTRIES.c.seq == 3))
     assert_caught_at(runner, 4, "expected entry #3 next but found #4")
 
 
+@pytest.mark.req("P11-4")
 def test_a_forged_entry_inserted_in_the_middle_is_caught(six_entries, runner):
     second = db.session.scalars(select(LedgerEntry).where(LedgerEntry.seq == 2)).one()
     forged = {c.name: getattr(second, c.name) for c in ENTRIES.columns if c.name != "id"}
@@ -151,6 +155,7 @@ def test_a_forged_entry_inserted_in_the_middle_is_caught(six_entries, runner):
     assert_caught_at(runner, 3, "altered")
 
 
+@pytest.mark.req("P11-4")
 def test_reordered_entries_are_caught(six_entries, runner):
     with triggers_off() as session:
         for old, new in ((2, -2), (3, 2), (-2, 3)):
@@ -158,6 +163,7 @@ def test_reordered_entries_are_caught(six_entries, runner):
     assert_caught_at(runner, 2, "does not link")
 
 
+@pytest.mark.req("P11-4")
 def test_a_truncated_tail_is_caught_by_the_head_receipt(six_entries, runner):
     receipt = ledger.issue_receipt()
     assert receipt["seq"] == 6

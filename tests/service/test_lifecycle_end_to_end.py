@@ -45,6 +45,7 @@ def test_collection_goes_from_registration_to_quarantine(kind, users, register):
     assert ledger.verify().intact
 
 
+@pytest.mark.req("T-1", "T-5")
 def test_processing_makes_products_in_quarantine_under_the_same_din(kind, users, register, act):
     unit = register(kind)
     for step in ("receive", "start_processing"):
@@ -69,6 +70,7 @@ def test_processing_makes_products_in_quarantine_under_the_same_din(kind, users,
     assert product in unit.children
 
 
+@pytest.mark.req("P11-1")
 def test_ledger_has_one_linked_entry_per_step_and_per_product(kind, users, register, act):
     unit = register(kind)
     act(unit, "dispatch")
@@ -118,6 +120,7 @@ def test_ledger_has_one_linked_entry_per_step_and_per_product(kind, users, regis
     assert ledger.verify().checked == 6 + steps
 
 
+@pytest.mark.req("P11-1", "T-6", "T-8")
 def test_each_entry_records_who_did_it_and_what_was_recorded(users, register, act):
     unit = register("ADIPOSE", as_="clinician")
     act(unit, "receive", temperature_c=5.5, container_intact=True, volume_ml=240)
@@ -136,6 +139,7 @@ def test_each_entry_records_who_did_it_and_what_was_recorded(users, register, ac
     assert unit.volume_ml == 240
 
 
+@pytest.mark.req("A11-2")
 def test_rejection_and_discard_record_the_reason(register, act):
     rejected, discarded = register(), register()
     act(rejected, "reject", reason="container leaking")

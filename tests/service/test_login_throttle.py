@@ -71,6 +71,7 @@ def test_a_budget_that_is_not_a_list_of_limits_stops_the_start(name):
         create_app("testing", **{name: "five a minute"})
 
 
+@pytest.mark.req("P11-11")
 def test_the_fourth_failed_sign_in_is_throttled(client):
     assert [status(client, "wrong-password") for _ in range(3)] == [401, 401, 401]
     assert status(client, "wrong-password") == 429
@@ -93,6 +94,7 @@ def test_one_persons_failures_do_not_stop_a_colleague_at_the_same_address(client
     assert status(client, "wrong-password", username="doctor") == 401  # counted for doctor
 
 
+@pytest.mark.req("P11-11")
 def test_the_accounts_own_budget_stops_it_from_every_address(client):
     for address in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
         assert status(client, "wrong-password", address=address) == 401

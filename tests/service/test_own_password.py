@@ -191,6 +191,7 @@ def test_an_unknown_username_costs_as_much_time_as_a_known_one(users):
     assert fastest("tech2") > known / 2  # deactivated
 
 
+@pytest.mark.req("P11-11")
 def test_production_hashes_with_scrypt_at_n_2_to_the_17():
     assert Config.PASSWORD_HASH_METHOD == "scrypt:131072:8:1"
     assert TestingConfig.PASSWORD_HASH_METHOD.startswith("pbkdf2")  # the suite stays fast

@@ -50,6 +50,7 @@ def test_who_sees_the_patient_and_her_units(cast, persona):
     assert (mine <= shown) is seen and (not mine & shown) is (not seen)
 
 
+@pytest.mark.req("LIMS-3")
 def test_another_clinicians_own_patients_stay_theirs(cast, users):
     """Each clinician sees their own patient and not the other's, in one list."""
     theirs = units.register(
@@ -105,6 +106,7 @@ def test_the_grant_counts_for_a_clinician_only(cast, users):
 # ---------------------------------------------------------------------------- refusals
 
 
+@pytest.mark.req("LIMS-3")
 def test_a_refusal_is_word_for_word_the_answer_to_an_unknown_record(cast):
     stranger = cast.people["stranger"]
     patient_id, unit_id = cast.patient.id, cast.fresh.id

@@ -69,6 +69,7 @@ def test_a_bad_step_is_refused_and_changes_nothing(in_processing, users, overrid
     assert stored(in_processing.id) == before
 
 
+@pytest.mark.req("P11-6")
 def test_completion_is_refused_until_every_required_step_is_recorded(in_processing, users):
     for data in steps_for("ADIPOSE", skip=("filter", "red_cell_lysis")):
         perform(in_processing, "record_step", data, users["technician"])
@@ -107,11 +108,13 @@ def test_a_bad_step_in_the_completion_names_its_row(in_processing, users):
     assert entries_of(in_processing.id)[-1].action == "start_processing"
 
 
+@pytest.mark.req("T-6")
 def test_a_product_carries_its_expiry_from_the_catalogue(unit_in):
     product = unit_in("quarantine")
     assert product.expires_at - product.processed_at == timedelta(hours=24)
 
 
+@pytest.mark.req("I-4")
 def test_split_makes_aliquots_with_the_next_divisions(unit_in, users):
     product = unit_in("quarantine")
     first = perform(
@@ -212,6 +215,7 @@ def test_a_box_of_positions_asks_for_a_position(box, unit_in, users):
     assert refused.value.code == "position_needed"
 
 
+@pytest.mark.req("T-6")
 @pytest.mark.parametrize(
     ("temperature", "ok"), [(2.0, True), (8.0, True), (9.0, False), (-80.0, False)]
 )
@@ -226,6 +230,7 @@ def test_storage_temperature_must_fit_the_product(box, unit_in, users, temperatu
         assert "storage_temperature_c" in refused.value.fields
 
 
+@pytest.mark.req("T-6")
 def test_store_records_the_temperature(box, unit_in, users):
     product = unit_in("quarantine")
     with pytest.raises(Invalid) as refused:

@@ -48,6 +48,7 @@ def _registration(kind):
     return registration(kind)
 
 
+@pytest.mark.req("T-3", "T-5")
 @pytest.mark.parametrize("kind", ["ADIPOSE", "MARROW", "BLOOD"])
 def test_a_fresh_product_goes_from_collection_to_the_patient(kind, users, perform):
     source, product = make_product(kind, users, perform, pending_sterility=True)

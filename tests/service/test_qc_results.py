@@ -73,6 +73,7 @@ def test_an_unknown_test_is_refused(product, users):
     assert "test" in refused.value.fields
 
 
+@pytest.mark.req("F-7")
 def test_a_spec_change_never_rewrites_an_old_judgement(product, users, unit_in):
     record(product, users, "viability", 75.0)
     spec = qc.publish_spec(
@@ -94,6 +95,7 @@ def test_a_spec_change_never_rewrites_an_old_judgement(product, users, unit_in):
     assert qc.spec_in_force("BM-MNC", "viability").version == 1  # other products untouched
 
 
+@pytest.mark.req("P11-7")
 def test_only_an_admin_publishes_specs(users):
     with pytest.raises(Forbidden):
         qc.publish_spec("SVF", "viability", {"operator": ">=", "limit": 80}, "why", users["qa"])
@@ -127,6 +129,7 @@ def test_prp_platelet_count_is_set_by_the_admin(users, unit_in):
     assert qc.results_of(prp)[0].verdict == "fail"
 
 
+@pytest.mark.req("P11-2")
 def test_a_correction_is_a_new_result_and_the_old_value_stays(product, users):
     first = record(product, users, "viability", 7.5)  # typed 7.5 for 75
     first_id = json.loads(first.entries[0].data)["qc_result_id"]
@@ -142,6 +145,7 @@ def test_a_correction_is_a_new_result_and_the_old_value_stays(product, users):
     assert qc.current_results(results)["viability"].value == 75.0
 
 
+@pytest.mark.req("A11-2")
 @pytest.mark.parametrize(
     ("extra", "field"),
     [

@@ -25,6 +25,7 @@ OUTSIDE = {
 }
 
 
+@pytest.mark.req("F-4")
 @pytest.mark.parametrize(
     ("kind", "temperature"), [("ADIPOSE", 2.0), ("ADIPOSE", 8.0), ("MARROW", 15.0), ("BLOOD", 25.0)]
 )
@@ -38,6 +39,7 @@ def test_receipt_in_range_is_accepted(kind, temperature, users, unit_in):
     assert "deviations" not in recorded
 
 
+@pytest.mark.req("F-4", "A11-2")
 @pytest.mark.parametrize("case", list(OUTSIDE))
 def test_outside_acceptance_is_refused_without_a_deviation_note(case, users, unit_in):
     kind, hours_ago, changes, deviation = OUTSIDE[case]
@@ -52,6 +54,7 @@ def test_outside_acceptance_is_refused_without_a_deviation_note(case, users, uni
     assert stored(unit.id) == before
 
 
+@pytest.mark.req("F-9")
 @pytest.mark.parametrize("case", list(OUTSIDE))
 def test_outside_acceptance_is_accepted_with_a_deviation_note(case, users, unit_in):
     kind, hours_ago, changes, deviation = OUTSIDE[case]

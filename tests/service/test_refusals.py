@@ -41,6 +41,7 @@ def prepare(name: str, unit, users) -> None:
         perform_action(unit.id, "record_qc", qc_data("viability", 55.0), users["technician"])
 
 
+@pytest.mark.req("P11-6", "P11-7")
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("status", REACHABLE)
 def test_every_disallowed_action_is_refused_and_changes_nothing(status, role, users, unit_in):
@@ -85,6 +86,7 @@ def test_a_technician_is_told_rejection_after_receipt_is_for_qa(users, unit_in):
         perform_action(unit.id, "reject", data_for("reject"), users["technician"])
 
 
+@pytest.mark.req("LIMS-2")
 def test_a_stale_version_is_refused_and_changes_nothing(users, unit_in):
     unit = unit_in("received")
     before = stored(unit.id)

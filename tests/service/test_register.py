@@ -61,6 +61,7 @@ def test_same_record_number_for_another_person_is_refused_and_nothing_is_created
     assert db.session.scalar(select(Patient.name)) == "Pat Example"
 
 
+@pytest.mark.req("T-1", "I-1")
 def test_din_is_facility_year_and_sequence_with_its_check_character(users):
     made = [register(registration(), users["clinician"]).unit for _ in range(3)]
     year = datetime.now(UTC).strftime("%y")
@@ -94,6 +95,7 @@ def test_sequences_are_per_facility_and_year(app):
     assert taken == [1, 2, 1, 1]
 
 
+@pytest.mark.req("T-2")
 def test_identifiers_carry_no_name_or_record_number(users):
     data = registration(patient=patient(mrn="MRN-987654", name="Zelda Quist"))
     unit = register(data, users["clinician"]).unit
@@ -102,6 +104,7 @@ def test_identifiers_carry_no_name_or_record_number(users):
         assert "ZELDA" not in identifier.upper() and "QUIST" not in identifier.upper()
 
 
+@pytest.mark.req("T-6")
 def test_expiry_of_a_collection_counts_from_collection(users):
     collected = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     unit = register(

@@ -35,6 +35,7 @@ def record_all(product, technician, **values):
         perform(product, "record_qc", qc_data(test, values.get(test)), technician)
 
 
+@pytest.mark.req("P11-8", "T-5")
 def test_a_complete_in_spec_product_is_released_with_a_signature(product, users):
     record_all(product, users["technician"])
     result = perform(product, RELEASE, sign(), users["qa"])
@@ -48,6 +49,7 @@ def test_a_complete_in_spec_product_is_released_with_a_signature(product, users)
     assert signature.ledger_entry_id == result.entries[0].id
 
 
+@pytest.mark.req("P11-9")
 def test_the_signature_is_bound_to_the_hash_of_what_was_signed(product, users):
     record_all(product, users["technician"])
     perform(product, RELEASE, sign(), users["qa"])
@@ -64,12 +66,14 @@ def test_the_signature_is_bound_to_the_hash_of_what_was_signed(product, users):
     assert record_hash({**altered, "signer_id": users["qa"].id}) != signature.record_hash
 
 
+@pytest.mark.req("P11-10")
 def test_the_password_is_never_recorded(product, users):
     record_all(product, users["technician"])
     perform(product, RELEASE, sign(), users["qa"])
     assert all("test-pass-1234" not in e.data for e in entries_of(product.id))
 
 
+@pytest.mark.req("P11-10")
 def test_a_wrong_password_is_refused_and_changes_nothing(product, users):
     record_all(product, users["technician"])
     before = stored(product.id)
@@ -89,6 +93,7 @@ def test_a_release_signature_must_mean_approval(product, users, meaning):
     assert "meaning" in refused.value.fields
 
 
+@pytest.mark.req("F-5")
 def test_whoever_tested_the_unit_may_not_release_it(product, users):
     """A technician who recorded QC, later made QA, is still barred (the ledger remembers)."""
     tester = users["technician2"]
@@ -103,6 +108,7 @@ def test_whoever_tested_the_unit_may_not_release_it(product, users):
     perform(product, RELEASE, sign(), users["qa"])  # a second person may
 
 
+@pytest.mark.req("F-5")
 def test_whoever_processed_the_source_may_not_release_the_product(product, users):
     processor = users["technician"]  # walked the collection through processing
     record_all(product, users["technician2"])
@@ -111,6 +117,7 @@ def test_whoever_processed_the_source_may_not_release_the_product(product, users
         perform(product, RELEASE, sign(), processor)
 
 
+@pytest.mark.req("F-3")
 @pytest.mark.parametrize(
     ("test", "value", "problem"),
     [
@@ -211,6 +218,7 @@ EXCEPTIONAL = {
 }
 
 
+@pytest.mark.req("F-3")
 def test_exceptional_release_needs_qa_and_a_physician(product, users):
     record_all(product, users["technician"], viability=65.0)
     result = perform(product, "exceptional_release", EXCEPTIONAL, users["qa"])
@@ -226,6 +234,7 @@ def test_exceptional_release_needs_qa_and_a_physician(product, users):
     assert data["justification"].startswith("patient travelled")
 
 
+@pytest.mark.req("P11-10", "F-3")
 @pytest.mark.parametrize(
     ("change", "field", "code"),
     [
@@ -251,6 +260,7 @@ def test_exceptional_release_refuses_without_both_valid_signatures(
     assert signatures_of([product.id]) == []
 
 
+@pytest.mark.req("F-3")
 def test_exceptional_release_is_not_for_a_product_in_spec(product, users):
     record_all(product, users["technician"])
     with pytest.raises(Conflict, match="use the ordinary release"):
@@ -276,6 +286,7 @@ def test_a_returned_product_is_re_released_or_discarded(unit_in, users):
     assert len(signatures_of([product.id])) == 2  # the first release and this one
 
 
+@pytest.mark.req("P11-9")
 def test_signatures_cannot_be_changed(product, users, app):
     import sqlalchemy as sa
 

@@ -29,6 +29,7 @@ def typed(din: str) -> str:
 # ---------------------------------------------------------------------------- ISO 7064 Mod 37-2
 
 
+@pytest.mark.req("I-1")
 def test_published_example_has_check_character_a():
     assert check_character("G123417654321") == "A"
 
@@ -47,6 +48,7 @@ def check_value_of(sequence: int) -> int:
     return ALPHABET.index(check_character(make_din("T0001", 26, sequence)))
 
 
+@pytest.mark.req("I-1")
 @pytest.mark.parametrize("din", DINS)
 def test_every_single_character_substitution_is_detected(din):
     for position, original in enumerate(din):
@@ -70,6 +72,7 @@ def test_every_adjacent_transposition_is_detected(din):
 # ---------------------------------------------------------------------------- making identifiers
 
 
+@pytest.mark.req("T-2", "I-1")
 def test_din_is_facility_two_digit_year_and_six_digit_sequence():
     assert make_din("T0001", 2026, 42) == "T000126000042"
 
@@ -86,6 +89,7 @@ def test_facility_code_must_be_five_letters_or_digits(facility):
         make_din(facility, 2026, 1)
 
 
+@pytest.mark.req("I-1")
 def test_barcode_data_is_equals_din_and_check_value_flags():
     din = "G123417654321"  # check character A = value 10
     assert barcode_data(din) == "=G12341765432170"
@@ -130,6 +134,7 @@ GOOD_FLAGS = f"{60 + ALPHABET.index(GOOD_CHECK)}"
 WRONG_CHECK = next(c for c in ALPHABET if c != GOOD_CHECK)
 
 
+@pytest.mark.req("I-1")
 @pytest.mark.parametrize(
     ("text", "code", "message"),
     [
@@ -172,6 +177,7 @@ def test_a_code_that_is_not_text_is_refused_not_crashed(value):
 # ---------------------------------------------------------------------------- wristbands
 
 
+@pytest.mark.req("T-2")
 def test_wristband_is_p_facility_sequence_and_check_character():
     band = make_wristband("T0001", 7)
     assert band[:-1] == "PT0001000007"

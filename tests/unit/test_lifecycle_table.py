@@ -114,6 +114,7 @@ def test_the_table_has_exactly_the_actions_built_so_far():
     assert set(ACTIONS) == set(TO_STATUS)
 
 
+@pytest.mark.req("P11-6", "P11-7")
 @pytest.mark.parametrize("name", sorted(SPEC))
 def test_who_may_start_each_action_from_which_status(name):
     granted = {
@@ -134,6 +135,7 @@ def test_each_action_leads_to_its_status(name, status):
     assert ACTIONS[name].to_status == status
 
 
+@pytest.mark.req("F-4")
 @pytest.mark.parametrize(("name", "fields"), sorted(MUST_RECORD.items()))
 def test_each_action_requires_what_it_must_record(name, fields):
     model = ACTIONS[name].fields

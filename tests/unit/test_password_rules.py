@@ -9,6 +9,7 @@ from lims.domain import passwords
 from tests.conftest import PASSWORD
 
 
+@pytest.mark.req("P11-11")
 @pytest.mark.parametrize(
     ("password", "username", "says"),
     [

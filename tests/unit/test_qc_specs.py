@@ -116,6 +116,7 @@ def test_a_spec_reads_as_a_person_writes_it():
     assert default_spec("PRP", "sterility").text == "no growth"
 
 
+@pytest.mark.req("F-7")
 def test_a_new_version_judges_differently_and_the_old_one_is_unchanged():
     v1 = default_spec("SVF", "viability")
     v2 = next_version(v1, limit=80.0)
@@ -155,6 +156,7 @@ def _judged(test: str, verdict: Verdict, pending_ok: bool = False) -> Judged:
     return Judged(test, verdict, pending_ok)
 
 
+@pytest.mark.req("F-3")
 def test_readiness_names_what_is_missing_failing_and_pending():
     specs = [default_spec("SVF", t) for t in ("viability", "gram_stain", "sterility", "endotoxin")]
     current = {

@@ -393,6 +393,7 @@ def test_a_result_out_of_spec_fails_and_opens_a_deviation(login, product):
     assert "out of specification: viability" in text  # not ready for release
 
 
+@pytest.mark.req("P11-2")
 def test_a_correction_keeps_the_old_value_visible_struck_through_with_its_reason(
     login, product, users
 ):
@@ -471,6 +472,7 @@ def test_readiness_problems_are_listed_before_signing(login, product, users):
     assert "no result for viable cell count, gram stain, sterility culture, endotoxin" in page
 
 
+@pytest.mark.req("P11-10")
 def test_a_wrong_password_is_answered_beside_the_password_and_changes_nothing(login, product):
     made = product()
     before = stored(made.id)
@@ -485,6 +487,7 @@ def test_a_wrong_password_is_answered_beside_the_password_and_changes_nothing(lo
     assert stored(made.id) == before
 
 
+@pytest.mark.req("T-5")
 def test_qa_releases_from_the_form_and_the_unit_shows_the_signature(login, product):
     made = product(qc="pending")
     client = login("qa")
@@ -511,6 +514,7 @@ def test_release_refused_for_readiness_shows_the_services_reason(login, product,
     assert stored(made.id) == before
 
 
+@pytest.mark.req("F-5")
 def test_the_two_person_rule_refusal_shows_the_services_reason(client, users, product):
     made = product()  # the QC was recorded by "tech"
     accounts.change_role(users["technician"], "qa")
@@ -529,6 +533,7 @@ def test_the_two_person_rule_refusal_shows_the_services_reason(client, users, pr
     assert stored(made.id) == before
 
 
+@pytest.mark.req("P11-10", "F-3")
 def test_an_exceptional_release_takes_both_signatures(login, product, users):
     made = product(qc=None)
     units.perform_action(made.id, "record_qc", qc_data("viability", 60.0), users["technician"])
@@ -711,6 +716,7 @@ def test_another_patients_wristband_is_a_loud_refusal_and_changes_nothing(
     assert entries(made.id, "identity_check")[-1]["result"] == "mismatch"
 
 
+@pytest.mark.req("F-8")
 def test_a_clinician_administers_after_the_bedside_scan(login, product):
     made = product(release=True, dispense=True)
     client = login("clinician")

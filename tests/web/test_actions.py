@@ -208,6 +208,7 @@ def test_receipt_outside_acceptance_is_accepted_with_a_deviation_note(login, uni
     assert "cool pack thawed; QA informed" in page
 
 
+@pytest.mark.req("P11-6")
 @pytest.mark.parametrize(
     ("action", "status"),
     [
@@ -237,6 +238,7 @@ def test_an_action_not_allowed_from_this_status_is_refused_with_409(login, unit_
     assert stored(unit.id) == before
 
 
+@pytest.mark.req("P11-7")
 @pytest.mark.parametrize(
     ("role", "action", "status"),
     [
@@ -267,6 +269,7 @@ def test_a_role_that_may_not_take_the_action_is_refused_with_403(
     assert stored(unit.id) == before
 
 
+@pytest.mark.req("LIMS-2")
 def test_a_stale_form_is_refused_with_409_instead_of_overwriting(login, unit_in, users):
     unit = unit_in("collected")
     client = login("technician")

@@ -29,6 +29,7 @@ def test_the_specs_page_shows_each_product_types_tests_in_force(login, users):
     assert "Flow cytometry HLA-DR ≤ 2 % of cells v1 required no" in text
 
 
+@pytest.mark.req("F-7")
 def test_publishing_makes_version_two_and_the_history_lists_both(login, users):
     client = login("admin")
 

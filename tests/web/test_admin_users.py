@@ -167,6 +167,7 @@ def test_a_corrected_name_and_address_show_in_the_persons_history(login, users):
     ) in page
 
 
+@pytest.mark.req("P11-11", "A11-4")
 def test_deactivation_ends_the_persons_session_and_token_at_once(app, login, users, token):
     bearer = token("technician")
     theirs = another_browser(app)

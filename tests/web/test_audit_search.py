@@ -92,6 +92,7 @@ def test_an_unknown_unit_has_no_report(client, login, users, suffix):
     assert client.get(f"/audit/units/99999999999/report{suffix}").status_code == 404
 
 
+@pytest.mark.req("P11-1", "P11-3")
 def test_the_unit_pages_history_export_shows_custody_and_utc(client, login, released):
     response = login("technician").get(f"/units/{released.id}/history.csv")
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -107,6 +108,7 @@ def _extract(response) -> tuple[dict[str, str], list[dict[str, str]]]:
     return facts, list(csv.DictReader(io.StringIO(table)))
 
 
+@pytest.mark.req("P11-3")
 def test_the_search_downloads_as_csv_with_what_was_asked(login, released, users):
     client = login("qa")
     page = client.get("/audit/ledger", query_string={"action": "release"})

@@ -80,6 +80,7 @@ def test_qa_verifies_the_ledger_and_sees_it_intact(login, five_entries):
     assert "Ledger intact: 5 entries verified, head #5." in text_of(listing)
 
 
+@pytest.mark.req("P11-4")
 def test_a_broken_ledger_is_named_loudly(login, five_entries):
     with triggers_off() as session:
         session.execute(text("UPDATE ledger_entries SET data = '{}' WHERE seq = 4"))

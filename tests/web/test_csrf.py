@@ -43,6 +43,7 @@ def test_registering_without_a_token_is_refused_and_creates_nothing(client, user
     assert ledger.count() == 0
 
 
+@pytest.mark.req("A11-4")
 def test_an_action_without_a_token_is_refused_and_changes_nothing(client, users, unit_in):
     unit = unit_in("collected")
     sign_in(client)

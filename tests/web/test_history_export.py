@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from lims.services.actions import units
 from tests.service.lab import registration, walk
 
 
+@pytest.mark.req("P11-8")
 def test_the_export_lists_every_entry_with_signature_manifestations(client, login, users):
     product = walk(
         units.register(registration("ADIPOSE"), users["clinician"]).unit, "released", users

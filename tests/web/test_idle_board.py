@@ -53,6 +53,7 @@ def left_alone(client, clock) -> None:
         poll(client)
 
 
+@pytest.mark.req("A11-4")
 def test_the_boards_refresh_does_not_keep_the_session_alive(ritas_board, clock):
     clock.shift(timedelta(minutes=10))
     assert poll(ritas_board).status_code == 200

@@ -55,6 +55,7 @@ def test_a_wrong_password_is_answered_on_the_sign_in_page(client, users):
     assert "Unknown username or wrong password." in text_of(response)
 
 
+@pytest.mark.req("P11-5", "A11-4")
 @pytest.mark.parametrize("url", ["/units/", "/units/1", "/units/1/actions/receive", "/scan"])
 def test_pages_need_a_signed_in_user(client, url):
     response = client.get(url)

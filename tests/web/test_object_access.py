@@ -61,6 +61,7 @@ def cast(users) -> Cast:
     return make_cast(users)
 
 
+@pytest.mark.req("LIMS-3")
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_each_person_gets_exactly_what_they_may_see(client, login, cast, persona):
     login(cast.people[persona].username)

@@ -116,10 +116,12 @@ def a_location() -> int:
     return box.id
 
 
+@pytest.mark.req("P11-5")
 def test_the_table_covers_every_browser_route(app):
     assert web_endpoints(app) == set(ROUTES)
 
 
+@pytest.mark.req("P11-5")
 def test_every_browser_route_declares_who_may_use_it(app):
     for endpoint in web_endpoints(app):
         view = app.view_functions[endpoint]
@@ -128,6 +130,7 @@ def test_every_browser_route_declares_who_may_use_it(app):
         ), endpoint
 
 
+@pytest.mark.req("P11-5")
 @pytest.mark.parametrize("endpoint", ROUTES)
 @pytest.mark.parametrize("role", [*sorted(ALL), "anonymous"])
 def test_route_by_role(client, login, unit_in, users, endpoint, role):

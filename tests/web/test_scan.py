@@ -65,6 +65,7 @@ def test_a_wrong_check_character_names_the_expected_one(login, unit_in):
     assert_loud_and_ready_again(response)
 
 
+@pytest.mark.req("P11-12")
 def test_a_barcode_with_wrong_check_flags_is_refused(login, unit_in):
     unit = unit_in("collected")
     flags = int(unit.barcode_data[-2:])

@@ -15,6 +15,7 @@ def app_config():
     return {"PERMANENT_SESSION_LIFETIME": timedelta(seconds=1)}
 
 
+@pytest.mark.req("A11-4")
 def test_an_idle_session_ends_and_asks_to_sign_in_again(client, login):
     login("technician")
     assert client.get("/units/").status_code == 200

@@ -78,6 +78,7 @@ def test_the_history_lists_every_entry_of_the_collection_oldest_first(login, uni
     assert "Made from ADIPOSE · S1010 00" in page
 
 
+@pytest.mark.req("A11-2")
 def test_the_reason_is_shown_with_its_entry(login, unit_in, users):
     unit = unit_in("collected")
     units.perform_action(unit.id, "discard", {"reason": "patient withdrew consent"}, users["qa"])

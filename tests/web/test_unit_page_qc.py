@@ -124,6 +124,7 @@ def test_a_repeated_test_keeps_the_earlier_value_struck_through(login, product, 
     assert "81 % ✓ pass" in section(response, "qc-title")
 
 
+@pytest.mark.req("F-9")
 def test_an_out_of_spec_result_is_a_deviation_and_blocks_release(login, product, users):
     made = product(qc=None)
     units.perform_action(made.id, "record_qc", qc_data("endotoxin", 0.5), users["technician"])
@@ -140,6 +141,7 @@ def test_an_out_of_spec_result_is_a_deviation_and_blocks_release(login, product,
     assert "⚠ deviation recorded" in text_of(response)
 
 
+@pytest.mark.req("P11-8")
 def test_a_release_signature_shows_its_manifestation_with_the_zone(login, product):
     with time_machine.travel(SIGNED_AT, tick=False):
         made = product(qc="pending", release=True)
