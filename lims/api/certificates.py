@@ -33,7 +33,7 @@ def unit_certificate(unit_id: int):
     if _wants_pdf(params):
         response = Response(certificate_pdf.render_pdf(cert), mimetype=PDF)
         response.headers["Content-Disposition"] = f'attachment; filename="{cert.filename}"'
-        response.headers["Vary"] = "Accept"
+        response.vary.add("Accept")
         return response
     replaces = cert.replaces
     patient = cert.patient
@@ -56,5 +56,5 @@ def unit_certificate(unit_id: int):
             content=cert.content,
         )
     )
-    answer.headers["Vary"] = "Accept"
+    answer.vary.add("Accept")
     return answer

@@ -21,3 +21,15 @@ def unit_in(users) -> Callable[..., Unit]:
         return walk(unit, status, users)
 
     return _unit_in
+
+
+@pytest.fixture
+def api(client, token):
+    from tests.api.conftest import Api
+
+    return Api(client, token, {})
+
+
+@pytest.fixture
+def doc(client) -> dict[str, Any]:
+    return client.get("/api/v1/openapi.json").get_json()
