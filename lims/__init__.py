@@ -39,6 +39,7 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from . import api, errors, notify, web
     from .cli import register_cli
     from .converters import IdConverter
+    from .validation.cli import register_cli as register_validation_cli
     from .web import headers
     from .worker import celery_init_app
 
@@ -50,4 +51,5 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     headers.init_app(app)  # security headers on pages and API answers alike
     errors.init_app(app)
     register_cli(app)
+    register_validation_cli(app, create_app)  # the PQ serves an app of its own
     return app

@@ -27,6 +27,9 @@ from lims.services.actions import units
 from lims.services.admin import accounts
 from tests.service.lab import CABINET, steps_for, stock_the_bench
 
+# The ``req`` marker checked against the requirements list, and ``--validation-results``.
+pytest_plugins = ["lims.validation.pytest_plugin", "pytester"]  # pytester: tests/validation
+
 # Under pytest-xdist each worker (gw0, gw1 …) has a database and a Redis db of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 WORKER_INDEX = int(WORKER[2:]) if WORKER and WORKER[2:].isdigit() else 0

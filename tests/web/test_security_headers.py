@@ -136,11 +136,17 @@ def every_template() -> list[Path]:
     return sorted(TEMPLATES.rglob("*.html"))
 
 
+# A document kept as a file, not a page: the validation report carries its one <style> inline
+# (self-contained); shown in the app it is served sandboxed with the answer's nonce on it.
+DOCUMENTS = {"style element": {"validation/report.html"}}
+
+
 @pytest.mark.parametrize("kind", INLINE)
 def test_no_template_holds_what_the_policy_blocks(kind):
     found = [
         f"{path.relative_to(TEMPLATES)}:{text[: m.start()].count(chr(10)) + 1}"
         for path in every_template()
+        if str(path.relative_to(TEMPLATES)) not in DOCUMENTS.get(kind, ())
         for text in [path.read_text()]
         for m in INLINE[kind].finditer(text)
     ]
