@@ -22,8 +22,8 @@ def test_the_ledger_search_benchmark_runs(database_url, app):
     measures = results["measures"]
     assert measures["no filter, first page"]["rows"] == 50
     assert (
-        measures["unit (one unit, long history), first page"]["rows"] == 10
-    )  # made, 5 QC results, released, stored, moved twice
+        measures["unit (one unit, long history), first page"]["rows"] == 11
+    )  # made, 5 QC results, released, its certificate issued, stored, moved twice
     assert measures["report: screen rows (build)"]["rows"] == measures[
         "unit (one unit, long history), first page"
     ]["rows"] + len_of_source(results)
