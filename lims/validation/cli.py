@@ -7,6 +7,7 @@ approval. Exit status 1 when the report is not clean (it is written and kept all
 from __future__ import annotations
 
 import getpass
+import json
 import socket
 import time
 from collections.abc import Callable
@@ -98,6 +99,11 @@ def register_cli(app: Flask, app_factory: Callable[..., Flask]) -> None:
                 source = f"run by this command (pytest exit {test_run.returncode})"
         except run.ResultsError as exc:
             raise click.ClickException(str(exc)) from None
+        if results is None:  # kept at once: a later step that fails loses no test run
+            out.mkdir(parents=True, exist_ok=True)
+            kept_results = out / "results.json"
+            kept_results.write_text(json.dumps(test_run.results, indent=1, sort_keys=True) + "\n")
+            say(f"  results kept in {kept_results} (--results reads them again)")
         counts = test_run.results.get("counts", {})
         say("  " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no test ran"))
 

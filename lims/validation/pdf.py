@@ -59,7 +59,9 @@ STYLE = TableStyle(
         ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
     ]
 )
+TESTS_PER_ROW = 12  # a matrix row's tests; more go on to rows of their own
 MESSAGE_MAX = 1500  # characters of a failure's text in the PDF (the HTML and JSON keep all)
+MESSAGE_LINES = 24  # and its lines
 
 
 def _p(text: Any, style: ParagraphStyle = TEXT) -> Paragraph:
@@ -98,6 +100,9 @@ def _facts(pairs: list[tuple[str, Any]]) -> LongTable:
 
 
 def _short(text: str) -> str:
+    lines = text.splitlines()
+    if len(lines) > MESSAGE_LINES:
+        text = "\n".join([*lines[:MESSAGE_LINES], "…"])
     return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
 
 
@@ -193,32 +198,49 @@ def _summary(data: Mapping[str, Any], sha256: str, local) -> list:
     ]
 
 
+def _test_line(test: Mapping[str, Any]) -> Paragraph:
+    colour = COLOURS.get(test["outcome"])
+    outcome = escape(test["outcome"])
+    if colour is not None:
+        outcome = f"<font name='{BOLD}' color='{colour.hexval()}'>{outcome}</font>"
+    return Paragraph(f"{escape(test['nodeid'])} — {outcome}", SMALL)
+
+
 def _matrix(data: Mapping[str, Any]) -> list:
+    """One row per requirement, and its tests by the dozen in rows below it (a row never
+    outgrows a page); the tests' messages are in the operational qualification's table."""
     rows = []
     for r in data["matrix"]:
         text = r["text"] + (f"\n{r['how']}" if r["how"] else "")
         if r["planned"]:
             text += f"\nPlanned: {r['planned']}"
-        tests = "\n".join(
-            f"{t['nodeid']} — {t['outcome']}"
-            + (f": {_short(t['message'])}" if t["message"] else "")
-            for t in r["tests"]
-        )
+        tests = [_test_line(t) for t in r["tests"]] or [_p("none", SMALL)]
+        chunks = [tests[i : i + TESTS_PER_ROW] for i in range(0, len(tests), TESTS_PER_ROW)]
         rows.append(
             [
                 _p(r["id"], HEAD),
                 _p(r["source"], SMALL),
                 _p(text, SMALL),
                 [_outcome(r["status"], SMALL), _p(r["why"], SMALL)],
-                _p(tests or "none", SMALL),
+                chunks[0],
             ]
         )
+        for more in chunks[1:]:
+            rows.append(
+                [
+                    _p(r["id"], SMALL),
+                    _p("", SMALL),
+                    _p("(its tests, continued)", SMALL),
+                    _p("", SMALL),
+                    more,
+                ]
+            )
     story: list = [
         _p("1. Traceability matrix", H2),
         _table(
             ["Req.", "Source", "Text and how it is met", "Result", "Tests"],
             rows,
-            [11, 18, 55, 22, 74],
+            [10, 14, 50, 16, 90],
         ),
     ]
     if data.get("unknown_ids"):
