@@ -15,11 +15,11 @@ from .body import body_first, json_object, query
 from .respond import json_response
 from .schemas import PersonOut
 from .validation_doc import (
-    ValidationReportListQuery,
-    ValidationReportQuery,
     ValidationReportDetailOut,
+    ValidationReportListQuery,
     ValidationReportOut,
     ValidationReportPageOut,
+    ValidationReportQuery,
 )
 
 READERS = (Role.QA, Role.ADMIN)

@@ -111,7 +111,11 @@ OPERATIONS: tuple[Operation, ...] = (
         rules=SIGN_RULES,
     ),
 )
-INPUTS: tuple[type[BaseModel], ...] = (ValidationReportListQuery, ValidationReportQuery, ApproveFields)
+INPUTS: tuple[type[BaseModel], ...] = (
+    ValidationReportListQuery,
+    ValidationReportQuery,
+    ApproveFields,
+)
 OUTPUTS: tuple[type[BaseModel], ...] = (
     ValidationReportOut,
     ValidationReportDetailOut,
