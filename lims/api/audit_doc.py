@@ -34,7 +34,7 @@ class LedgerQuery(Request):
     )
     status: Filter | None = Field(
         None,
-        description="entries whose status after is this one",
+        description="entries that moved the unit into this status (not notes recorded while it stood there)",
         json_schema_extra={"enum": ["", *(s.value for s in Status)]},
     )
     since: Filter | None = Field(

@@ -221,7 +221,9 @@ def status_filter(text: str) -> tuple[ColumnElement[bool], str]:
         status = Status(text.lower().replace(" ", "_"))
     except ValueError:
         raise _invalid("status", f"status: unknown status {text!r}", "unknown_status") from None
-    return LedgerEntry.to_status == status.value, f"to {status.label}"
+    # Entries that moved the unit into the status, not the notes recorded while it stood there.
+    moved_in = LedgerEntry.from_status.is_(None) | (LedgerEntry.from_status != status.value)
+    return (LedgerEntry.to_status == status.value) & moved_in, f"to {status.label}"
 
 
 # ---------------------------------------------------------------------------- time
