@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
 from lims.domain.errors import Conflict, Invalid
 from lims.domain.signatures import record_hash
+from lims.extensions import db
 from lims.models import Deviation, Signature
 from lims.services.actions import units
 from lims.services.admin import accounts
@@ -309,3 +311,44 @@ def test_pass_all_helper_covers_every_required_test(product, users):
     pass_all_qc(product, users["technician"])
     perform(product, RELEASE, sign(), users["qa"])
     assert product.status == "released"
+
+
+def with_open_deviation(product, users) -> int:
+    """QC complete and in specification, but the viability first typed out of specification
+    opened a deviation that is still open."""
+    technician = users["technician"]
+    first = perform(product, "record_qc", qc_data("viability", 7.5), technician)
+    first_id = json.loads(first.entries[0].data)["qc_result_id"]
+    fix = {"corrects": first_id, "reason": "decimal point misplaced"}
+    perform(product, "record_qc", qc_data("viability", 75.0, **fix), technician)
+    for test in required_tests(product.unit_type):
+        if test != "viability":
+            perform(product, "record_qc", qc_data(test), technician)
+    (deviation,) = db.session.scalars(
+        select(Deviation).where(Deviation.unit_id == product.id, Deviation.closed_at.is_(None))
+    )
+    return deviation.id
+
+
+@pytest.mark.req("F-9")
+def test_an_open_deviation_blocks_release_until_qa_closes_it(product, users):
+    from lims.services.audit import deviations
+
+    deviation_id = with_open_deviation(product, users)
+    before = stored(product.id)
+    with pytest.raises(Conflict) as refused:
+        perform(product, RELEASE, sign(), users["qa"])
+    assert refused.value.code == "open_deviation"
+    assert f"#{deviation_id} (qc out of specification)" in refused.value.message
+    assert stored(product.id) == before
+    closing = {**sign("reviewed"), "decision": "accepted_no_impact", "note": "typing error"}
+    deviations.close(deviation_id, closing, users["qa"])  # the technician opened it
+    assert perform(product, RELEASE, sign(), users["qa"]).unit.status == "released"
+
+
+def test_exceptional_release_signs_over_an_open_deviation(product, users):
+    deviation_id = with_open_deviation(product, users)
+    result = perform(product, "exceptional_release", EXCEPTIONAL, users["qa"])
+    data = json.loads(result.entries[0].data)
+    assert f"deviation #{deviation_id} (qc out of specification) open" in data["flags"]
+    assert data["signed_record"]["problems"] == data["flags"][1:]

@@ -19,7 +19,7 @@ from ...domain.lifecycle import ExceptionalReleaseFields, RejectFields, SignFiel
 from ...domain.roles import Role
 from ...domain.signatures import Meaning
 from ...extensions import db
-from ...models import LedgerEntry, Unit, User
+from ...models import Deviation, LedgerEntry, Unit, User
 from ..custody.signatures import SignatureDraft, check_password, sign
 from .qc import qc_status
 from .transition import Outcome
@@ -52,6 +52,35 @@ def _two_person_rule(unit: Unit, signer: User) -> None:
             f"{signer.full_name} may not release this unit: they took part in it ({did}); "
             "a second person must release",
             code="two_person_rule",
+        )
+
+
+def open_deviations(unit: Unit) -> list[Deviation]:
+    """The open deviations on the unit and on the units it was made from."""
+    ids = [u.id for u in unit.lineage()]
+    return list(
+        db.session.scalars(
+            select(Deviation)
+            .where(Deviation.unit_id.in_(ids), Deviation.closed_at.is_(None))
+            .order_by(Deviation.id)
+        )
+    )
+
+
+def _named(deviations: list[Deviation]) -> str:
+    return ", ".join(f"#{d.id} ({d.kind.replace('_', ' ')})" for d in deviations)
+
+
+def _no_open_deviation(unit: Unit) -> None:
+    """An open deviation blocks ordinary release until QA closes it with a signed decision on
+    the product's impact; exceptional release signs over it instead (decision 88)."""
+    open_ = open_deviations(unit)
+    if open_:
+        named = _named(open_)
+        raise Conflict(
+            f"cannot release: deviation {named} is still open. QA closes it with a signed "
+            "decision first (Audit → Deviations), or use exceptional release",
+            code="open_deviation",
         )
 
 
@@ -101,6 +130,7 @@ def release(unit: Unit, fields: SignFields, now: datetime, actor: User) -> Outco
             + ". Record the missing results, or use exceptional release",
             code="not_releasable",
         )
+    _no_open_deviation(unit)
     flags = [f"{t.replace('_', ' ')} pending at release" for t in status.readiness.released_pending]
     record = signed_record(unit, "release", fields.meaning.value, flags=flags)
     outcome = _signed(record, [sign(actor, record, fields.meaning.value, now)])
@@ -123,14 +153,18 @@ def exceptional_release(
     check_password(physician, fields.physician_password, "physician_password")
     _two_person_rule(unit, actor)
     status = qc_status(unit)
-    if status.readiness.complete and not status.readiness.released_pending:
+    open_ = open_deviations(unit)
+    if status.readiness.complete and not status.readiness.released_pending and not open_:
         raise Conflict(
-            "QC is complete and within specification: use the ordinary release",
+            "QC is complete and within specification and no deviation is open: use the "
+            "ordinary release",
             code="not_exceptional",
         )
     problems = status.readiness.problems() + [
         f"{t.replace('_', ' ')} pending" for t in status.readiness.released_pending
     ]
+    if open_:
+        problems.append(f"deviation {_named(open_)} open")
     record = signed_record(
         unit,
         "exceptional_release",
