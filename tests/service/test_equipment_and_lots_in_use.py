@@ -266,7 +266,10 @@ def test_a_qc_instrument_out_of_calibration_is_refused(unit_in, users):
     db.session.commit()
     with pytest.raises(Conflict) as refused:
         perform(
-            product, "record_qc", {**qc_data("viability"), "equipment": counter.code}, users["technician"]
+            product,
+            "record_qc",
+            {**qc_data("viability"), "equipment": counter.code},
+            users["technician"],
         )
     assert counter.code in refused.value.message
 

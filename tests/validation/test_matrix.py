@@ -9,8 +9,8 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from lims.domain.requirements import by_id
 
+from lims.domain.requirements import by_id
 from lims.validation import matrix
 
 PLUGIN = "lims.validation.pytest_plugin"
