@@ -7,7 +7,7 @@ PORT ?= 5000
 TEST_WORKERS ?= 2
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint format bench bench-load fuzz clean lock validation
+.PHONY: run test lint format bench bench-load bench-http fuzz clean lock validation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ BENCH_UNITS ?= 100000
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.seed --units $(BENCH_UNITS) --if-empty
 	$(BIN)/python -m bench.run
+
+# The request at the HTTP edge against a bare Flask + gunicorn + driver app on the same database
+# and gunicorn settings, wrk alternating the two sides (bench/http.py; needs wrk). Writes the
+# table into docs/performance.md. BENCH_DATABASE_URL picks the database, as for `make bench`.
+HTTP_WORKERS ?= 2
+HTTP_THREADS ?= 1
+bench-http: $(VENV)/.dev
+	$(BIN)/python -m bench.http --units $(BENCH_UNITS) --workers $(HTTP_WORKERS) --threads $(HTTP_THREADS) --write docs/performance.md
 
 # Load with faults: 32 scan stations for 60 s on PostgreSQL with Redis, gunicorn, a Celery worker
 # and beat (bench/load.py). LOAD_FAULT: none, postgres-restart (stops this machine's cluster for a

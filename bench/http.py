@@ -1,0 +1,376 @@
+"""The request at the HTTP edge, against a bare baseline (``make bench-http``).
+
+    python -m bench.http [--database-url URL] [--units 100000] [--seconds 10]
+                         [--connections 16] [--workers 2] [--threads 1] [--rounds 2]
+                         [--write docs/performance.md]
+
+Starts this application under gunicorn (``gunicorn.conf.py``; the production configuration
+on PostgreSQL, the embedded one on SQLite; no Redis) and ``bench/bare.py`` under the same gunicorn settings, both on
+the same database, and drives each with ``wrk`` in turn, alternating the two sides round by
+round so that a machine that gets busier part-way through weighs on both alike:
+
+- ``GET /api/v1/units/<id>`` (a random seeded unit each request) against ``GET /units/<id>``;
+- ``POST /api/v1/scan`` against ``POST /scan``;
+- ``POST /api/v1/units`` (register, ``--write-connections``) against an INSERT and COMMIT.
+
+The database is seeded first when it has no units (``bench.seed``). Each figure is the median
+over the rounds of wrk's requests per second and latency percentiles; the ratio is this
+application's throughput over the bare one's. ``--write`` replaces the section between the
+``bench-http`` markers of that file with the table; the JSON goes to
+``bench/results/http.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from . import backend_of, database_url, make_app, safe_url
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+START, END = "<!-- bench-http:start -->", "<!-- bench-http:end -->"
+ENV_SECRETS = {"SECRET_KEY": "bench-http-secret", "LEDGER_KEY": "bench-http-ledger-key"}
+
+
+@dataclass
+class Side:
+    name: str
+    port: int
+    module: str
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self, workers: int, threads: int) -> None:
+        args = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")]
+        args += ["--workers", str(workers), "--bind", f"127.0.0.1:{self.port}"]
+        if threads > 1:
+            args += ["--threads", str(threads)]
+        # Both sides log nothing per request: the figure is the request, not the log line.
+        args += ["--access-logfile", "/dev/null", self.module]
+        out = open(self.log, "a")  # noqa: SIM115  (closed with the process)
+        self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+        _wait_for_port(self.port, self.proc, self.log)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def rss_mb(self) -> list[float]:
+        """Resident memory of each worker (children of the gunicorn master), in MB."""
+        if self.proc is None:
+            return []
+        import psutil
+
+        master = psutil.Process(self.proc.pid)
+        return [round(c.memory_info().rss / 2**20, 1) for c in master.children()]
+
+
+@dataclass
+class Measure:
+    name: str
+    ours: dict[str, Any]  # path, method, body
+    bare: dict[str, Any]
+    connections: int
+    runs: dict[str, list[dict[str, float]]] = field(
+        default_factory=lambda: {"ours": [], "bare": []}
+    )
+
+
+def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server stopped at start:\n{log.read_text()[-3000:]}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(url: str, units: int) -> dict[str, Any]:
+    """Seed when empty; a QA and a clinician token; the ids and codes to ask for."""
+    from flask_migrate import upgrade
+
+    from lims.domain import identifiers
+    from lims.models import Unit, User
+    from lims.services.admin import accounts
+
+    from . import seed
+
+    app = make_app(url)
+    with app.app_context():
+        from lims.extensions import db
+
+        upgrade()
+        empty = not db.session.scalar(select(func.count()).select_from(Unit))
+        db.session.remove()
+        db.engine.dispose()
+    if empty:
+        seed.main(["--units", str(units), "--database-url", url])
+    with app.app_context():
+        tokens = {}
+        for username, role in (("bench-http-qa", "qa"), ("bench-http-doctor", "clinician")):
+            user = db.session.scalar(select(User).where(User.username == username))
+            if user is None:
+                password = "bench-http-" + os.urandom(9).hex()
+                user = accounts.create_user(username, role, password, full_name=username)
+                user.must_change_password = False
+                if role == "clinician":
+                    user.all_patients = True
+                db.session.commit()
+            tokens[role], _ = accounts.issue_token(user)
+            db.session.commit()
+        total = db.session.scalar(select(func.count()).select_from(Unit))
+        rows = db.session.execute(
+            select(Unit.id, Unit.din).order_by(func.random()).limit(2000)
+        ).all()
+        sample = [(r.id, identifiers.barcode_data(r.din)) for r in rows]
+        db.session.remove()
+        db.engine.dispose()
+    return {"tokens": tokens, "sample": sample, "units": total}
+
+
+def _lua(measure: Measure, side: str, token: str | None, sample: list[tuple[int, str]]) -> str:
+    spec = measure.ours if side == "ours" else measure.bare
+    ids = ",".join(str(i) for i, _ in sample)
+    codes = ",".join(json.dumps(c) for _, c in sample)
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
+    body = json.dumps(spec.get("body", ""))
+    return f"""
+local ids = {{{ids}}}
+local codes = {{{codes}}}
+wrk.headers["Content-Type"] = "application/json"
+{auth}
+request = function()
+  local i = math.random(#ids)
+  local path = string.gsub("{spec["path"]}", "{{id}}", tostring(ids[i]))
+  local body = string.gsub({body}, "{{code}}", codes[i])
+  if "{spec["method"]}" == "GET" then return wrk.format("GET", path) end
+  return wrk.format("{spec["method"]}", path, nil, body)
+end
+statuses = {{}}
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  io.write("JSON ")
+  io.write(string.format('{{"rps": %.2f, "p50": %.3f, "p90": %.3f, "p99": %.3f, "errors": %d',
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout))
+  io.write("}}\\n")
+end
+"""
+
+
+def run_wrk(port: int, script: Path, connections: int, seconds: int) -> dict[str, float]:
+    threads = min(2, connections)
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", str(script)]
+    out = subprocess.run(
+        [*args, f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True
+    ).stdout
+    found = re.search(r"^JSON (\{.*\})$", out, re.M)
+    if found is None:
+        raise RuntimeError(f"wrk gave no summary:\n{out}")
+    return json.loads(found.group(1))
+
+
+def _median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(r[key] for r in runs) if runs else float("nan")
+
+
+def table(measures: list[Measure], meta: dict[str, Any]) -> str:
+    lines = [
+        START,
+        f"Measured by `make bench-http` on {meta['when']} ({meta['backend']}, {meta['units']:,} units, "
+        f"gunicorn {meta['workers']} worker(s) × {meta['threads']} thread(s) on both sides, "
+        f"{meta['rounds']} alternating rounds of {meta['seconds']} s, medians; "
+        f"{meta['cpus']} CPUs). Worker memory after the load: {meta['rss']}.",
+        "",
+        "| measure | connections | this app req/s | p50 ms | p99 ms | bare req/s | bare p50 ms | ratio "
+        "| errors (ours/bare) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in measures:
+        ours, bare = m.runs["ours"], m.runs["bare"]
+        rps, bare_rps = _median(ours, "rps"), _median(bare, "rps")
+        lines.append(
+            f"| {m.name} | {m.connections} | {rps:,.0f} | {_median(ours, 'p50'):.1f} | "
+            f"{_median(ours, 'p99'):.1f} | {bare_rps:,.0f} | {_median(bare, 'p50'):.1f} | "
+            f"{rps / bare_rps:.2f} | {sum(r['errors'] for r in ours)}/"
+            f"{sum(r['errors'] for r in bare)} |"
+        )
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    text = path.read_text()
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        _, after = rest.split(END, 1)
+        text = before + section + after
+    else:
+        text = (
+            text.rstrip("\n")
+            + "\n\n## At the HTTP edge, against a bare Flask request\n\n"
+            + section
+            + "\n"
+        )
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="default: $BENCH_DATABASE_URL or a temp SQLite file")
+    parser.add_argument("--units", type=int, default=100_000, help="seed this many when empty")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--write-connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--write", type=Path, help="put the table into this Markdown file")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (Debian: apt install wrk)")
+    url = database_url(args.database_url)
+    prepared = prepare(url, args.units)
+    workdir = Path(tempfile.mkdtemp(prefix="lims-http-"))
+    base_env = {**os.environ, "PYTHONPATH": str(ROOT), **ENV_SECRETS}
+    base_env.pop("REDIS_URL", None)
+    ours = Side(
+        "ours",
+        _free_port(),
+        "wsgi:app",
+        # production settings on PostgreSQL; on SQLite (which production refuses) the
+        # embedded mode `make run` serves
+        {
+            **base_env,
+            "LIMS_ENV": "production" if backend_of(url) == "postgresql" else "development",
+            "DATABASE_URL": url,
+        },
+        workdir / "ours.log",
+    )
+    bare = Side(
+        "bare",
+        _free_port(),
+        "bench.bare:app",
+        {**base_env, "BARE_DATABASE_URL": url},
+        workdir / "bare.log",
+    )
+    register = {
+        "patient": {"mrn": "BENCH-HTTP-1", "name": "Bench Http", "birth_date": "1980-01-01"},
+        "type": "ADIPOSE",
+        "collection_site": "abdomen",
+        "volume_ml": 200,
+        "collected_at": "{collected}",
+    }
+    measures = [
+        Measure(
+            "`GET /api/v1/units/<id>`",
+            {"method": "GET", "path": "/api/v1/units/{id}", "token": "qa"},
+            {"method": "GET", "path": "/units/{id}"},
+            args.connections,
+        ),
+        Measure(
+            "`POST /api/v1/scan`",
+            {"method": "POST", "path": "/api/v1/scan", "body": '{"code": "{code}"}', "token": "qa"},
+            {"method": "POST", "path": "/scan", "body": '{"code": "{code}"}'},
+            args.connections,
+        ),
+        Measure(
+            "`POST /api/v1/units` (register)",
+            {"method": "POST", "path": "/api/v1/units", "body": "", "token": "clinician"},
+            {"method": "POST", "path": "/units", "body": "{}"},
+            args.write_connections,
+        ),
+    ]
+    collected = datetime.now(UTC).replace(microsecond=0).isoformat()
+    measures[2].ours["body"] = json.dumps(register).replace("{collected}", collected)
+    scripts: dict[tuple[str, str], Path] = {}
+    for m in measures:
+        for side in ("ours", "bare"):
+            spec = m.ours if side == "ours" else m.bare
+            token = prepared["tokens"][spec["token"]] if "token" in spec else None
+            path = workdir / f"{m.name.strip('`').split()[1].replace('/', '_')}-{side}.lua"
+            path.write_text(_lua(m, side, token, prepared["sample"]))
+            scripts[(m.name, side)] = path
+    rss: dict[str, list[float]] = {}
+    try:
+        ours.start(args.workers, args.threads)
+        bare.start(args.workers, args.threads)
+        for m in measures:  # warm both sides up: imports, compiled statements, connections
+            for side in (ours, bare):
+                run_wrk(side.port, scripts[(m.name, side.name)], m.connections, 2)
+        for _ in range(args.rounds):
+            for m in measures:
+                for side in (ours, bare):
+                    result = run_wrk(
+                        side.port, scripts[(m.name, side.name)], m.connections, args.seconds
+                    )
+                    m.runs[side.name].append(result)
+                    print(f"{m.name:36} {side.name:5} {result}", flush=True)
+        rss = {"ours": ours.rss_mb(), "bare": bare.rss_mb()}
+    finally:
+        ours.stop()
+        bare.stop()
+    meta = {
+        "when": datetime.now(UTC).strftime("%d %b %Y"),
+        "backend": "PostgreSQL" if backend_of(url) == "postgresql" else "SQLite",
+        "units": prepared["units"],
+        "workers": args.workers,
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "cpus": os.cpu_count(),
+        "rss": f"this app {rss.get('ours')} MB, bare {rss.get('bare')} MB",
+    }
+    section = table(measures, meta)
+    print(section)
+    RESULTS.mkdir(exist_ok=True)
+    result = {
+        "database": safe_url(url),
+        **meta,
+        "measures": [{"name": m.name, "connections": m.connections, **m.runs} for m in measures],
+        "logs": str(workdir),
+    }
+    (RESULTS / "http.json").write_text(json.dumps(result, indent=2))
+    if args.write:
+        write_section(args.write, section)
+    return result
+
+
+if __name__ == "__main__":
+    main()
