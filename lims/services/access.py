@@ -23,7 +23,7 @@ query that reads it (no query per row).
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, CompoundSelect, exists, false, select, true, union
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from ..domain.errors import NotFound
 from ..domain.identifiers import MAX_ID
@@ -117,12 +117,21 @@ def require_patient(user: User, patient_id: object) -> Patient:
     return found
 
 
+# What a reader of a unit shows or checks next (its patient, its custodian), loaded in the
+# same round trip as the unit rather than one lazy query each.
+WITH_PEOPLE = (joinedload(Unit.patient), joinedload(Unit.custodian))
+
+
 def require_unit(user: User, unit_id: object) -> Unit:
     """The unit, if this user may see its patient; otherwise exactly "no such unit"."""
     ident = _record_id(unit_id)
     found = None
     if ident is not None:
-        found = db.session.scalar(select(Unit).where(Unit.id == ident, visible_units(user)))
+        found = db.session.scalar(
+            select(Unit)
+            .where(Unit.id == ident, visible_units(user))
+            .options(*WITH_PEOPLE)
+        )
     if found is None:
         raise no_unit(unit_id)
     return found

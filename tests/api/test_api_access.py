@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.backends import backend  # noqa: F401  (SQLite alone: which role reaches which operation)
 from tests.conftest import ACTION_DATA, PASSWORD, USERNAMES, registration
 from tests.rows import a_job, a_notification
 from tests.service.lab import CABINET

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema_rs
 import pytest
 
+from tests.backends import backend  # noqa: F401  (SQLite alone: the document's shapes, not the data)
 from tests.conftest import registration
 
 from .helpers import assert_error

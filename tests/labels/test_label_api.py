@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lims.extensions import db
 from lims.models import LedgerEntry
 from lims.services.custody import ledger
+from tests.backends import backend  # noqa: F401  (SQLite alone: what a label carries, decoded)
 
 from .conftest import linear_codes, matrix_codes, pdf_image, svg_image
 

@@ -15,6 +15,7 @@ import pytest
 from lims.extensions import db
 from lims.models import ReagentLot
 from lims.services.materials import reagents
+from tests.backends import backend  # noqa: F401  (SQLite alone: the pages; the rules are tested on both in test_reagent_service)
 from tests.conftest import PASSWORD
 
 from .reagent_lab import accepted, lot_fields, receive, set_expiry, stored, today, use_on

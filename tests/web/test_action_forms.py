@@ -20,6 +20,7 @@ from lims.extensions import db
 from lims.models import LedgerEntry, QcResult, Unit
 from lims.services.actions import units
 from lims.services.admin import accounts, locations
+from tests.backends import backend  # noqa: F401  (SQLite alone: the forms; each action's rule is tested on both at the service layer)
 from tests.service.lab import (
     BENCH_EQUIPMENT,
     BENCH_LOTS,

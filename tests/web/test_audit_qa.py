@@ -15,6 +15,7 @@ from lims.extensions import db
 from lims.models import Deviation, LedgerEntry, LedgerReceipt, Signature
 from lims.services.actions import units
 from lims.services.custody import jobs, ledger
+from tests.backends import backend  # noqa: F401  (SQLite alone: the pages; the rules are tested on both in tests/service)
 from tests.rows import a_job
 from tests.service.lab import PASSWORD, qc_data, triggers_off, walk
 from tests.service.test_jobs import wait_until_finished

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from lims.security import ROUTE_ROLES
+from tests.backends import backend  # noqa: F401  (SQLite alone: which role reaches which route)
 from tests.rows import a_job, a_notification
 
 from . import (

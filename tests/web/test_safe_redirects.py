@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from lims.web.redirects import local_target
+from tests.backends import backend  # noqa: F401  (SQLite alone: where a redirect leads)
 
 PASSWORD = "test-pass-1234"
 

@@ -78,6 +78,7 @@ def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
             Unit.division == division,
             access.visible_units(actor),
         )
+        .options(*access.WITH_PEOPLE)
     )
     if unit is None:
         raise NotFound(
@@ -91,7 +92,10 @@ def collection_of(din: str, actor: User) -> list[Unit]:
     """The collection's units, if the actor may see them; none at all is 404."""
     found = list(
         db.session.scalars(
-            select(Unit).where(Unit.din == din, access.visible_units(actor)).order_by(Unit.id)
+            select(Unit)
+            .where(Unit.din == din, access.visible_units(actor))
+            .options(*access.WITH_PEOPLE)
+            .order_by(Unit.id)
         )
     )
     if not found:
