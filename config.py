@@ -111,6 +111,9 @@ class Config:
     MAIL_DOMAIN = os.environ.get("MAIL_DOMAIN", "lims.local")
     WEBHOOK_URL = os.environ.get("WEBHOOK_URL") or None
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET") or None
+    # Without Redis, notifications are delivered in this process: on a thread of its own after
+    # the response (lims/notify/courier.py), or inside the request when set to 0.
+    NOTIFY_IN_BACKGROUND = os.environ.get("NOTIFY_IN_BACKGROUND", "1") == "1"
     NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 8)
     NOTIFY_BACKOFF_SECONDS = _int("NOTIFY_BACKOFF_SECONDS", 10)
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
@@ -253,6 +256,7 @@ class TestingConfig(Config):
     CELERY = celery_config(None)
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
     TURNAROUND_CACHE_SECONDS = 0  # tests make history and read it back at once
+    NOTIFY_IN_BACKGROUND = False  # an action's notifications are there when it returns
 
 
 CONFIGS = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import select
 
 from .. import dispatch
@@ -15,6 +15,7 @@ from ..domain.notifications import event_kind
 from ..extensions import db
 from ..models.notify import OutboxEvent
 from ..models.types import utcnow
+from .courier import courier
 from .relay import relay_and_deliver
 
 HOOK = "outbox"
@@ -59,5 +60,11 @@ def hand_on() -> None:
 
     With Redis down the events wait in the outbox for beat's sweep: nothing is lost.
     """
-    inline = current_app.config.get("NOTIFY_INLINE", True)
-    dispatch.enqueue("lims.relay_outbox", here=relay_and_deliver if inline else None)
+    config = current_app.config
+    here = None
+    if config.get("NOTIFY_INLINE", True):
+        here = relay_and_deliver
+        # after the response (decision 91); a command or a script delivers before it exits
+        if config.get("NOTIFY_IN_BACKGROUND") and has_request_context():
+            here = courier(current_app._get_current_object()).nudge
+    dispatch.enqueue("lims.relay_outbox", here=here)
