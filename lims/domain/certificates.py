@@ -1,4 +1,4 @@
-"""The certificate of release in words (issue 16, decision 85): the statements it carries,
+"""The certificate of release in words (decision 85): the statements it carries,
 how a patient is named on the copy that travels with the product, the transport conditions
 of each storage range, and why a certificate was issued. Words only; no Flask, no database.
 

@@ -1,5 +1,5 @@
 """Certificates of release, issued automatically with the action that calls for one
-(issue 16, decision 85), so none is ever forgotten:
+(decision 85), so none is ever forgotten:
 
 - ``release`` and ``exceptional_release`` issue the unit's next certificate (1 on a first
   release; a returned unit released again gets the next number, replacing the last);
