@@ -114,6 +114,8 @@ class Config:
     # Without Redis, notifications are delivered in this process: on a thread of its own after
     # the response (lims/notify/courier.py), or inside the request when set to 0.
     NOTIFY_IN_BACKGROUND = os.environ.get("NOTIFY_IN_BACKGROUND", "1") == "1"
+    # Processes that verify a long ledger (decision 92); 0: one per core this process may use.
+    LEDGER_VERIFY_WORKERS = _int("LEDGER_VERIFY_WORKERS", 0)
     NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 8)
     NOTIFY_BACKOFF_SECONDS = _int("NOTIFY_BACKOFF_SECONDS", 10)
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)

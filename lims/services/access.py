@@ -128,9 +128,7 @@ def require_unit(user: User, unit_id: object) -> Unit:
     found = None
     if ident is not None:
         found = db.session.scalar(
-            select(Unit)
-            .where(Unit.id == ident, visible_units(user))
-            .options(*WITH_PEOPLE)
+            select(Unit).where(Unit.id == ident, visible_units(user)).options(*WITH_PEOPLE)
         )
     if found is None:
         raise no_unit(unit_id)

@@ -30,6 +30,7 @@ from ...domain.ledger_chain import (
 from ...extensions import db
 from ...models import LedgerEntry, LedgerReceipt, Unit, User
 from ...models.types import utcnow
+from . import ledger_parallel
 
 
 def _key() -> bytes:
@@ -143,7 +144,7 @@ def verify(progress: Callable[[int], None] | None = None) -> VerifyResult:
     Every receipt, highest entry first: the highest tells whether the tail was cut, and an
     older genuine receipt put back in (an attacker hiding a cut) cannot stand in for it.
     One query reads them all with the hash each names (decision 59)."""
-    result = verify_chain(_key(), _stored_entries(), progress)
+    result = _verify_entries(progress)
     if not result.intact:
         return result
     for receipt, stored in _receipts_with_their_entries():
@@ -156,6 +157,29 @@ def verify(progress: Callable[[int], None] | None = None) -> VerifyResult:
                 ChainBreak(receipt.seq, None, problem),
             )
     return result
+
+
+def _verify_entries(progress: Callable[[int], None] | None) -> VerifyResult:
+    """The chain recomputed: on every core when the ledger is long and the process may start
+    others (decision 92), else in this process; a break is always named by the sequential
+    check."""
+    workers = current_app.config.get("LEDGER_VERIFY_WORKERS") or ledger_parallel.default_workers()
+    engine = db.engine
+    in_memory = engine.url.get_backend_name() == "sqlite" and engine.url.database in (
+        None,
+        "",
+        ":memory:",
+    )
+    if workers > 1 and not in_memory and ledger_parallel.can_fork_workers():
+        last_seq, total = db.session.execute(
+            select(func.coalesce(func.max(LedgerEntry.seq), 0), func.count(LedgerEntry.id))
+        ).one()
+        if total >= ledger_parallel.PARALLEL_FROM:
+            url = engine.url.render_as_string(hide_password=False)
+            found = ledger_parallel.verify_parallel(url, _key(), last_seq, workers, progress)
+            if found is not None and found[0] == total:
+                return VerifyResult(found[0], last_seq, found[1], None)
+    return verify_chain(_key(), _stored_entries(), progress)
 
 
 def _receipts_with_their_entries() -> Iterator[tuple[LedgerReceipt, str | None]]:

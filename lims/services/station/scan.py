@@ -72,7 +72,8 @@ def _unit_resolution(unit: Unit, actor: User) -> Resolution:
 
 def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
     unit = db.session.scalar(
-        select(Unit).where(
+        select(Unit)
+        .where(
             Unit.din == din,
             Unit.product_code == product_code,
             Unit.division == division,
