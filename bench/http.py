@@ -266,9 +266,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt install wrk)")
     url = database_url(args.database_url)
+    # The seed and both servers sign with the same ledger key: the chain stays verifiable.
+    for name, value in ENV_SECRETS.items():
+        os.environ.setdefault(name, value)
     prepared = prepare(url, args.units)
     workdir = Path(tempfile.mkdtemp(prefix="lims-http-"))
-    base_env = {**os.environ, "PYTHONPATH": str(ROOT), **ENV_SECRETS}
+    base_env = {**os.environ, "PYTHONPATH": str(ROOT)}
     base_env.pop("REDIS_URL", None)
     ours = Side(
         "ours",
