@@ -14,6 +14,7 @@ import pytest
 
 from lims.models.types import utcnow
 from tests.access_cast import CLINICIANS, NAME, PERSONAS, SEE, Cast, make_cast
+from tests.backends import backend  # noqa: F401  (SQLite alone: the API's answers; who sees what is tested on both in tests/service/test_patient_access.py)
 from tests.conftest import PASSWORD
 
 from .conftest import Api

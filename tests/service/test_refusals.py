@@ -12,6 +12,7 @@ from lims.domain.errors import Conflict, Invalid, NotFound, ServiceError
 from lims.domain.lifecycle import ACTIONS, UNIT_ACTIONS
 from lims.services.actions.units import perform_action
 from lims.services.admin.locations import create_location
+from tests.backends import backend  # noqa: F401  (SQLite alone: the lifecycle table's refusals; that a refusal changes nothing is tested on both in test_release_rules, test_qc_results and test_deviations)
 
 from .lab import REACHABLE, data_for, pass_all_qc, qc_data, stored
 

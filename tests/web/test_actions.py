@@ -10,6 +10,7 @@ import pytest
 from lims.extensions import db
 from lims.models import Unit
 from lims.services.actions import units
+from tests.backends import backend  # noqa: F401  (SQLite alone: the action pages; the actions are tested on both in tests/service)
 from tests.service.lab import steps_for
 
 from .conftest import SERVICE_DATA, action_form, stored, text_of

@@ -14,6 +14,7 @@ from lims.models import LedgerEntry, User
 from lims.services.admin import accounts
 from lims.services.custody import ledger
 from lims.timefmt import local_time
+from tests.backends import backend  # noqa: F401  (SQLite alone: the admin pages; the account rules are tested on both in tests/service/test_accounts_admin.py)
 from tests.conftest import PASSWORD, FreshRequestClient
 from tests.web.conftest import text_of
 

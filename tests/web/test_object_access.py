@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.access_cast import NAME, PERSONAS, SEE, Cast, make_cast
+from tests.backends import backend  # noqa: F401  (SQLite alone: the pages' answers; who sees what is tested on both in tests/service/test_patient_access.py)
 
 from .conftest import text_of
 
