@@ -35,5 +35,5 @@ RUN mkdir -p instance && chown lims:lims instance
 USER lims
 EXPOSE 8000
 # gunicorn.conf.py: the access log without query strings (they carry patient names).
-CMD ["gunicorn", "--config=gunicorn.conf.py", "--bind=0.0.0.0:8000", "--workers=3",
+CMD ["gunicorn", "--config=gunicorn.conf.py", "--bind=0.0.0.0:8000",
      "--timeout=120", "--no-control-socket", "wsgi:app"]

@@ -28,7 +28,7 @@ run: $(VENV)/.runtime
 	@echo "  LIMS on http://127.0.0.1:$(PORT)"
 	@echo "  demo logins (password demo-pass-123): tech (technician), doctor and doctor2 (clinicians, each seeing their own patients), qa (QA), admin (admin)"
 	@echo ""
-	$(BIN)/gunicorn --config gunicorn.conf.py --workers 1 --threads 8 --bind 127.0.0.1:$(PORT) wsgi:app
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 
 test: $(VENV)/.dev
 	$(BIN)/pytest -n $(TEST_WORKERS)

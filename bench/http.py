@@ -60,9 +60,8 @@ class Side:
 
     def start(self, workers: int, threads: int) -> None:
         args = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")]
-        args += ["--workers", str(workers), "--bind", f"127.0.0.1:{self.port}"]
-        if threads > 1:
-            args += ["--threads", str(threads)]
+        args += ["--workers", str(workers), "--threads", str(threads)]
+        args += ["--bind", f"127.0.0.1:{self.port}"]
         # Both sides log nothing per request: the figure is the request, not the log line.
         args += ["--access-logfile", "/dev/null", self.module]
         out = open(self.log, "a")  # noqa: SIM115  (closed with the process)
