@@ -96,7 +96,7 @@ def _as_moment(value: Any) -> str:
     return '"' + utc_iso(value) + '"' if value.__class__ is datetime else _value(value)
 
 
-_INTEGERS = {"seq", "actor_id", "corrects_id"} | {n for n in HASHED_FIELDS if n.endswith("_id")}
+_INTEGERS = {"seq"} | {name for name in HASHED_FIELDS if name.endswith("_id")}
 # (position in HASHED_FIELDS, the key as canonical JSON spells it, the writer its values
 # usually need) in the order canonical JSON writes the keys (sorted).
 _WRITERS = tuple(
