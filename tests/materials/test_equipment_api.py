@@ -12,6 +12,7 @@ import pytest
 from lims.services.materials import equipment
 from tests.api.helpers import assert_error
 from tests.api.test_api_document_exact import allows, body_schema, rule_fields
+from tests.backends import backend  # noqa: F401  (SQLite alone: the API's answers and shapes; the register's rules are tested on both in test_equipment_register)
 
 from .conftest import check
 from .equipment_lab import a_use, calibrate, days, make_item, state, today

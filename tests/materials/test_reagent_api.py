@@ -12,6 +12,7 @@ import pytest
 
 from tests.api.helpers import assert_error
 from tests.api.test_api_document_exact import allows, body_schema, rule_fields
+from tests.backends import backend  # noqa: F401  (SQLite alone: the API's answers and shapes; the lot rules are tested on both in test_reagent_service)
 from tests.conftest import PASSWORD
 
 from .conftest import check
