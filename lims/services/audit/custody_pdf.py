@@ -16,6 +16,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     KeepTogether,
@@ -67,20 +68,30 @@ def _what(entry: ReportEntry) -> Paragraph:
     return Paragraph("<br/>".join(parts), TEXT)
 
 
-def _hash(value: str) -> Paragraph:
-    lines = [value[i : i + 16] for i in range(0, len(value), 16)]
-    return Paragraph("<br/>".join(lines), SMALL)
+def _fit(text: str, column: int, style: ParagraphStyle = TEXT) -> str | Paragraph:
+    """Plain text when every line fits the column as it is; a Paragraph (which wraps) if not."""
+    room = WIDTHS[column] * mm - 5  # the cell's padding, 2.5 pt each side
+    if all(stringWidth(line, FONT, style.fontSize) <= room for line in text.split("\n")):
+        return text
+    return _p(text, style)
+
+
+def _hash(value: str) -> str:
+    return "\n".join(value[i : i + 16] for i in range(0, len(value), 16))
 
 
 def _row(entry: ReportEntry) -> list:
+    # Cells of a fixed shape (the number, the hash in four lines) and short text are plain
+    # text in the column's font, drawn as they are; a Paragraph is parsed and wrapped, which
+    # is what made a long history slow. The text cells that may wrap stay Paragraphs.
     return [
-        _p(f"#{entry.seq}"),
-        _p(f"{entry.local_time}\n{entry.utc_time}", SMALL),
+        f"#{entry.seq}",
+        _fit(f"{entry.local_time}\n{entry.utc_time}", 1, SMALL),
         _what(entry),
-        _p(entry.status_change or "—"),
-        _p(entry.custody_change),
-        _p(entry.location_change),
-        _p(f"{entry.actor_name}\n{entry.actor_role}"),
+        _fit(entry.status_change or "—", 3),
+        _fit(entry.custody_change, 4),
+        _fit(entry.location_change, 5),
+        _fit(f"{entry.actor_name}\n{entry.actor_role}", 6),
         _hash(entry.entry_hash),
     ]
 
@@ -95,6 +106,19 @@ STYLE = TableStyle(
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f6f8fa")]),
     ]
 )
+# The plain-text cells of the entries' table: as TEXT, but the times and the hash as SMALL.
+ENTRY_STYLE = TableStyle(
+    [
+        *STYLE.getCommands(),
+        ("FONTNAME", (0, 1), (-1, -1), FONT),
+        ("FONTSIZE", (0, 1), (-1, -1), TEXT.fontSize),
+        ("LEADING", (0, 1), (-1, -1), TEXT.leading),
+        ("FONTSIZE", (1, 1), (1, -1), SMALL.fontSize),
+        ("LEADING", (1, 1), (1, -1), SMALL.leading),
+        ("FONTSIZE", (7, 1), (7, -1), SMALL.fontSize),
+        ("LEADING", (7, 1), (7, -1), SMALL.leading),
+    ]
+)
 
 
 # used at, unit, step, item or lot, at the time (mm)
@@ -105,7 +129,7 @@ MATERIAL_STYLE = STYLE
 def _table(entries: list[ReportEntry]) -> LongTable:
     rows = [[_p(h, HEAD) for h in HEADINGS], *(_row(e) for e in entries)]
     table = LongTable(rows, colWidths=[w * mm for w in WIDTHS], repeatRows=1)
-    table.setStyle(STYLE)
+    table.setStyle(ENTRY_STYLE)
     return table
 
 
