@@ -7,7 +7,10 @@ or, for seeding, writes the same rows the services would write, only many at a t
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -42,3 +45,16 @@ def backend_of(url: str) -> str:
 def safe_url(url: str) -> str:
     """The URL without its password, for reports."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Until something listens on 127.0.0.1:``port``; the server's log if it stopped instead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server stopped at start:\n{log.read_text()[-3000:]}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on port {port}")

@@ -32,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from . import backend_of, database_url, make_app, safe_url
+from . import backend_of, database_url, make_app, safe_url, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -66,7 +65,7 @@ class Side:
         args += ["--access-logfile", "/dev/null", self.module]
         out = open(self.log, "a")  # noqa: SIM115  (closed with the process)
         self.proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=out)
-        _wait_for_port(self.port, self.proc, self.log)
+        wait_for_port(self.port, self.proc, self.log)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -96,18 +95,6 @@ class Measure:
     runs: dict[str, list[dict[str, float]]] = field(
         default_factory=lambda: {"ours": [], "bare": []}
     )
-
-
-def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server stopped at start:\n{log.read_text()[-3000:]}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def _free_port() -> int:

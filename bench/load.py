@@ -44,6 +44,8 @@ from sqlalchemy.engine import make_url
 
 from config import database_url as normalised
 
+from . import wait_for_port
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
@@ -179,7 +181,7 @@ class Services:
             "--schedule",
             str(self.workdir / "beat-schedule"),
         )
-        _wait_for_port(self.port, self.procs["gunicorn"], self.workdir / "gunicorn.log")
+        wait_for_port(self.port, self.procs["gunicorn"], self.workdir / "gunicorn.log")
 
     def kill(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name, None)
@@ -194,20 +196,6 @@ class Services:
     def stop(self) -> None:
         for name in ("beat", "worker", "gunicorn", "redis"):
             self.kill(name)
-
-
-def _wait_for_port(port: int, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server stopped at start:\n{log.read_text()[-3000:]}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def _postgres_cluster() -> tuple[str, str]:
