@@ -3,7 +3,7 @@ module (the single source; docs/requirements.md).
 
 Each requirement has a stable id (``P11-8``, ``T-1``, ``F-2``, ``I-1``, ``A11-4``, ``LIMS-1`` …),
 its source, the requirement in our words and how the system meets it. A requirement the
-system does not meet yet names the issue that will (``planned``); the validation report shows
+system does not meet yet says what is missing (``planned``); the validation report shows
 it as not met. A test claims a requirement with ``@pytest.mark.req("<id>", …)``;
 ``tests/unit/test_requirements_traced.py`` holds every claimed requirement to at least one
 such test.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 SOURCE = Path(__file__).with_name("requirements.toml")
 ID = re.compile(r"^(P11|T|F|I|A11|LIMS)-[1-9][0-9]*$")
-PLANNED = re.compile(r"^issue [1-9][0-9]*: \S")  # "issue 18: what will meet it"
+PLANNED = re.compile(r"^not built yet: \S")  # "not built yet: what will meet it"
 KEYS = frozenset({"id", "source", "text", "how", "planned"})
 REQUIRED = ("id", "source", "text", "how")
 
@@ -37,7 +37,7 @@ class Requirement:
     source: str
     text: str
     how: str
-    planned: str | None = None  # "issue N: …" while the system does not meet it
+    planned: str | None = None  # "not built yet: …" while the system does not meet it
 
 
 def parse(text: str) -> tuple[Requirement, ...]:
@@ -63,7 +63,7 @@ def parse(text: str) -> tuple[Requirement, ...]:
                 raise ValueError(f"{where}: {key} must be non-empty text")
         planned = table.get("planned")
         if planned is not None and (not isinstance(planned, str) or not PLANNED.match(planned)):
-            raise ValueError(f'{where}: planned must read "issue N: …", not {planned!r}')
+            raise ValueError(f'{where}: planned must read "not built yet: …", not {planned!r}')
         rid = table["id"]
         if not ID.match(rid):
             raise ValueError(f"{where}: id must look like P11-1, T-1, F-1, I-1, A11-1 or LIMS-1")

@@ -44,7 +44,7 @@ class Courier:
             self.wake.set()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Block until every nudge so far has been worked off (for shutdown and tests)."""
+        """Block until every nudge so far has been worked off (tests wait on it)."""
         return self.idle.wait(timeout)
 
     def _run(self) -> None:

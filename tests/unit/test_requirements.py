@@ -62,11 +62,13 @@ def test_by_id_and_claimed_keep_the_file_order():
     assert claimed() == tuple(r for r in REQUIREMENTS if r.planned is None)
 
 
-def test_what_is_not_built_yet_is_planned_with_its_issue():
+def test_what_is_not_built_yet_is_planned_with_what_is_missing():
     planned = {r.id: r.planned for r in REQUIREMENTS if r.planned is not None}
     assert set(planned) == {"T-9", "I-3"}
-    assert planned["T-9"].startswith("issue 18: ")
-    assert planned["I-3"].startswith("issue 17: ")
+    assert (
+        planned["T-9"] == "not built yet: adverse reaction records, their investigation and report"
+    )
+    assert planned["I-3"].startswith("not built yet: a chain-of-identity identifier")
 
 
 def test_a_requirement_cannot_be_changed_once_read():
@@ -86,14 +88,16 @@ id = "LIMS-9"
 source = "project"
 text = "Something not built."
 how = "Not yet."
-planned = "issue 99: build it"
+planned = "not built yet: build it"
 """
 
 
 def test_parse_reads_the_tables_in_order_with_spaces_folded():
     assert parse(GOOD) == (
         Requirement("T-1", "21 CFR 1271.290", "A code per product.", "The DIN.", None),
-        Requirement("LIMS-9", "project", "Something not built.", "Not yet.", "issue 99: build it"),
+        Requirement(
+            "LIMS-9", "project", "Something not built.", "Not yet.", "not built yet: build it"
+        ),
     )
 
 
@@ -105,7 +109,10 @@ def test_parse_reads_the_tables_in_order_with_spaces_folded():
         (('how = "The DIN."', 'how = "  "'), "how must be non-empty text"),
         (('source = "project"\n', ""), "source must be non-empty text"),
         (('how = "The DIN."', 'how = "The DIN."\nstatus = "met"'), "unknown key(s) status"),
-        (('"issue 99: build it"', '"later"'), 'planned must read "issue N: …"'),
+        (
+            ('"not built yet: build it"', '"issue 99: build it"'),
+            'planned must read "not built yet: …"',
+        ),
         (('[[requirement]]\nid = "T-1"', 'title = "x"\n[[requirement]]\nid = "T-1"'), "top-level"),
     ],
 )
@@ -130,7 +137,7 @@ def test_the_table_has_a_row_per_requirement_with_its_status():
         if not r.planned
     )
     t9 = rows[list(by_id()).index("T-9")]
-    assert t9.endswith("| **not met** — planned, issue 18: " + by_id()["T-9"].planned[10:] + " |")
+    assert t9.endswith("| **not met** — planned, " + by_id()["T-9"].planned + " |")
 
 
 def test_a_pipe_in_a_cell_does_not_split_the_row():
