@@ -7,15 +7,21 @@ and each batch, under the ledger lock, first checks that the head is still the e
 writer wrote last — if anyone else appended meanwhile, the seed stops instead of forking
 the chain. Ids are handed out here (the database is assumed quiet while seeding), so on
 PostgreSQL the id sequences are moved past them in the same transaction.
+
+On PostgreSQL a batch goes in with ``COPY`` on a connection of the writer's own, in a thread,
+while the simulator plans the next batch (one batch in flight at most): the database's work
+and the simulator's overlap on two cores, which halves the time of a million-unit seed. Values
+pass through each column's own bind processing first, as an INSERT would do them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, func, insert, select, text
 
 from lims.db import is_postgres, lock, transaction
 from lims.domain.ledger_chain import GENESIS, entry_hash
@@ -72,6 +78,8 @@ class ChainWriter:
         self.lots: list[dict[str, Any]] = []
         self.uses: list[dict[str, Any]] = []
         self.written = {"patients": 0, "units": 0, "entries": 0, "lots": 0, "uses": 0}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: tuple[Future[None], Batch] | None = None
 
     def add(self, event: Event) -> None:
         if event.patient is not None and not event.patient.written:
@@ -94,41 +102,115 @@ class ChainWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Write what is pending; on PostgreSQL in the background (``finish`` waits for it)."""
         if not self.entries and not self.units and not self.uses:
             return
-        with transaction():
-            lock("lims.ledger")
-            if ledger_head() != self.committed:
-                raise ChainMoved(
-                    "the ledger grew while seeding (someone else is writing): stopped, "
-                    "nothing of this batch was written"
-                )
-            for model, rows in ((Patient, self.patients), (Unit, self.units)):
-                if rows:
-                    db.session.execute(insert(model.__table__), rows)
-            if self.entries:
-                db.session.execute(insert(LedgerEntry.__table__), self.entries)
-            for model, rows in ((ReagentLot, self.lots), (MaterialUse, self.uses)):
-                if rows:
-                    columns = {c.name for c in model.__table__.columns}
-                    clean = [{k: v for k, v in r.items() if k in columns} for r in rows]
-                    db.session.execute(insert(model.__table__), clean)
-            if is_postgres():
-                for table in SERIAL_TABLES:
-                    db.session.execute(
-                        text(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT max(id) FROM {table}))"
-                        )
-                    )
-        self.committed = (self.seq, self.prev)
-        units, entries = len(self.units), len(self.entries)
-        self.written["patients"] += len(self.patients)
-        self.written["units"] += units
-        self.written["entries"] += entries
-        self.written["lots"] += len(self.lots)
-        self.written["uses"] += len(self.uses)
+        batch = Batch(self.patients, self.units, self.entries, self.lots, self.uses)
+        expected_head, self.committed = self.committed, (self.seq, self.prev)
         self.patients, self.units, self.entries = [], [], []
         self.lots, self.uses = [], []
+        if not is_postgres():
+            with transaction():
+                lock("lims.ledger")
+                _check_head(db.session.connection(), expected_head)
+                batch.insert(db.session.connection())
+            self._written(batch)
+            return
+        self._wait()  # one batch in flight at most
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-writer")
+        self._pending = (self._pool.submit(_copy_batch, db.engine, batch, expected_head), batch)
+
+    def finish(self) -> None:
+        """Flush the rest and wait until every batch is in the database."""
+        self.flush()
+        self._wait()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _wait(self) -> None:
+        if self._pending is None:
+            return
+        future, batch = self._pending
+        self._pending = None
+        future.result()  # a batch that failed stops the seed here
+        self._written(batch)
+
+    def _written(self, batch: Batch) -> None:
+        for name in self.written:
+            self.written[name] += len(getattr(batch, name))
         if self.on_flush:
-            self.on_flush(units, entries)
+            self.on_flush(len(batch.units), len(batch.entries))
+
+
+class Batch:
+    """The rows of one transaction, in the order their foreign keys need."""
+
+    def __init__(self, patients, units, entries, lots, uses) -> None:
+        self.patients, self.units, self.entries = patients, units, entries
+        self.lots, self.uses = lots, uses
+
+    def tables(self) -> list[tuple[Table, list[dict[str, Any]]]]:
+        return [
+            (Patient.__table__, self.patients),
+            (Unit.__table__, self.units),
+            (LedgerEntry.__table__, self.entries),
+            (ReagentLot.__table__, self.lots),
+            (MaterialUse.__table__, self.uses),
+        ]
+
+    def insert(self, conn: Connection) -> None:
+        for table, rows in self.tables():
+            if rows:
+                conn.execute(insert(table), _only_columns(table, rows))
+
+
+def _only_columns(table: Table, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    columns = set(table.c.keys())
+    if columns.issuperset(rows[0]):
+        return rows
+    return [{k: v for k, v in r.items() if k in columns} for r in rows]
+
+
+def _check_head(conn: Connection, expected: tuple[int, str]) -> None:
+    head = conn.execute(
+        select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+    if (tuple(head) if head else (0, GENESIS)) != expected:
+        raise ChainMoved(
+            "the ledger grew while seeding (someone else is writing): stopped, "
+            "nothing of this batch was written"
+        )
+
+
+def _copy_batch(engine: Engine, batch: Batch, expected_head: tuple[int, str]) -> None:
+    """One batch in one transaction on PostgreSQL: the ledger lock, the head check, COPY."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('lims.ledger'))"))
+        _check_head(conn, expected_head)
+        cursor = conn.connection.driver_connection.cursor()
+        for table, rows in batch.tables():
+            if rows:
+                _copy(cursor, table, _only_columns(table, rows), conn.dialect)
+        for name in SERIAL_TABLES:
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                    f"(SELECT max(id) FROM {name}))"
+                )
+            )
+
+
+def _copy(cursor: Any, table: Table, rows: list[dict[str, Any]], dialect: Any) -> None:
+    names = list(rows[0])
+    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    columns = ", ".join(f'"{name}"' for name in names)
+    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if proc is None or value is None else proc(value)
+                    for proc, value in zip(processors, map(row.get, names), strict=True)
+                ]
+            )

@@ -185,7 +185,7 @@ def seed(
     lot_events = (e for p in register.all_lots() for e in materials.lot_events(p))
     for event in events_in_time_order(lab, simulator, lot_events):
         writer.add(event)
-    writer.flush()
+    writer.finish()
     with transaction():
         materials.write_stock(register, materials.reagents.today())
     bar.close()
