@@ -123,11 +123,26 @@ def register_cli(app: Flask) -> None:
 
     @ledger.command("verify")
     @click.option("--receipt", type=click.File(), help="A head receipt (JSON) kept outside.")
-    def verify(receipt) -> None:
+    @click.option(
+        "--from-receipt",
+        "from_receipt",
+        is_flag=True,
+        help="Quick: recompute only the entries after the last receipt a full, intact "
+        "verification covered (in full when there is none).",
+    )
+    def verify(receipt, from_receipt: bool) -> None:
         """Recompute the hash chain; exit non-zero naming the first bad entry."""
+        from .domain.errors import Conflict
         from .services.custody import ledger as ledger_service
+        from .services.custody import quick_check
 
-        result = ledger_service.verify()
+        quick = None
+        if from_receipt:
+            try:
+                quick = quick_check.check(limit=None)
+            except Conflict as exc:
+                click.echo(f"{exc.message} Verifying the whole ledger instead.", err=True)
+        result = quick.result if quick else ledger_service.verify()
         problem = str(result.first_break) if result.first_break else None
         if problem is None and receipt is not None:
             try:
@@ -136,8 +151,14 @@ def register_cli(app: Flask) -> None:
                 payload = {}
             problem = ledger_service.check_receipt(payload, result)
         if problem:
-            click.echo(f"LEDGER BROKEN after {result.checked} good entries — {problem}", err=True)
+            good = f"{result.checked} good entries" + (
+                f" after receipt #{quick.anchor.seq}" if quick else ""
+            )
+            click.echo(f"LEDGER BROKEN after {good} — {problem}", err=True)
             sys.exit(1)
+        if quick:
+            click.echo(f"ledger intact from receipt #{quick.anchor.seq}: {quick.coverage}")
+            return
         click.echo(f"ledger intact: {result.checked} entries verified, head #{result.last_seq}")
 
     @ledger.command("receipt")

@@ -162,13 +162,17 @@ def verify_chain(
     key: bytes,
     entries: Iterable[Mapping[str, Any]],
     progress: Callable[[int], None] | None = None,
+    *,
+    first_seq: int = 1,
+    prev_hash: str = GENESIS,
 ) -> VerifyResult:
     """Recompute the chain in ``seq`` order and name the first entry that does not match.
 
     ``entries`` must be every entry ordered by ``seq``; each mapping carries the hashed
-    fields plus ``id`` and ``entry_hash``.
+    fields plus ``id`` and ``entry_hash``. From the middle (QA's quick check, decision 94):
+    the entries from ``first_seq`` on, the first linking to ``prev_hash`` (a signed receipt's).
     """
-    expected_seq, prev, checked = 1, GENESIS, 0
+    expected_seq, prev, checked = first_seq, prev_hash, 0
     for entry in entries:
         seq, entry_id = entry["seq"], entry["id"]
         if seq != expected_seq:

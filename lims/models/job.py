@@ -19,7 +19,7 @@ from ..extensions import db
 from .types import UTCDateTime, utcnow
 from .user import User
 
-JOB_KINDS = ("ledger_verify",)
+JOB_KINDS = ("ledger_verify", "ledger_quick_verify")
 JOB_STATUSES = ("queued", "running", "done", "failed")
 
 

@@ -59,7 +59,13 @@ def test_a_verification_runs_in_the_background_to_done(users, six_entries):
     job = finished(started.id, users["qa"])
     assert job.status == "done", job.error
     assert job.progress == job.total == 6 and job.percent == 100
-    assert job.result == {"intact": True, "checked": 6, "head_seq": 6, "first_break": None}
+    verdict = {k: job.result[k] for k in ("intact", "checked", "head_seq", "first_break")}
+    assert verdict == {"intact": True, "checked": 6, "head_seq": 6, "first_break": None}
+    # What a quick check may start from (decision 94): the head reached, signed.
+    assert job.result["head_hash"] == ledger.verify().last_hash
+    assert job.result["signature"] == ledger.verification_signature(
+        job.id, 6, job.result["head_hash"], job.result["verified_at"]
+    )
     assert job.summary == "Ledger intact: 6 entries verified, head #6."
     assert job.started_at is not None and job.finished_at >= job.started_at
 

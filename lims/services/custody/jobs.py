@@ -1,5 +1,6 @@
 """Long jobs: a verification of the whole custody ledger, run outside the request, with the
-progress a page shows as a bar.
+progress a page shows as a bar; and the record of QA's quick checks (decision 94), which run
+in the request and are written here finished.
 
 With a broker configured the job is a Celery task (``lims.ledger_verify_job``, queued by name); when the
 broker cannot take it (Redis down), or in the embedded mode without Redis, it runs in a
@@ -29,7 +30,7 @@ from sqlalchemy.pool import NullPool
 from ... import dispatch
 from ...db import lock, transaction
 from ...domain.errors import Conflict, Forbidden, NotFound
-from ...domain.ledger_chain import VerifyResult
+from ...domain.ledger_chain import VerifyResult, utc_iso
 from ...domain.roles import Role
 from ...extensions import db
 from ...models import Job, User
@@ -39,6 +40,8 @@ from . import ledger
 log = logging.getLogger(__name__)
 
 LEDGER_VERIFY = "ledger_verify"
+LEDGER_QUICK_VERIFY = "ledger_quick_verify"  # from the last intact receipt (decision 94)
+VERIFICATIONS = (LEDGER_VERIFY, LEDGER_QUICK_VERIFY)
 AUDITORS = frozenset({Role.QA, Role.ADMIN})
 PROGRESS_STEPS = 100  # progress is written about every 1 %, never per entry
 FINISHED = frozenset({"done", "failed"})
@@ -54,7 +57,10 @@ class JobView:
     status: str  # queued, running, done, failed
     progress: int
     total: int
-    result: dict[str, Any] | None  # done: intact, checked, head_seq, first_break
+    # done: intact, checked, head_seq, head_hash, first_break; an intact full verification
+    # also verified_at and its signature; a quick check also from_seq, receipt, anchor_job,
+    # verified_at and coverage (decision 94)
+    result: dict[str, Any] | None
     error: str | None  # failed: why the job could not finish (not a verdict on the ledger)
     started_by_id: int
     started_by: str
@@ -82,8 +88,14 @@ class JobView:
         return None if self.result is None else self.result.get("first_break")
 
     @property
+    def quick(self) -> bool:
+        return self.kind == LEDGER_QUICK_VERIFY
+
+    @property
     def summary(self) -> str:
         """The state in one sentence, as the page and its live region say it."""
+        if self.quick and self.status == "done":
+            return quick_summary(self.result or {})
         if self.status == "queued":
             return f"Waiting to start: {self.total} entries to check."
         if self.status == "running":
@@ -101,6 +113,18 @@ class JobView:
             f"LEDGER BROKEN at {where}: {found.get('problem')} "
             f"({result.get('checked', 0)} entries before it verified)."
         )
+
+
+def quick_summary(result: dict[str, Any]) -> str:
+    """A quick check's verdict, saying what it covered and what it did not re-read."""
+    if result.get("intact"):
+        return f"Ledger intact from receipt #{result['from_seq']}: {result['coverage']}."
+    found = result.get("first_break") or {}
+    where = f"entry #{found['seq']}" if found.get("seq") is not None else "the chain"
+    return (
+        f"LEDGER BROKEN at {where}: {found.get('problem')} (quick check from receipt "
+        f"#{result['from_seq']}: {result.get('checked', 0)} entries after it verified before it)."
+    )
 
 
 def _view(job: Job, started_by: str | None = None) -> JobView:
@@ -208,7 +232,7 @@ def run_ledger_verify(job_id: int) -> str:
         return "skipped"
     progress = _ProgressWriter(job_id, total)
     try:
-        with _ledger_reader():
+        with ledger_reader():
             result = ledger.verify(progress=progress)
     except Exception as exc:
         log.exception("ledger verification job %s failed", job_id)
@@ -222,7 +246,7 @@ def run_ledger_verify(job_id: int) -> str:
         "done",
         progress=result.checked,
         total=max(total, result.checked) if result.intact else total,
-        result=_verdict(result),
+        result=_verdict(result, job_id),
     )
     return "done"
 
@@ -284,18 +308,29 @@ def _finish(job_id: int, status: str, **values: Any) -> None:
         )
 
 
-def _verdict(result: VerifyResult) -> dict[str, Any]:
+def _verdict(result: VerifyResult, job_id: int | None = None) -> dict[str, Any]:
+    """The verdict as the job row keeps it. An intact full verification also records the head
+    it reached and its hash, signed with the ledger key: where a quick check may start from
+    (decision 94)."""
     found = result.first_break
-    return {
+    verdict: dict[str, Any] = {
         "intact": result.intact,
         "checked": result.checked,
         "head_seq": result.last_seq,
+        "head_hash": result.last_hash,
         "first_break": (
             {"seq": found.seq, "entry_id": found.entry_id, "problem": found.problem}
             if found
             else None
         ),
     }
+    if result.intact and job_id is not None:
+        verified_at = utc_iso(utcnow())
+        verdict["verified_at"] = verified_at
+        verdict["signature"] = ledger.verification_signature(
+            job_id, result.last_seq, result.last_hash, verified_at
+        )
+    return verdict
 
 
 def _describe(exc: Exception) -> str:
@@ -309,7 +344,7 @@ def _read_only(dbapi_connection: Any, _record: Any) -> None:
 
 
 @contextmanager
-def _ledger_reader() -> Iterator[None]:
+def ledger_reader() -> Iterator[None]:
     """On SQLite, let ``db.session`` read the ledger through a plain read-only connection.
 
     Every transaction of the app's engine begins IMMEDIATE (``lims.sqlite``), taking the
@@ -344,21 +379,47 @@ def _ledger_reader() -> Iterator[None]:
 def get_job(job_id: int, viewer: User) -> JobView:
     _require_auditor(viewer, "see ledger verifications")
     job = db.session.get(Job, job_id)
-    if job is None or job.kind != LEDGER_VERIFY:  # other kinds have pages of their own
+    if job is None or job.kind not in VERIFICATIONS:  # other kinds have pages of their own
         raise NotFound(f"no job {job_id}", code="unknown_job")
     return _view(job)
 
 
-def recent_jobs(viewer: User, kind: str = LEDGER_VERIFY, limit: int = 10) -> list[JobView]:
-    """The latest jobs of one kind, newest first."""
+def recent_jobs(
+    viewer: User, kind: str | tuple[str, ...] = LEDGER_VERIFY, limit: int = 10
+) -> list[JobView]:
+    """The latest jobs of one kind (or of several), newest first."""
     _require_auditor(viewer, "see ledger verifications")
+    kinds = (kind,) if isinstance(kind, str) else kind
     found = db.session.scalars(
         select(Job)
-        .where(Job.kind == kind)
+        .where(Job.kind.in_(kinds))
         .order_by(Job.created_at.desc(), Job.id.desc())
         .limit(limit)
     )
     return [_view(job) for job in found]
+
+
+def record_quick_check(
+    actor_id: int, started_by: str, started_at: datetime, result: dict[str, Any]
+) -> JobView:
+    """A quick check (decision 94) ran in the request: its job row, written finished, so it
+    is listed with the verifications and has the same page."""
+    with transaction():
+        job = Job(
+            kind=LEDGER_QUICK_VERIFY,
+            status="done",
+            progress=result["checked"],
+            total=result["checked"],
+            result=json.dumps(result, sort_keys=True),
+            started_by_id=actor_id,
+            created_at=started_at,
+            started_at=started_at,
+            finished_at=utcnow(),
+        )
+        db.session.add(job)
+        db.session.flush()
+        view = _view(job, started_by=started_by)
+    return view
 
 
 def fail_stalled(max_minutes: int) -> int:

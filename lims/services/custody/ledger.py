@@ -123,13 +123,16 @@ def append(
     return entry
 
 
-def _stored_entries(batch: int = 2000) -> Iterator[dict[str, Any]]:
+def _stored_entries(batch: int = 2000, after: int = 0) -> Iterator[dict[str, Any]]:
+    """The entries in seq order, all of them or those after entry #``after``."""
     columns = [getattr(LedgerEntry, name) for name in (*HASHED_FIELDS, "id", "entry_hash")]
     stmt = (
         select(*columns)
         .order_by(LedgerEntry.seq, LedgerEntry.id)
         .execution_options(yield_per=batch)
     )
+    if after:
+        stmt = stmt.where(LedgerEntry.seq > after)
     for row in db.session.execute(stmt):
         yield row._asdict()
 
@@ -147,7 +150,23 @@ def verify(progress: Callable[[int], None] | None = None) -> VerifyResult:
     result = _verify_entries(progress)
     if not result.intact:
         return result
-    for receipt, stored in _receipts_with_their_entries():
+    return against_receipts(result)
+
+
+def verify_after(
+    seq: int, prev_hash: str, progress: Callable[[int], None] | None = None
+) -> VerifyResult:
+    """QA's quick check (decision 94): the entries after #``seq`` recomputed, the first
+    linking to ``prev_hash`` (the hash a receipt signed for #``seq``), in this process."""
+    return verify_chain(
+        _key(), _stored_entries(after=seq), progress, first_seq=seq + 1, prev_hash=prev_hash
+    )
+
+
+def against_receipts(result: VerifyResult, above: int = -1) -> VerifyResult:
+    """An intact chain checked against every stored receipt above entry #``above`` (all of
+    them by default), the highest first; the first that does not hold is the break."""
+    for receipt, stored in _receipts_with_their_entries(above):
         problem = check_receipt(receipt_payload(receipt), result, stored_hash=stored)
         if problem:
             return VerifyResult(
@@ -182,10 +201,11 @@ def _verify_entries(progress: Callable[[int], None] | None) -> VerifyResult:
     return verify_chain(_key(), _stored_entries(), progress)
 
 
-def _receipts_with_their_entries() -> Iterator[tuple[LedgerReceipt, str | None]]:
+def _receipts_with_their_entries(above: int = -1) -> Iterator[tuple[LedgerReceipt, str | None]]:
     rows = db.session.execute(
         select(LedgerReceipt, LedgerEntry.entry_hash)
         .outerjoin(LedgerEntry, LedgerEntry.seq == LedgerReceipt.seq)
+        .where(LedgerReceipt.seq > above)
         .order_by(LedgerReceipt.seq.desc(), LedgerReceipt.id.desc())
         .execution_options(yield_per=1000)
     )
@@ -208,6 +228,18 @@ def _receipt_message(seq: int, head_hash: str, issued_at: str) -> str:
 def receipt_signature(seq: int, head_hash: str, issued_at: str) -> str:
     """The signature a genuine receipt of this head, issued then, carries (this ledger's key)."""
     return sign(_key(), _receipt_message(seq, head_hash, issued_at))
+
+
+def _verified_message(job_id: int, seq: int, head_hash: str, verified_at: str) -> str:
+    return f"lims-ledger-verified|{job_id}|{seq}|{head_hash}|{verified_at}"
+
+
+def verification_signature(job_id: int, seq: int, head_hash: str, verified_at: str) -> str:
+    """What an intact full verification records it reached: "job #j found entries #1–#seq
+    intact, #seq with this hash, at this time", signed like a receipt (decision 94). The jobs
+    table is an ordinary one; the signature keeps a made-up or altered record from standing
+    in for a verification that never found the ledger intact."""
+    return sign(_key(), _verified_message(job_id, seq, head_hash, verified_at))
 
 
 def issue_receipt() -> dict[str, Any]:
