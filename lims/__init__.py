@@ -27,7 +27,11 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from .extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    from .models.search_index import in_models
+
+    migrate.init_app(
+        app, db, directory=str(app.root_path + "/../migrations"), include_name=in_models
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

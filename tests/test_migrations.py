@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from lims.extensions import db
+from lims.models.search_index import SQLITE_TABLES, in_models
 
 TABLES = {
     "api_tokens",
@@ -42,12 +43,15 @@ TABLES = {
 
 def schema_diff() -> list:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": in_models}
+        )
         return compare_metadata(context, db.metadata)
 
 
 def tables() -> set[str]:
-    return set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    names = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+    return {name for name in names if not name.startswith(SQLITE_TABLES)}
 
 
 def ledger_triggers() -> set[str]:
@@ -56,7 +60,8 @@ def ledger_triggers() -> set[str]:
             query = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
         else:
             query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-        return {row[0] for row in connection.exec_driver_sql(query)}
+        names = {row[0] for row in connection.exec_driver_sql(query)}
+        return {name for name in names if not name.startswith(SQLITE_TABLES)}
 
 
 @pytest.fixture

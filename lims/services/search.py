@@ -15,15 +15,17 @@ import math
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Integer, any_, cast, func, or_, select
+from sqlalchemy import text as text_clause
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..domain import identifiers
 from ..domain.catalogue import CATALOGUE
 from ..domain.errors import Invalid
 from ..domain.lifecycle import Status
+from ..db import is_postgres
 from ..extensions import db
-from ..models import Patient, Unit, User
+from ..models import Patient, Unit, User, search_index
 from . import access
 
 MAX_QUERY = 100
@@ -84,10 +86,55 @@ def _is_mrn(text: str, viewer: User) -> bool:
     return db.session.scalar(found) is not None
 
 
-def _text_filter(stmt: Select, text: str, viewer: User) -> Select:
+def _of_patients(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """Units of the patients matching ``condition``. On PostgreSQL the patients' ids are read
+    first into an array (``= ANY``), which the index on ``units.patient_id`` can take in a
+    bitmap beside the identifier's trigram index; a semi-join could not."""
+    if is_postgres():
+        ids = select(func.array_agg(Patient.id)).where(condition).scalar_subquery()
+        # the cast makes it one array value, not ``ANY (subquery)`` over rows
+        return Unit.patient_id == any_(cast(ids, ARRAY(Integer)))
+    return Unit.patient_id.in_(select(Patient.id).where(condition))
+
+
+def _contains(text: str, compact: str) -> ColumnElement[bool]:
+    """Units whose patient's name or record number contains ``text``, or whose identifier
+    contains ``compact`` — on the text-search indexes (decision 95) when the text is long
+    enough for a trigram."""
+    short = len(text) < search_index.MIN_CHARACTERS or not any(c.isalnum() for c in text)
+    if is_postgres() or short:  # PostgreSQL's trigram indexes serve ILIKE itself
+        pattern = _like(text)
+        return or_(
+            _of_patients(
+                or_(
+                    Patient.name.ilike(pattern, escape="\\"),
+                    Patient.mrn.ilike(pattern, escape="\\"),
+                )
+            ),
+            Unit.din.like(_like(compact), escape="\\"),
+        )
+    # SQLite: FTS5 trigram tables; a quoted phrase matches anywhere in a column
+    patients = text_clause(
+        "SELECT rowid FROM patients_search WHERE patients_search MATCH :patient_phrase"
+    ).bindparams(patient_phrase=_phrase(text))
+    condition = Unit.patient_id.in_(patients)
+    if len(compact) >= search_index.MIN_CHARACTERS:
+        units = text_clause(
+            "SELECT rowid FROM units_search WHERE units_search MATCH :unit_phrase"
+        ).bindparams(unit_phrase=_phrase(compact))
+        condition = or_(condition, Unit.id.in_(units))
+    return condition
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _text_filter(text: str, viewer: User) -> ColumnElement[bool] | None:
+    """The condition on ``Unit`` a search text sets (None for no text)."""
     text = " ".join(text.split())
     if not text:
-        return stmt
+        return None
     if len(text) > MAX_QUERY:
         message = f"search for at most {MAX_QUERY} characters"
         raise Invalid(message, code="query_too_long", fields={"q": message})
@@ -95,19 +142,11 @@ def _text_filter(stmt: Select, text: str, viewer: User) -> Select:
         din = _identifier(text)
     except Invalid:
         if _is_mrn(text, viewer):  # a long numeric record number can look like an identifier
-            return stmt.where(Patient.mrn == text)
+            return _of_patients(Patient.mrn == text)
         raise
     if din is not None:
-        return stmt.where(or_(Unit.din == din, Patient.mrn == text))
-    pattern = _like(text)
-    compact = _like(re.sub(r"[\s\-]", "", text).upper())
-    return stmt.where(
-        or_(
-            Patient.mrn.ilike(pattern, escape="\\"),
-            Patient.name.ilike(pattern, escape="\\"),
-            Unit.din.like(compact, escape="\\"),
-        )
-    )
+        return or_(Unit.din == din, _of_patients(Patient.mrn == text))
+    return _contains(text, re.sub(r"[\s\-]", "", text).upper())
 
 
 def _check_choice(value: str | None, known, name: str) -> str | None:
@@ -142,12 +181,11 @@ def search_units(
         filters.append(Unit.status == status)
     if unit_type:
         filters.append(Unit.unit_type == unit_type)
-    text = " ".join((text or "").split())
-    count = select(func.count(Unit.id)).where(*filters)
-    if text:  # only a text search needs the patient in the count
-        count = _text_filter(count.join(Unit.patient), text, viewer)
-    total = db.session.scalar(count) or 0
-    stmt = _text_filter(select(Unit).join(Unit.patient).where(*filters), text, viewer)
+    matching = _text_filter(text or "", viewer)
+    if matching is not None:
+        filters.append(matching)
+    total = db.session.scalar(select(func.count(Unit.id)).where(*filters)) or 0
+    stmt = select(Unit).join(Unit.patient).where(*filters)
     per_page = max(1, per_page)
     page = max(1, page)
     if clamp_page:

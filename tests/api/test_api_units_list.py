@@ -99,6 +99,22 @@ def test_a_wrong_check_character_is_refused_with_the_reason(api, three_collectio
     assert error["fields"] == {"q": error["message"]}
 
 
+def test_search_by_part_of_an_identifier(api, three_collections):
+    """The sequence digits of a label, as a technician reads them off a tube."""
+    bob = three_collections["bob"]
+    assert _ids(api.get("/units", query_string={"q": bob.din[-6:]})) == [bob.id]
+    assert _ids(api.get("/units", query_string={"q": bob.din[:7].lower()})) == [
+        three_collections[n].id for n in ("cleo", "bob", "ada")
+    ]
+
+
+def test_a_name_is_found_whatever_its_case_beyond_ascii(api, register):
+    """Both backends fold case the same way (on SQLite the trigram index does, decision 95)."""
+    unit = register("ADIPOSE", mrn="MRN-Z9", name="Zoë Ångström")
+    assert _ids(api.get("/units", query_string={"q": "ångström"})) == [unit.id]
+    assert _ids(api.get("/units", query_string={"q": "ZOË"})) == [unit.id]
+
+
 @pytest.mark.parametrize(
     "mrn",
     ["ABCDE12345678", "ABCDE12345678Z"],
