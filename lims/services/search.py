@@ -19,11 +19,11 @@ from sqlalchemy import ARRAY, ColumnElement, Integer, any_, cast, func, or_, sel
 from sqlalchemy import text as text_clause
 from sqlalchemy.orm import contains_eager, selectinload
 
+from ..db import is_postgres
 from ..domain import identifiers
 from ..domain.catalogue import CATALOGUE
 from ..domain.errors import Invalid
 from ..domain.lifecycle import Status
-from ..db import is_postgres
 from ..extensions import db
 from ..models import Patient, Unit, User, search_index
 from . import access
