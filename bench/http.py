@@ -11,7 +11,11 @@ round so that a machine that gets busier part-way through weighs on both alike:
 
 - ``GET /api/v1/units/<id>`` (a random seeded unit each request) against ``GET /units/<id>``;
 - ``POST /api/v1/scan`` against ``POST /scan``;
-- ``POST /api/v1/units`` (register, ``--write-connections``) against an INSERT and COMMIT.
+- ``POST /api/v1/units`` (register, ``--write-connections``) against an INSERT and COMMIT;
+- this application alone (no bare counterpart), ``--read-connections``: the readiness board
+  (``GET /api/v1/readiness?clinician=<id>`` of a seeded clinician, read by QA: 200 patients,
+  the cap)
+  and the units list searched by a patient's name (``GET /api/v1/units?q=<name>``).
 
 The database is seeded first when it has no units (``bench.seed``). Each figure is the median
 over the rounds of wrk's requests per second and latency percentiles; the ratio is this
@@ -36,6 +40,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 
@@ -90,7 +95,7 @@ class Side:
 class Measure:
     name: str
     ours: dict[str, Any]  # path, method, body
-    bare: dict[str, Any]
+    bare: dict[str, Any] | None  # None: this application alone
     connections: int
     runs: dict[str, list[dict[str, float]]] = field(
         default_factory=lambda: {"ours": [], "bare": []}
@@ -108,7 +113,7 @@ def prepare(url: str, units: int) -> dict[str, Any]:
     from flask_migrate import upgrade
 
     from lims.domain import identifiers
-    from lims.models import Unit, User
+    from lims.models import Patient, Unit, User
     from lims.services.admin import accounts
 
     from . import seed
@@ -141,25 +146,40 @@ def prepare(url: str, units: int) -> dict[str, Any]:
             select(Unit.id, Unit.din).order_by(func.random()).limit(2000)
         ).all()
         sample = [(r.id, identifiers.barcode_data(r.din)) for r in rows]
+        names = list(db.session.scalars(select(Patient.name).order_by(func.random()).limit(500)))
+        # a seeded clinician's board (they treat a share of every patient: the board is full)
+        doctor = db.session.scalar(select(User.id).where(User.username == "bench-doctor1"))
         db.session.remove()
         db.engine.dispose()
-    return {"tokens": tokens, "sample": sample, "units": total}
+    return {
+        "tokens": tokens,
+        "sample": sample,
+        "names": names,
+        "doctor": doctor,
+        "units": total,
+    }
 
 
-def _lua(measure: Measure, side: str, token: str | None, sample: list[tuple[int, str]]) -> str:
+def _lua(
+    measure: Measure, side: str, token: str | None, sample: list[tuple[int, str]], names: list[str]
+) -> str:
     spec = measure.ours if side == "ours" else measure.bare
+    assert spec is not None
     ids = ",".join(str(i) for i, _ in sample)
     codes = ",".join(json.dumps(c) for _, c in sample)
+    queries = ",".join(json.dumps(quote(n)) for n in names) or '""'
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
     body = json.dumps(spec.get("body", ""))
     return f"""
 local ids = {{{ids}}}
 local codes = {{{codes}}}
+local names = {{{queries}}}
 wrk.headers["Content-Type"] = "application/json"
 {auth}
 request = function()
   local i = math.random(#ids)
   local path = string.gsub("{spec["path"]}", "{{id}}", tostring(ids[i]))
+  path = string.gsub(path, "{{name}}", function() return names[math.random(#names)] end)
   local body = string.gsub({body}, "{{code}}", codes[i])
   if "{spec["method"]}" == "GET" then return wrk.format("GET", path) end
   return wrk.format("{spec["method"]}", path, nil, body)
@@ -210,12 +230,19 @@ def table(measures: list[Measure], meta: dict[str, Any]) -> str:
     ]
     for m in measures:
         ours, bare = m.runs["ours"], m.runs["bare"]
-        rps, bare_rps = _median(ours, "rps"), _median(bare, "rps")
+        rps = _median(ours, "rps")
+        errors = sum(r["errors"] for r in ours)
+        if m.bare is None:
+            bare_cells = f"— | — | — | {errors}/— |"
+        else:
+            bare_rps = _median(bare, "rps")
+            bare_cells = (
+                f"{bare_rps:,.0f} | {_median(bare, 'p50'):.1f} | {rps / bare_rps:.2f} | "
+                f"{errors}/{sum(r['errors'] for r in bare)} |"
+            )
         lines.append(
             f"| {m.name} | {m.connections} | {rps:,.0f} | {_median(ours, 'p50'):.1f} | "
-            f"{_median(ours, 'p99'):.1f} | {bare_rps:,.0f} | {_median(bare, 'p50'):.1f} | "
-            f"{rps / bare_rps:.2f} | {sum(r['errors'] for r in ours)}/"
-            f"{sum(r['errors'] for r in bare)} |"
+            f"{_median(ours, 'p99'):.1f} | {bare_cells}"
         )
     lines += ["", END]
     return "\n".join(lines)
@@ -244,6 +271,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--write-connections", type=int, default=8)
+    parser.add_argument("--read-connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
@@ -305,27 +333,41 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             {"method": "POST", "path": "/units", "body": "{}"},
             args.write_connections,
         ),
+        Measure(
+            "`GET /api/v1/readiness?clinician=<id>` (200 patients)",
+            {"method": "GET", "path": "/api/v1/readiness?clinician={doctor}", "token": "qa"},
+            None,
+            args.read_connections,
+        ),
+        Measure(
+            "`GET /api/v1/units?q=<name>`",
+            {"method": "GET", "path": "/api/v1/units?q={name}", "token": "qa"},
+            None,
+            args.read_connections,
+        ),
     ]
     collected = datetime.now(UTC).replace(microsecond=0).isoformat()
     measures[2].ours["body"] = json.dumps(register).replace("{collected}", collected)
     scripts: dict[tuple[str, str], Path] = {}
-    for m in measures:
-        for side in ("ours", "bare"):
+    for index, m in enumerate(measures):
+        m.ours["path"] = m.ours["path"].replace("{doctor}", str(prepared["doctor"]))
+        for side in ("ours", "bare") if m.bare is not None else ("ours",):
             spec = m.ours if side == "ours" else m.bare
+            assert spec is not None
             token = prepared["tokens"][spec["token"]] if "token" in spec else None
-            path = workdir / f"{m.name.strip('`').split()[1].replace('/', '_')}-{side}.lua"
-            path.write_text(_lua(m, side, token, prepared["sample"]))
+            path = workdir / f"{index}-{side}.lua"
+            path.write_text(_lua(m, side, token, prepared["sample"], prepared["names"]))
             scripts[(m.name, side)] = path
     rss: dict[str, list[float]] = {}
     try:
         ours.start(args.workers, args.threads)
         bare.start(args.workers, args.threads)
         for m in measures:  # warm both sides up: imports, compiled statements, connections
-            for side in (ours, bare):
+            for side in (ours, bare) if m.bare is not None else (ours,):
                 run_wrk(side.port, scripts[(m.name, side.name)], m.connections, 2)
         for _ in range(args.rounds):
             for m in measures:
-                for side in (ours, bare):
+                for side in (ours, bare) if m.bare is not None else (ours,):
                     result = run_wrk(
                         side.port, scripts[(m.name, side.name)], m.connections, args.seconds
                     )
