@@ -37,6 +37,7 @@ def job_out(job: jobs.JobView) -> JobOut:
         percent=job.percent,
         result=result,
         error=job.error,
+        summary=job.summary,
         started_by=PersonOut(id=job.started_by_id, name=job.started_by),
         created_at=job.created_at,
         started_at=job.started_at,

@@ -126,6 +126,7 @@ RESPONSE_MODELS = (
     schemas.ActionResultOut,
     schemas.HistoryOut,
     schemas.VerifyOut,
+    schemas.QuickVerifyOut,
     schemas.UnitQcOut,
     schemas.SpecsOut,
     schemas.SpecDetailOut,
@@ -288,6 +289,16 @@ OPERATIONS = (
         "Recompute the ledger's hash chain and name the first break",
         "VerifyOut",
         errors=(401, 403),
+    ),
+    Operation(
+        "get",
+        "/ledger/verify/from-receipt",
+        "quick_verify_ledger",
+        "Quick check from the last intact receipt: only the entries after the newest receipt "
+        "the last full, intact verification covered are recomputed, and the answer says so; "
+        "409 no_intact_receipt when there is nothing to start from (verify in full)",
+        "QuickVerifyOut",
+        errors=(401, 403, 409),
     ),
     Operation(
         "post",

@@ -384,6 +384,37 @@ class VerifyOut(Response):
     first_break: ChainBreakOut | None
 
 
+class ReceiptRefOut(Response):
+    """A stored head receipt: "the head was entry #seq, at this time", signed."""
+
+    id: int
+    seq: int
+    issued_at: UtcTime
+
+
+class FullVerificationOut(Response):
+    """The full verification that found the entries up to the receipt intact."""
+
+    job_id: int
+    verified_at: UtcTime
+    head_seq: int = Field(description="the head it reached, the receipt's entry or later")
+
+
+class QuickVerifyOut(Response):
+    """A quick check from the last intact receipt (decision 94): the entries after the
+    receipt recomputed now; the entries up to it were found intact by the full verification
+    named, and were not read again."""
+
+    intact: bool
+    checked: int = Field(description="entries recomputed now: those after the receipt's entry")
+    head_seq: int
+    first_break: ChainBreakOut | None
+    from_seq: int = Field(description="the receipt's entry; entries up to it were not re-read")
+    receipt: ReceiptRefOut
+    full_verification: FullVerificationOut
+    summary: str = Field(description="what was recomputed and what was not, in words")
+
+
 class TokenOut(Response):
     token: str
     expires_at: UtcTime
@@ -439,7 +470,10 @@ class JobOut(Response):
     """A long job (a verification of the whole ledger) and how far it has got."""
 
     id: int
-    kind: Literal["ledger_verify"]
+    kind: Literal["ledger_verify", "ledger_quick_verify"] = Field(
+        description="ledger_verify: every entry; ledger_quick_verify: a quick check from the "
+        "last intact receipt, recorded finished (summary says what it covered)"
+    )
     status: Literal["queued", "running", "done", "failed"]
     progress: int = Field(description="entries checked so far")
     total: int = Field(description="entries to check: the ledger's length when the job started")
@@ -450,6 +484,7 @@ class JobOut(Response):
     error: str | None = Field(
         description="when failed: why the job could not finish (says nothing of the ledger)"
     )
+    summary: str = Field(description="the state in one sentence, as the audit page says it")
     started_by: PersonOut
     created_at: UtcTime
     started_at: UtcTime | None

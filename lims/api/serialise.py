@@ -11,18 +11,22 @@ from ..domain.ledger_chain import VerifyResult
 from ..models import Deviation, LedgerEntry, Location, QcResult, QcSpec, Unit, User
 from ..services.actions import qc, release
 from ..services.actions.units import ActionResult, allowed_actions
+from ..services.custody.quick_check import QuickCheck
 from .schemas import (
     ActionResultOut,
     ActorOut,
     ChainBreakOut,
     DeviationOut,
+    FullVerificationOut,
     LedgerEntryOut,
     LocationOut,
     PatientOut,
     PersonOut,
     ProductSpecsOut,
     QcResultOut,
+    QuickVerifyOut,
     ReadinessOut,
+    ReceiptRefOut,
     ReleaseQueueItemOut,
     SpecDetailOut,
     SpecOut,
@@ -257,6 +261,19 @@ def release_queue_item_out(unit: Unit, viewer: User) -> ReleaseQueueItemOut:
         open_deviations=qc.deviation_count(unit, open_only=True),
         expires_at=unit.expires_at,
         hands_on=sorted(release.hands_on(unit, viewer)),
+    )
+
+
+def quick_verify_out(found: QuickCheck) -> QuickVerifyOut:
+    anchor, verdict = found.anchor, verify_out(found.result)
+    return QuickVerifyOut(
+        **verdict.model_dump(),
+        from_seq=anchor.seq,
+        receipt=ReceiptRefOut(id=anchor.receipt_id, seq=anchor.seq, issued_at=anchor.issued_at),
+        full_verification=FullVerificationOut(
+            job_id=anchor.job_id, verified_at=anchor.verified_at, head_seq=anchor.verified_seq
+        ),
+        summary=found.summary,
     )
 
 

@@ -76,6 +76,10 @@ ENDPOINTS = {
     ),
     "api.release_queue": Endpoint("GET", "/release-queue", frozenset({"qa"})),
     "api.verify_ledger": Endpoint("GET", "/ledger/verify", frozenset({"qa"})),
+    # Nothing to start from in this table's database (no full verification): 409 says so.
+    "api.quick_verify_ledger": Endpoint(
+        "GET", "/ledger/verify/from-receipt", frozenset({"qa", "admin"}), 409
+    ),
     "api.openapi_document": Endpoint("GET", "/openapi.json", PUBLIC),
     # Starts a job (202); {job}: a verification QA started and a worker finished.
     "api.start_verify_job": Endpoint(

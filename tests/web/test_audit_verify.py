@@ -155,6 +155,7 @@ def test_others_may_neither_start_nor_watch_a_verification(
     for response in (
         client.get("/audit/verify"),
         client.post("/audit/verify"),
+        client.post("/audit/verify/quick"),
         client.get(f"/audit/jobs/{job_id}"),
         client.get(f"/audit/jobs/{job_id}.json"),
     ):
@@ -182,3 +183,84 @@ def test_pressing_verify_again_while_one_waits_shows_the_waiting_one(login, five
     assert response.request.path == f"/audit/jobs/{queued.id}"
     assert "a verification is already queued" in text_of(response)
     assert len(jobs.recent_jobs(users["qa"])) == 1
+
+
+# ---------------------------------------------------------------------------- quick check (decision 94)
+
+
+def quick(client):
+    try:
+        return client.post("/audit/verify/quick")
+    finally:
+        db.session.rollback()
+
+
+@pytest.mark.req("P11-4")
+def test_qa_checks_quickly_from_the_last_intact_receipt(login, five_entries, unit_in):
+    client = login("qa")
+    form = client.get("/audit/verify")
+    db.session.rollback()
+    assert "Quick check from the last intact receipt" in text_of(form)
+    assert 'action="/audit/verify/quick"' in form.get_data(as_text=True)
+    full = start(client)
+    assert poll(client, full)["result"]["intact"]  # and, without a broker, a receipt of #5
+    unit_in("collected")
+    unit_in("collected")
+    db.session.commit()
+
+    response = quick(client)
+
+    match = re.fullmatch(r"/audit/jobs/(\d+)", response.location)
+    assert response.status_code == 302 and match, response.location
+    job_id = int(match.group(1))
+    shown = page(client, job_id)
+    words = text_of(shown)
+    assert "Quick check from the last intact receipt" in words
+    assert "Ledger intact from receipt #5 to head #7" in words
+    assert re.search(
+        rf"entries #6–#7 recomputed; entries up to #5 were found intact by the full verification "
+        rf"of \S+ \S+ UTC \(job #{full}\) and not re-read now",
+        words,
+    ), words
+    assert "LEDGER BROKEN" not in words
+    state = client.get(f"/audit/jobs/{job_id}.json").get_json()
+    db.session.rollback()
+    assert state["status"] == "done" and state["progress"] == state["total"] == 2
+    listing = text_of(client.get("/audit/verify"))
+    db.session.rollback()
+    assert "Ledger intact from receipt #5: entries #6–#7 recomputed" in listing
+    assert "Ledger intact: 5 entries verified, head #5." in listing
+
+
+def test_a_quick_check_names_an_entry_altered_after_the_receipt(login, five_entries, unit_in):
+    client = login("admin")
+    assert poll(client, start(client))["result"]["intact"]
+    unit_in("collected")
+    unit_in("collected")
+    db.session.commit()
+    with triggers_off() as session:
+        session.execute(text("UPDATE ledger_entries SET data = '{}' WHERE seq = 7"))
+
+    response = page(client, int(quick(client).location.rsplit("/", 1)[1]))
+
+    html = response.get_data(as_text=True)
+    assert re.search(r'<section class="stop-refusal job-broken" role="alert"', html)
+    words = text_of(response)
+    assert "LEDGER BROKEN" in words and "First broken entry: #7" in words
+    assert "1 entries after receipt #5 verified before it" in words
+
+
+def test_with_nothing_to_start_from_the_page_says_so_and_records_nothing(
+    login, five_entries, users
+):
+    client = login("qa")
+
+    response = client.post("/audit/verify/quick", follow_redirects=True)
+    db.session.rollback()
+
+    assert response.status_code == 200 and response.request.path == "/audit/verify"
+    assert (
+        "No quick check: no full verification of the ledger has finished yet. "
+        "Run the full verification." in text_of(response)
+    )
+    assert jobs.recent_jobs(users["qa"], kind=jobs.VERIFICATIONS) == []

@@ -65,6 +65,8 @@ ROUTES = {
     "notifications.retry_delivery": ("POST", "/admin/deliveries/{delivery}/retry", {"admin"}),
     "audit.verify": ("GET", "/audit/verify", AUDITORS),
     "audit.start_verify": ("POST", "/audit/verify", AUDITORS),  # starts a job: to its page
+    # Runs here: nothing to start from in this table's database, so back to /audit/verify
+    "audit.quick_verify": ("POST", "/audit/verify/quick", AUDITORS),
     "audit.job": ("GET", "/audit/jobs/{job}", AUDITORS),
     "audit.job_json": ("GET", "/audit/jobs/{job}.json", AUDITORS),
     "auth.login": ("GET", "/login", None),

@@ -2,7 +2,9 @@
 
 A verification of a large ledger takes longer than a request should, so the button starts
 a job (``lims.services.jobs``) and the job's page shows its progress: the state as of
-loading, and, with JavaScript, a bar polled from the job's JSON every second.
+loading, and, with JavaScript, a bar polled from the job's JSON every second. The quick
+check from the last intact receipt (decision 94) runs in the request and leads to the same
+page, its job recorded finished.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from flask_login import current_user
 
 from ...domain.errors import Conflict
 from ...security import roles_required
-from ...services.custody import jobs
+from ...services.custody import jobs, quick_check
 from . import bp
 from .access import AUDITORS
 
@@ -25,7 +27,8 @@ def _viewer():
 @bp.get("/verify")
 @roles_required(*AUDITORS)
 def verify() -> ResponseReturnValue:
-    return render_template("audit/verify.html", recent=jobs.recent_jobs(_viewer()))
+    recent = jobs.recent_jobs(_viewer(), kind=jobs.VERIFICATIONS)
+    return render_template("audit/verify.html", recent=recent)
 
 
 @bp.post("/verify")
@@ -36,6 +39,19 @@ def start_verify() -> ResponseReturnValue:
     except Conflict as exc:  # one is running already: show it rather than start another
         flash(exc.message, "info")
         job = jobs.recent_jobs(_viewer(), limit=1)[0]
+    return redirect(url_for("audit.job", job_id=job.id))
+
+
+@bp.post("/verify/quick")
+@roles_required(*AUDITORS)
+def quick_verify() -> ResponseReturnValue:
+    """Quick check from the last intact receipt: nothing to start from is said on the page
+    with the full verification's button beside it."""
+    try:
+        job = quick_check.run(_viewer())
+    except Conflict as exc:
+        flash(exc.message, "info")
+        return redirect(url_for("audit.verify"))
     return redirect(url_for("audit.job", job_id=job.id))
 
 
