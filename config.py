@@ -94,8 +94,9 @@ class Config:
         os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'lims.sqlite3'}"
     )
     # A connection the database dropped (a restart, a failover) is noticed and replaced when
-    # it is next taken from the pool, so the app recovers by itself once the database is back.
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {"pool_pre_ping": True}
+    # it is next taken from the pool after being idle (``lims.pool``, decision 96), so the app
+    # recovers by itself once the database is back.
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict] = {}
     REDIS_URL = os.environ.get("REDIS_URL") or None
     CELERY = celery_config(REDIS_URL)
 

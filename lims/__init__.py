@@ -36,9 +36,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     with app.app_context():
-        from . import sqlite
+        from . import pool, sqlite
 
         sqlite.configure(db.engine)
+        pool.configure(db.engine)
 
     from . import api, errors, notify, web
     from .cli import register_cli

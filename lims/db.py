@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .domain.errors import Conflict, Unavailable
 from .extensions import db
+from .pool import refuse_writes
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def transaction() -> Iterator:
     Lost races surface as :class:`Conflict` (HTTP 409): a stale unit version, a unique key
     taken by a concurrent writer, or a busy SQLite database.
     """
+    refuse_writes()
     session = db.session
     try:
         yield session

@@ -2,13 +2,16 @@
 
 pysqlite's own transaction handling starts transactions late and lazily; we take it over
 (the SQLAlchemy documented recipe) so that each transaction takes the write lock when it
-begins. Writers then queue (busy_timeout) instead of failing half-way.
+begins. Writers then queue (busy_timeout) instead of failing half-way. A request that only
+reads begins a deferred transaction (``lims.pool.read_only``, decision 96).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from .pool import READ_ONLY
 
 
 def configure(engine: Engine) -> None:
@@ -27,4 +30,6 @@ def configure(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a view that only reads (``lims.pool.read_only``) takes no write lock
+        deferred = conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")

@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..domain.readiness import Warning
 from ..domain.roles import Role
 from ..models import Appointment
+from ..pool import read_only
 from ..security import roles_required
 from ..services.clinic import appointments, readiness
 from . import bp
@@ -81,6 +82,7 @@ def _unit_out(line: readiness.UnitLine, board: readiness.Board) -> UnitReadiness
 
 
 @bp.get("/readiness")
+@read_only
 @roles_required(Role.CLINICIAN, Role.QA, Role.ADMIN)
 def readiness_board():
     params = query(ReadinessQuery)

@@ -13,6 +13,7 @@ from ..domain.errors import Invalid
 from ..domain.lifecycle import UNIT_ACTIONS
 from ..domain.roles import Role
 from ..errors import json_error
+from ..pool import read_only
 from ..security import (
     TooManyAttempts,
     public,
@@ -59,6 +60,7 @@ def create_token():
 
 
 @bp.get("/units")
+@read_only
 @roles_required()
 def list_units():
     params = query(UnitQuery)
@@ -90,6 +92,7 @@ def register_unit():
 
 
 @bp.get("/units/<id:unit_id>")
+@read_only
 @roles_required()
 def get_unit(unit_id: int):
     unit = access.require_unit(current_user._get_current_object(), unit_id)

@@ -10,6 +10,7 @@ from flask_login import current_user
 from ..domain.errors import Invalid
 from ..domain.roles import Role
 from ..models import User
+from ..pool import read_only
 from ..security import roles_required
 from ..services.station import scan
 from . import bp
@@ -60,6 +61,7 @@ def scan_out(found: scan.Resolution, viewer: User) -> ScanOut:
 
 
 @bp.post("/scan")
+@read_only
 @roles_required()
 def scan_code():
     """``{"code": ...}``: a unit (with what the caller may do now), a collection, a patient,

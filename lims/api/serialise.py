@@ -95,7 +95,7 @@ def unit_detail_out(unit: Unit, viewer: User) -> UnitDetailOut:
     return UnitDetailOut(
         **_unit_fields(unit),
         allowed_actions=[a.name for a in allowed_actions(unit, viewer)],
-        children=[child.id for child in unit.children],
+        children=unit.child_ids,
     )
 
 

@@ -11,8 +11,12 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, aliased, mapped_column, query_expression, relationship
+from sqlalchemy.sql.functions import GenericFunction
 
 from ..domain import identifiers
 from ..domain.catalogue import UnitType, unit_type
@@ -78,6 +82,16 @@ class Unit(db.Model):
     custodian: Mapped[User | None] = relationship(foreign_keys=[custodian_id])
     collected_by: Mapped[User | None] = relationship(foreign_keys=[collected_by_id])
     location: Mapped[Location | None] = relationship()
+    # The children's ids as "3,4" ("" for none), when a reader loads them with the unit in one
+    # statement (``with_expression(Unit.children_listed, children_listed())``); else None.
+    children_listed: Mapped[str | None] = query_expression()
+
+    @property
+    def child_ids(self) -> list[int]:
+        """The ids of the units made or split from this one, in order."""
+        if self.children_listed is None:
+            return [child.id for child in self.children]
+        return sorted(int(i) for i in self.children_listed.split(",") if i)
 
     @property
     def status_enum(self) -> Status:
@@ -120,3 +134,30 @@ class IdentifierSequence(db.Model):
     scope: Mapped[str] = mapped_column(String(16), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class id_list(GenericFunction):
+    """Integers joined by commas, in no particular order (an aggregate)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(id_list, "postgresql")
+def _id_list_postgresql(element, compiler, **kw):
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+@compiles(id_list, "sqlite")
+def _id_list_sqlite(element, compiler, **kw):
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+def children_listed():
+    """A correlated subquery: the ids of ``Unit``'s children (see ``Unit.children_listed``)."""
+    child = aliased(Unit)
+    return (
+        select(func.coalesce(id_list(child.id), ""))
+        .where(child.parent_id == Unit.id)
+        .scalar_subquery()
+    )

@@ -23,13 +23,14 @@ query that reads it (no query per row).
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, CompoundSelect, exists, false, select, true, union
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from ..domain.errors import NotFound
 from ..domain.identifiers import MAX_ID
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import Appointment, LedgerEntry, Patient, Unit, User
+from ..models.unit import children_listed
 
 SEE_EVERY_PATIENT = frozenset({Role.QA, Role.ADMIN, Role.SYSTEM})
 
@@ -119,7 +120,11 @@ def require_patient(user: User, patient_id: object) -> Patient:
 
 # What a reader of a unit shows or checks next (its patient, its custodian), loaded in the
 # same round trip as the unit rather than one lazy query each.
-WITH_PEOPLE = (joinedload(Unit.patient), joinedload(Unit.custodian))
+WITH_PEOPLE = (
+    joinedload(Unit.patient),
+    joinedload(Unit.custodian),
+    with_expression(Unit.children_listed, children_listed()),
+)
 
 
 def require_unit(user: User, unit_id: object) -> Unit:
