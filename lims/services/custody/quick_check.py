@@ -261,10 +261,7 @@ def _still_as_verified(anchor: Anchor, result: VerifyResult) -> VerifyResult:
         select(LedgerEntry.id, LedgerEntry.entry_hash).where(LedgerEntry.seq == seq)
     ).first()
     if stored is None or not hmac.compare_digest(stored.entry_hash, anchor.verified_hash):
-        problem = (
-            f"no longer has the hash {when} found: the entry was replaced since "
-            "(the receipt it was checked from signed another chain)"
-        )
+        problem = f"no longer has the hash {when} found there: it was replaced since"
         return _broken(result, ChainBreak(seq, stored.id if stored else None, problem))
     return result
 
