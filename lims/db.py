@@ -41,14 +41,21 @@ def after_commit(name: str) -> None:
 
 
 @contextmanager
-def transaction() -> Iterator:
+def transaction(*, keep_loaded: bool = False) -> Iterator:
     """Commit on success; on any failure roll back, so nothing is half-written.
 
     Lost races surface as :class:`Conflict` (HTTP 409): a stale unit version, a unique key
     taken by a concurrent writer, or a busy SQLite database.
+
+    ``keep_loaded``: what the transaction loaded and wrote stays loaded after the commit
+    instead of expiring, so the answer built from it (the unit as the action left it) reads
+    nothing again. Only for a caller that answers with what it wrote.
     """
     refuse_writes()
     session = db.session
+    own = session()
+    expire = own.expire_on_commit
+    own.expire_on_commit = expire and not keep_loaded
     try:
         yield session
         session.commit()
@@ -79,6 +86,8 @@ def transaction() -> Iterator:
         raise
     else:
         _run_hooks(session.info.pop(REQUESTED, set()))
+    finally:
+        own.expire_on_commit = expire
 
 
 def _roll_back(session) -> None:

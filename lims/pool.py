@@ -40,14 +40,33 @@ def read_only(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         session = db.session()  # this request's session
-        if not session.in_transaction():  # nothing read yet in this request
-            options: dict[str, Any] = {READ_ONLY: True}
-            if db.engine.dialect.name == "postgresql":
-                options["isolation_level"] = "AUTOCOMMIT"
-            session.connection(execution_options=options)
-        return view(*args, **kwargs)
+        if session.in_transaction():  # something was read already: as it is
+            return view(*args, **kwargs)
+        options: dict[str, Any] = {READ_ONLY: True}
+        if db.engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        session.connection(execution_options=options)
+        try:
+            return view(*args, **kwargs)
+        finally:
+            _end_read(session)
 
     return wrapper
+
+
+def _end_read(session: Any) -> None:
+    """Give the read-only connection back, keeping what was read loaded (the signed-in user):
+    whatever runs after the view in this request reads in a transaction of its own."""
+    if not session.in_transaction():
+        return
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()  # nothing to commit: it ends the read, without a round trip
+    except exc.SQLAlchemyError:
+        session.rollback()
+    finally:
+        session.expire_on_commit = expire
 
 
 class WriteInReadOnlyView(RuntimeError):

@@ -95,7 +95,7 @@ def register_unit():
 @read_only
 @roles_required()
 def get_unit(unit_id: int):
-    unit = access.require_unit(current_user._get_current_object(), unit_id)
+    unit = access.require_unit(current_user._get_current_object(), unit_id, to_show=True)
     return json_response(unit_detail_out(unit, current_user))
 
 

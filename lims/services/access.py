@@ -120,20 +120,23 @@ def require_patient(user: User, patient_id: object) -> Patient:
 
 # What a reader of a unit shows or checks next (its patient, its custodian), loaded in the
 # same round trip as the unit rather than one lazy query each.
-WITH_PEOPLE = (
-    joinedload(Unit.patient),
-    joinedload(Unit.custodian),
-    with_expression(Unit.children_listed, children_listed()),
-)
+WITH_PEOPLE = (joinedload(Unit.patient), joinedload(Unit.custodian))
+# ... and the ids of its children, for a reader that only shows the unit (a look-up, a scan).
+# Not for a unit about to be acted on: an action that makes products would leave the list
+# it loaded behind (decision 96).
+TO_SHOW = (*WITH_PEOPLE, with_expression(Unit.children_listed, children_listed()))
 
 
-def require_unit(user: User, unit_id: object) -> Unit:
-    """The unit, if this user may see its patient; otherwise exactly "no such unit"."""
+def require_unit(user: User, unit_id: object, *, to_show: bool = False) -> Unit:
+    """The unit, if this user may see its patient; otherwise exactly "no such unit".
+    ``to_show``: with its children's ids, for a reader that changes nothing."""
     ident = _record_id(unit_id)
     found = None
     if ident is not None:
         found = db.session.scalar(
-            select(Unit).where(Unit.id == ident, visible_units(user)).options(*WITH_PEOPLE)
+            select(Unit)
+            .where(Unit.id == ident, visible_units(user))
+            .options(*(TO_SHOW if to_show else WITH_PEOPLE))
         )
     if found is None:
         raise no_unit(unit_id)

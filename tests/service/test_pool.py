@@ -12,6 +12,7 @@ from lims import pool
 from lims.db import transaction
 from lims.extensions import db
 from lims.models import Location, User
+from lims.services import access
 
 
 @pool.read_only
@@ -57,3 +58,23 @@ def test_a_read_only_view_that_writes_fails_and_writes_nothing(app):
         _count_users_then(write)
     db.session.remove()
     assert db.session.scalar(select(func.count()).select_from(Location)) == 0
+
+
+def test_a_unit_shown_with_its_children_lists_a_product_made_after(app, users, register, act):
+    """The children's ids read with the unit (decision 96) do not outlive a new product."""
+    source = register("ADIPOSE")
+    act(source, "receive")
+    act(source, "start_processing")
+    shown = access.require_unit(users["qa"], source.id, to_show=True)
+    assert shown.child_ids == []
+    product = act(source, "complete_processing").products[0]
+    assert access.require_unit(users["qa"], source.id, to_show=True).child_ids == [product.id]
+
+
+def test_after_a_read_only_view_the_session_writes_as_usual(app):
+    """Tests (and anything after the view in a request) share the session: the read-only
+    connection goes back when the view ends, and the next transaction may write."""
+    _count_users_then(lambda: None)
+    with transaction():
+        db.session.add(Location(code="LOC-RW", name="Bench", kind="bench"))
+    assert db.session.scalar(select(func.count()).select_from(Location)) == 1

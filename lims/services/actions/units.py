@@ -150,7 +150,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
     _run_guards(action.guards, Context(None, fields, Role(actor.role), now), Invalid)
     kind = unit_type(fields.type)
     collected_at = fields.collected_at.astimezone(UTC)
-    with transaction():
+    with transaction(keep_loaded=True):
         patient = _find_or_create_patient(fields.patient, actor)
         din, check = new_din(collected_at.year)
         unit = Unit(
@@ -167,6 +167,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
             collected_at=collected_at,
             collected_by_id=actor.id,
             expires_at=collected_at + kind.shelf_life,
+            children=[],  # a new collection has none: known without asking
         )
         db.session.add(unit)
         db.session.flush()
@@ -300,7 +301,7 @@ def _perform(
     provenance: Mapping[str, Any] | None = None,
 ) -> ActionResult:
     action = unit_action(name)
-    with transaction():
+    with transaction():  # expires what it loaded: an effect may set ids, not relationships
         # A unit of a patient the actor may not see is, to them, no unit (decision 61).
         unit = access.require_unit(actor, unit_id)
         check_role(action, actor)

@@ -79,7 +79,7 @@ def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
             Unit.division == division,
             access.visible_units(actor),
         )
-        .options(*access.WITH_PEOPLE)
+        .options(*access.TO_SHOW)
     )
     if unit is None:
         raise NotFound(
@@ -95,7 +95,7 @@ def collection_of(din: str, actor: User) -> list[Unit]:
         db.session.scalars(
             select(Unit)
             .where(Unit.din == din, access.visible_units(actor))
-            .options(*access.WITH_PEOPLE)
+            .options(*access.TO_SHOW)
             .order_by(Unit.id)
         )
     )
