@@ -10,14 +10,16 @@ from ..models import IdentifierSequence
 
 
 def next_value(scope: str, year: int) -> int:
-    """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock)."""
+    """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock), in
+    one statement: the first number of a year inserts its row, every later one adds one."""
     session = db.session
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdentifierSequence)
-    session.execute(insert.values(scope=scope, year=year, last_value=0).on_conflict_do_nothing())
     return session.execute(
-        update(IdentifierSequence)
-        .where(IdentifierSequence.scope == scope, IdentifierSequence.year == year)
-        .values(last_value=IdentifierSequence.last_value + 1)
+        insert.values(scope=scope, year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[IdentifierSequence.scope, IdentifierSequence.year],
+            set_={"last_value": IdentifierSequence.last_value + 1},
+        )
         .returning(IdentifierSequence.last_value)
     ).scalar_one()
