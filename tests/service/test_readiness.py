@@ -266,3 +266,26 @@ def test_the_boards_history_is_read_again_only_after_the_cache_time(app, users, 
     with time_machine.travel(utcnow() + timedelta(seconds=301)):
         later = line_of(readiness.board(users["clinician"]), unit.id).estimate.n
     assert later == before + 1
+
+
+def test_a_full_board_shows_the_first_patients_and_counts_no_quiet_ones(
+    users, register, act, monkeypatch
+):
+    """Patients with a live unit or an appointment are on the board, in id order up to the
+    cap; a patient whose units are all over is quiet, counted only when the board is whole."""
+    live = [register("ADIPOSE", mrn=f"MRN-L{n}", name=f"Live {n}") for n in range(3)]
+    over = register("ADIPOSE", mrn="MRN-Q", name="Quiet One")
+    act(over, "reject", as_="technician", reason="clotted sample")
+    booked = register("BLOOD", mrn="MRN-B", name="Booked Only")
+    book(users, booked, kind="collection", at=utcnow() + 3 * H)
+    act(booked, "reject", as_="technician", reason="clotted sample")
+
+    whole = readiness.board(users["clinician"])
+    on_board = [u.patient.id for u in live] + [booked.patient.id]
+    assert sorted(row.patient.id for row in whole.rows) == sorted(on_board)
+    assert (whole.truncated, whole.quiet) == (False, 1)
+
+    monkeypatch.setattr(readiness, "MAX_PATIENTS", 2)
+    capped = readiness.board(users["clinician"])
+    assert {row.patient.id for row in capped.rows} == set(sorted(on_board)[:2])
+    assert (capped.truncated, capped.quiet) == (True, 0)
