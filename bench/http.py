@@ -15,7 +15,9 @@ round so that a machine that gets busier part-way through weighs on both alike:
 - this application alone (no bare counterpart), ``--read-connections``: the readiness board
   (``GET /api/v1/readiness?clinician=<id>`` of a seeded clinician, read by QA: 200 patients,
   the cap)
-  and the units list searched by a patient's name (``GET /api/v1/units?q=<name>``).
+  and the units list searched by a patient's name (``GET /api/v1/units?q=<name>``; the bench
+  seed draws from 400 names, so each is shared by about one patient in 400) and by a record
+  number (``q=<record number>``: one patient).
 
 The database is seeded first when it has no units (``bench.seed``). Each figure is the median
 over the rounds of wrk's requests per second and latency percentiles; the ratio is this
@@ -146,7 +148,11 @@ def prepare(url: str, units: int) -> dict[str, Any]:
             select(Unit.id, Unit.din).order_by(func.random()).limit(2000)
         ).all()
         sample = [(r.id, identifiers.barcode_data(r.din)) for r in rows]
-        names = list(db.session.scalars(select(Patient.name).order_by(func.random()).limit(500)))
+        people = db.session.execute(
+            select(Patient.name, Patient.mrn).order_by(func.random()).limit(500)
+        ).all()
+        names = [p.name for p in people]
+        mrns = [p.mrn for p in people]
         # a seeded clinician's board (they treat a share of every patient: the board is full)
         doctor = db.session.scalar(select(User.id).where(User.username == "bench-doctor1"))
         db.session.remove()
@@ -155,31 +161,40 @@ def prepare(url: str, units: int) -> dict[str, Any]:
         "tokens": tokens,
         "sample": sample,
         "names": names,
+        "mrns": mrns,
         "doctor": doctor,
         "units": total,
     }
 
 
 def _lua(
-    measure: Measure, side: str, token: str | None, sample: list[tuple[int, str]], names: list[str]
+    measure: Measure,
+    side: str,
+    token: str | None,
+    sample: list[tuple[int, str]],
+    names: list[str],
+    mrns: list[str],
 ) -> str:
     spec = measure.ours if side == "ours" else measure.bare
     assert spec is not None
     ids = ",".join(str(i) for i, _ in sample)
     codes = ",".join(json.dumps(c) for _, c in sample)
     queries = ",".join(json.dumps(quote(n)) for n in names) or '""'
+    records = ",".join(json.dumps(quote(m)) for m in mrns) or '""'
     auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if token else ""
     body = json.dumps(spec.get("body", ""))
     return f"""
 local ids = {{{ids}}}
 local codes = {{{codes}}}
 local names = {{{queries}}}
+local mrns = {{{records}}}
 wrk.headers["Content-Type"] = "application/json"
 {auth}
 request = function()
   local i = math.random(#ids)
   local path = string.gsub("{spec["path"]}", "{{id}}", tostring(ids[i]))
   path = string.gsub(path, "{{name}}", function() return names[math.random(#names)] end)
+  path = string.gsub(path, "{{mrn}}", function() return mrns[math.random(#mrns)] end)
   local body = string.gsub({body}, "{{code}}", codes[i])
   if "{spec["method"]}" == "GET" then return wrk.format("GET", path) end
   return wrk.format("{spec["method"]}", path, nil, body)
@@ -345,6 +360,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             None,
             args.read_connections,
         ),
+        Measure(
+            "`GET /api/v1/units?q=<record number>`",
+            {"method": "GET", "path": "/api/v1/units?q={mrn}", "token": "qa"},
+            None,
+            args.read_connections,
+        ),
     ]
     collected = datetime.now(UTC).replace(microsecond=0).isoformat()
     measures[2].ours["body"] = json.dumps(register).replace("{collected}", collected)
@@ -356,7 +377,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             assert spec is not None
             token = prepared["tokens"][spec["token"]] if "token" in spec else None
             path = workdir / f"{index}-{side}.lua"
-            path.write_text(_lua(m, side, token, prepared["sample"], prepared["names"]))
+            path.write_text(
+                _lua(m, side, token, prepared["sample"], prepared["names"], prepared["mrns"])
+            )
             scripts[(m.name, side)] = path
     rss: dict[str, list[float]] = {}
     try:
