@@ -22,7 +22,16 @@ query that reads it (no query per row).
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, CompoundSelect, exists, false, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    bindparam,
+    exists,
+    false,
+    select,
+    true,
+    union,
+)
 from sqlalchemy.orm import aliased, joinedload, with_expression
 
 from ..domain.errors import NotFound
@@ -127,12 +136,24 @@ WITH_PEOPLE = (joinedload(Unit.patient), joinedload(Unit.custodian))
 TO_SHOW = (*WITH_PEOPLE, with_expression(Unit.children_listed, children_listed()))
 
 
+# For those who see every unit, built once (a statement keeps its cache key: decision 96).
+_ANY_UNIT = select(Unit).where(Unit.id == bindparam("unit_id")).options(*WITH_PEOPLE)
+_ANY_UNIT_TO_SHOW = select(Unit).where(Unit.id == bindparam("unit_id")).options(*TO_SHOW)
+
+
+def sees_every_unit(user: User) -> bool:
+    """``visible_units`` is no condition at all for this user (a statement may be reused)."""
+    return sees_every_patient(user) or user.role == Role.TECHNICIAN.value
+
+
 def require_unit(user: User, unit_id: object, *, to_show: bool = False) -> Unit:
     """The unit, if this user may see its patient; otherwise exactly "no such unit".
     ``to_show``: with its children's ids, for a reader that changes nothing."""
     ident = _record_id(unit_id)
     found = None
-    if ident is not None:
+    if ident is not None and sees_every_unit(user):
+        found = db.session.scalar(_ANY_UNIT_TO_SHOW if to_show else _ANY_UNIT, {"unit_id": ident})
+    elif ident is not None:
         found = db.session.scalar(
             select(Unit)
             .where(Unit.id == ident, visible_units(user))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, bindparam, select, true
 
 from ...db import transaction
 from ...domain import codes, identifiers
@@ -70,17 +70,41 @@ def _unit_resolution(unit: Unit, actor: User) -> Resolution:
     )
 
 
-def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
-    unit = db.session.scalar(
+def _unit_by_code(visible: ColumnElement[bool]) -> Select:
+    return (
         select(Unit)
         .where(
-            Unit.din == din,
-            Unit.product_code == product_code,
-            Unit.division == division,
-            access.visible_units(actor),
+            Unit.din == bindparam("din"),
+            Unit.product_code == bindparam("product_code"),
+            Unit.division == bindparam("division"),
+            visible,
         )
         .options(*access.TO_SHOW)
     )
+
+
+def _collection(visible: ColumnElement[bool]) -> Select:
+    return (
+        select(Unit)
+        .where(Unit.din == bindparam("din"), visible)
+        .options(*access.TO_SHOW)
+        .order_by(Unit.id)
+    )
+
+
+# For those who see every unit, built once (a statement keeps its cache key: decision 96).
+_ANY_UNIT_BY_CODE = _unit_by_code(true())
+_ANY_COLLECTION = _collection(true())
+
+
+def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
+    stmt = (
+        _ANY_UNIT_BY_CODE
+        if access.sees_every_unit(actor)
+        else _unit_by_code(access.visible_units(actor))
+    )
+    params = {"din": din, "product_code": product_code, "division": division}
+    unit = db.session.scalar(stmt, params)
     if unit is None:
         raise NotFound(
             f"no unit {identifiers.eye_readable(din)} with product code {product_code} {division}",
@@ -91,14 +115,12 @@ def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
 
 def collection_of(din: str, actor: User) -> list[Unit]:
     """The collection's units, if the actor may see them; none at all is 404."""
-    found = list(
-        db.session.scalars(
-            select(Unit)
-            .where(Unit.din == din, access.visible_units(actor))
-            .options(*access.TO_SHOW)
-            .order_by(Unit.id)
-        )
+    stmt = (
+        _ANY_COLLECTION
+        if access.sees_every_unit(actor)
+        else _collection(access.visible_units(actor))
     )
+    found = list(db.session.scalars(stmt, {"din": din}))
     if not found:
         raise NotFound(
             f"no unit has identifier {identifiers.eye_readable(din)}", code="unknown_identifier"
