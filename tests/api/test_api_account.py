@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from lims.services.admin import accounts
+from tests.backends import backend  # noqa: F401  (SQLite alone: the account API's answers)
 from tests.conftest import PASSWORD
 
 from .helpers import assert_error

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from lims.extensions import db
 from lims.models import Notification
+from tests.backends import backend  # noqa: F401  (SQLite alone: the inbox API; delivery is tested on both in notify/)
 
 from .helpers import assert_error
 

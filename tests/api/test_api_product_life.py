@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from lims.services.admin import locations
+from tests.backends import backend  # noqa: F401  (SQLite alone: the API's answers along a product's life; the life is tested on both in service/test_product_life)
 from tests.conftest import PASSWORD
 from tests.service.lab import CABINET, PRODUCT_OF, qc_data, required_tests, sign, steps_for
 

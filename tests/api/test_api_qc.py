@@ -14,6 +14,7 @@ from lims.domain.lifecycle import UNIT_ACTIONS
 from lims.extensions import db
 from lims.models import Deviation
 from lims.services.audit import deviations
+from tests.backends import backend  # noqa: F401  (SQLite alone: the QC API's answers; QC rules are tested on both in service/test_qc_results)
 from tests.conftest import PASSWORD
 from tests.service.lab import qc_data, required_tests, sign
 

@@ -13,6 +13,7 @@ from lims.extensions import db
 from lims.models import Appointment
 from lims.models.types import utcnow
 from lims.services.admin import accounts
+from tests.backends import backend  # noqa: F401  (SQLite alone: the readiness API's answers; the board is tested on both in service/test_readiness)
 from tests.service.lab import walk
 
 from .helpers import assert_error

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.backends import backend  # noqa: F401  (SQLite alone: the version field's answers; stale versions are tested on both in service/test_concurrency)
 from tests.conftest import PASSWORD
 from tests.service.lab import sign
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.backends import backend  # noqa: F401  (SQLite alone: tokens over HTTP; every API test on both backends signs in with one)
 from tests.conftest import PASSWORD, USERNAMES
 
 from .helpers import assert_error

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from lims.extensions import db
 from lims.models import LedgerEntry
 from lims.services.actions import units
+from tests.backends import backend  # noqa: F401  (SQLite alone: label rendering of names; storing them is tested on both in api/test_api_units_list)
 
 from .conftest import linear_codes, pdf_image, pdf_text, svg_image, svg_text, zpl_text
 

@@ -15,6 +15,7 @@ from lims.services.actions import units
 from lims.services.admin import accounts
 from lims.services.materials import registry
 from lims.services.station import qc_import
+from tests.backends import backend  # noqa: F401  (SQLite alone: files refused before anything is written)
 from tests.conftest import PASSWORD
 
 from .conftest import by_line, sample_file

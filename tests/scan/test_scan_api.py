@@ -8,6 +8,7 @@ import pytest
 from lims.domain.codes import make_location_code
 from lims.domain.identifiers import barcode_data, make_wristband
 from tests.api.helpers import assert_error
+from tests.backends import backend  # noqa: F401  (SQLite alone: the scan API's answers; the scan service is tested on both in test_scan_service)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 
 from lims.domain.codes import make_location_code
 from lims.domain.identifiers import barcode_data
+from tests.backends import backend  # noqa: F401  (SQLite alone: the station page; the scan service is tested on both in test_scan_service)
 
 from .conftest import last_entry
 

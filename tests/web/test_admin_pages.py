@@ -11,6 +11,7 @@ from lims.services import inbox
 from lims.services.actions import qc
 from lims.services.admin import accounts
 from lims.services.admin.site_settings import safe_url
+from tests.backends import backend  # noqa: F401  (SQLite alone: the admin pages; accounts and settings are tested on both in service/)
 from tests.web.conftest import text_of
 
 WEBHOOK = "https://hooks.example.org/lims/in?token=s3cr3t-query"

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from lims.services.actions import qc
+from tests.backends import backend  # noqa: F401  (SQLite alone: the spec editor's pages; spec versions are tested on both in service/test_qc_results)
 from tests.web.conftest import text_of
 
 VIABILITY = "/admin/specs/SVF/viability"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from lims.extensions import db
 from lims.models import LedgerEntry, User
 from lims.services.admin import accounts
+from tests.backends import backend  # noqa: F401  (SQLite alone: the form; the password rules are tested on both in service/test_own_password)
 from tests.conftest import PASSWORD, FreshRequestClient
 from tests.web.conftest import text_of
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from lims.services.custody import ledger
+from tests.backends import backend  # noqa: F401  (SQLite alone: CSRF tokens on forms)
 
 from .conftest import ZONE, action_form, register_form, stored, text_of, unit_count
 

@@ -13,6 +13,7 @@ import time_machine
 
 from lims import create_app
 from lims.services.admin import accounts
+from tests.backends import backend  # noqa: F401  (SQLite alone: the idle board's refresh and anonymity)
 from tests.rows import a_job
 
 from .conftest import ZONE

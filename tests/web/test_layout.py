@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.backends import backend  # noqa: F401  (SQLite alone: the page layout)
+
 from .conftest import ZONE, text_of
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from lims.services.actions import units
 from lims.services.admin import locations
+from tests.backends import backend  # noqa: F401  (SQLite alone: the location pages; storage is tested on both in service/test_processing_storage)
 from tests.web.conftest import text_of
 
 

@@ -25,6 +25,7 @@ from lims.models import Delivery, Notification, NotificationPreference
 from lims.services import inbox
 from lims.services.actions import units
 from lims.services.station import scan
+from tests.backends import backend  # noqa: F401  (SQLite alone: the inbox pages; delivery and the inbox are tested on both in notify/)
 from tests.service.lab import data_for
 
 from .conftest import ZONE, text_of

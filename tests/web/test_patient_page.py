@@ -14,6 +14,7 @@ from lims.extensions import db
 from lims.models import Appointment
 from lims.services.actions import units
 from lims.services.admin import accounts
+from tests.backends import backend  # noqa: F401  (SQLite alone: what the patient page shows; access is tested on both in service/test_patient_access)
 from tests.service.lab import walk
 
 from .conftest import ZONE, local_input, text_of

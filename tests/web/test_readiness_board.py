@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from lims.services.clinic import appointments
+from tests.backends import backend  # noqa: F401  (SQLite alone: the board's page; the board is tested on both in service/test_readiness)
 from tests.service.lab import walk
 
 from .conftest import text_of

@@ -11,6 +11,7 @@ import pytest
 from lims.extensions import db
 from lims.models import Unit
 from lims.services.custody import ledger
+from tests.backends import backend  # noqa: F401  (SQLite alone: the registration form's answers; registering is tested on both in service/test_register)
 
 from .conftest import ZONE, local_input, register_form, text_of, unit_count
 

@@ -12,6 +12,7 @@ import time_machine
 
 from lims.services.actions import units
 from lims.services.station import scan
+from tests.backends import backend  # noqa: F401  (SQLite alone: the release queue page; release is tested on both in service/test_release_rules)
 from tests.service.lab import qc_data
 from tests.web.conftest import text_of
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lims.services.actions import units
+from tests.backends import backend  # noqa: F401  (SQLite alone: the scan pages; the scan service is tested on both in scan/test_scan_service)
 
 from .conftest import SERVICE_DATA, text_of
 

@@ -13,6 +13,7 @@ import pytest
 from lims import create_app
 from lims.extensions import db
 from lims.services.actions import units
+from tests.backends import backend  # noqa: F401  (SQLite alone: the response headers)
 from tests.service.lab import registration, walk
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.backends import backend  # noqa: F401  (SQLite alone: the session cookie's idle limit)
 from tests.conftest import PASSWORD
 
 

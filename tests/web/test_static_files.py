@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import backend  # noqa: F401  (SQLite alone: the vendored static files)
+
 STATIC = Path(__file__).resolve().parents[2] / "lims" / "static"
 ALLOWED = {".css", ".js", ".woff2", ".ttf", ".svg", ".png", ".ico", ".txt"}
 LICENCES = {"LICENSE", "LICENCE", "COPYING"}

@@ -10,6 +10,7 @@ import pytest
 from lims.domain.lifecycle import ACTIONS
 from lims.domain.processing import protocol_for
 from lims.services.actions import units
+from tests.backends import backend  # noqa: F401  (SQLite alone: what the unit page shows; the services behind it are tested on both)
 from tests.service.lab import steps_for
 
 from .conftest import SERVICE_DATA, text_of

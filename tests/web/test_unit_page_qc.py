@@ -16,6 +16,7 @@ import time_machine
 
 from lims.models import Unit
 from lims.services.actions import units
+from tests.backends import backend  # noqa: F401  (SQLite alone: the QC panel; QC results are tested on both in service/test_qc_results)
 from tests.service.lab import BENCH_EQUIPMENT, BENCH_LOTS, qc_data, sign
 
 from .conftest import text_of
