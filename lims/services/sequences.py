@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Insert, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import IdentifierSequence
 
 
-def next_value(scope: str, year: int) -> int:
-    """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock), in
-    one statement: the first number of a year inserts its row, every later one adds one."""
-    session = db.session
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(IdentifierSequence)
-    return session.execute(
-        insert.values(scope=scope, year=year, last_value=1)
+def _upsert(insert) -> Insert:
+    """The first number of a scope and year inserts its row, every later one adds one — one
+    statement, built once per backend (a statement keeps its cache key)."""
+    table = IdentifierSequence.__table__
+    return (
+        insert(table)
+        .values(scope=bindparam("scope"), year=bindparam("year"), last_value=1)
         .on_conflict_do_update(
-            index_elements=[IdentifierSequence.scope, IdentifierSequence.year],
-            set_={"last_value": IdentifierSequence.last_value + 1},
+            index_elements=[table.c.scope, table.c.year],
+            set_={"last_value": table.c.last_value + 1},
         )
-        .returning(IdentifierSequence.last_value)
-    ).scalar_one()
+        .returning(table.c.last_value)
+    )
+
+
+_TAKE = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+
+
+def next_value(scope: str, year: int) -> int:
+    """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock)."""
+    connection = db.session.connection()  # the caller's transaction
+    statement = _TAKE[connection.dialect.name]
+    return connection.execute(statement, {"scope": scope, "year": year}).scalar_one()
