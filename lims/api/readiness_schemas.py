@@ -88,5 +88,8 @@ class ReadinessOut(Response):
     generated_at: UtcTime
     clinician: PersonOut | None = Field(description="whose board (None: every clinician's)")
     patients: list[PatientReadinessOut] = Field(description="by next appointment; none last")
-    quiet: int = Field(description="the clinician's patients with nothing under way (not listed)")
-    truncated: bool
+    quiet: int = Field(
+        description="the clinician's patients with nothing under way (not listed); 0 when the "
+        "board is truncated, which does not count them"
+    )
+    truncated: bool = Field(description="more patients are busy than the board lists (200)")
