@@ -11,21 +11,17 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
-    event,
     func,
     select,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import (
     Mapped,
-    Session,
     aliased,
     mapped_column,
     query_expression,
     relationship,
 )
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.functions import GenericFunction
 
 from ..domain import identifiers
@@ -171,14 +167,3 @@ def children_listed():
         .where(child.parent_id == Unit.id)
         .scalar_subquery()
     )
-
-
-@event.listens_for(Session, "after_flush")
-def _forget_listed_children(session: Session, _context: object) -> None:
-    """A unit made from one already read with its children listed: the list is out of date,
-    so the parent answers from the relationship again."""
-    for made in session.new:
-        if isinstance(made, Unit) and made.parent_id is not None:
-            parent = session.identity_map.get(identity_key(Unit, made.parent_id))
-            if parent is not None and parent.children_listed is not None:
-                set_committed_value(parent, "children_listed", None)
