@@ -15,6 +15,9 @@ from lims.models.search_index import SQLITE_TABLES, in_models
 TABLES = {
     "api_tokens",
     "equipment",
+    "printers",
+    "print_rules",
+    "print_jobs",
     "equipment_records",
     "reagent_lots",
     "material_uses",

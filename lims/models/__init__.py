@@ -8,6 +8,7 @@ from .location import LOCATION_KINDS, Location
 from .materials import Equipment, EquipmentRecord, MaterialUse, QcImport, ReagentLot
 from .notify import Delivery, Notification, NotificationPreference, OutboxEvent
 from .patient import Patient
+from .printing import JOB_STATUSES, PRINTER_KINDS, Printer, PrintJob, PrintRule
 from .qc import Deviation, QcResult, QcSpec, Signature
 from .unit import IdentifierSequence, Unit
 from .user import ApiToken, User
@@ -27,8 +28,10 @@ __all__ = [
     "APPEND_ONLY_TABLES",
     "APPOINTMENT_KINDS",
     "APPOINTMENT_STATUSES",
+    "JOB_STATUSES",
     "LEDGER_TABLES",
     "LOCATION_KINDS",
+    "PRINTER_KINDS",
     "ApiToken",
     "Appointment",
     "Delivery",
@@ -45,6 +48,9 @@ __all__ = [
     "NotificationPreference",
     "OutboxEvent",
     "Patient",
+    "PrintJob",
+    "PrintRule",
+    "Printer",
     "QcImport",
     "QcResult",
     "QcSpec",
