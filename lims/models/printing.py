@@ -28,7 +28,7 @@ from .types import UTCDateTime, utcnow
 from .user import User
 
 PRINTER_KINDS = ("zpl_tcp", "cups_pdf")
-JOB_STATUSES = ("queued", "sent", "failed", "confirmed", "mismatch", "destroyed")
+JOB_STATUSES = ("queued", "sending", "sent", "failed", "confirmed", "mismatch", "destroyed")
 
 
 class Printer(db.Model):
@@ -106,7 +106,8 @@ class PrintJob(db.Model):
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    scanned: Mapped[str | None] = mapped_column(String(200))  # the last scan-back, as read
+    scanned: Mapped[str | None] = mapped_column(String(200))  # the scan-back, as read
+    scan_matched: Mapped[bool | None] = mapped_column(Boolean)  # None: not scanned back yet
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     destroyed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -74,6 +74,7 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("sent_at", sa.DateTime(), nullable=True),
         sa.Column("scanned", sa.String(length=200), nullable=True),
+        sa.Column("scan_matched", sa.Boolean(), nullable=True),
         sa.Column("checked_by_id", sa.Integer(), nullable=True),
         sa.Column("checked_at", sa.DateTime(), nullable=True),
         sa.Column("destroyed_by_id", sa.Integer(), nullable=True),
