@@ -16,13 +16,23 @@ MIMETYPES = {
 }
 
 
-def render(label: Label, stock: Stock, fmt: str, *, copies: int = 1, dpi: int = 203) -> bytes:
-    """SVG shows one label (a preview); PDF and ZPL carry ``copies``."""
+def render(
+    label: Label,
+    stock: Stock,
+    fmt: str,
+    *,
+    copies: int = 1,
+    dpi: int = 203,
+    page: str | None = None,
+) -> bytes:
+    """SVG shows one label (a preview); PDF and ZPL carry ``copies``. ``page`` is the PDF's:
+    ``label`` (the stock's size, one label a page), ``letter`` or ``a4`` (sheets); by default
+    ``label`` for one copy and ``letter`` for more (``default_page``)."""
     placed = layout(label, stock)
     if fmt == "svg":
         return render_svg(placed)
     if fmt == "pdf":
-        return render_pdf(placed, copies)
+        return render_pdf(placed, copies, page)
     if fmt == "zpl":
         return render_zpl(placed, copies, dpi)
     raise ValueError(f"format must be one of {', '.join(FORMATS)}")

@@ -29,6 +29,14 @@ def pdf_image(pdf: bytes, dpi: int = 600) -> Image.Image:
     return page.render(scale=dpi / 72).to_pil().convert("L")
 
 
+def page_sizes(pdf: bytes) -> list[tuple[float, float]]:
+    """Each page's width and height in millimetres (pdfium gives points, 72 to the inch)."""
+    return [
+        (width * 25.4 / 72, height * 25.4 / 72)
+        for width, height in (page.get_size() for page in pypdfium2.PdfDocument(pdf))
+    ]
+
+
 def linear_codes(image: Image.Image) -> set[str]:
     """What zbar reads from the image: every Code 128 on it."""
     return {

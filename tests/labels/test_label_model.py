@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import pypdfium2
 import pytest
 
 from lims.domain.catalogue import COLD, CRYO, ROOM
 from lims.domain.identifiers import check_character, eye_readable
-from lims.labels import STOCKS, Code128, Label, LabelDoesNotFit, render
+from lims.labels import STOCKS, Code128, Label, LabelDoesNotFit, default_page, render
 from lims.labels.fonts import covers
 from lims.labels.layout import Bars, layout
 from lims.labels.model import BAR_HEIGHT_MIN_MM, QUIET_ZONE_X, X_MIN_MM, module_width
 from lims.labels.zpl import dots, module_dots
 from lims.services.station import labels
 
-from .conftest import pdf_text, svg_text, zpl_text
+from .conftest import linear_codes, page_sizes, pdf_image, pdf_text, svg_text, zpl_text
 
 DIN_CODE = "=C00012600000560"
 
@@ -98,10 +99,40 @@ def test_zpl_text_cannot_inject_commands():
 
 
 def test_pdf_sheet_holds_several_labels_per_page():
-    import pypdfium2
-
     pdf = render(tube(DIN_CODE), STOCKS["tube"], "pdf", copies=41)
     assert len(pypdfium2.PdfDocument(pdf)) == 2  # 40 tube labels per Letter page
+
+
+LETTER_MM, A4_MM = (215.9, 279.4), (210.0, 297.0)
+
+
+@pytest.mark.parametrize(("stock", "size"), [("tube", (50.8, 25.4)), ("bag", (100.0, 100.0))])
+def test_one_copy_is_a_pdf_page_the_size_of_the_stock_and_its_code_reads(stock, size):
+    pdf = render(tube(DIN_CODE), STOCKS[stock], "pdf")
+
+    assert page_sizes(pdf) == [pytest.approx(size, abs=0.01)]
+    assert linear_codes(pdf_image(pdf)) == {DIN_CODE}
+
+
+@pytest.mark.parametrize(("page", "size"), [("letter", LETTER_MM), ("a4", A4_MM)])
+@pytest.mark.parametrize("copies", [1, 3])
+def test_a_sheet_is_letter_or_a4_whatever_the_copies(page, size, copies):
+    pdf = render(tube(DIN_CODE), STOCKS["tube"], "pdf", copies=copies, page=page)
+
+    assert page_sizes(pdf) == [pytest.approx(size, abs=0.01)]
+    assert linear_codes(pdf_image(pdf, dpi=300)) == {DIN_CODE}
+
+
+def test_label_pages_carry_one_copy_each():
+    pdf = render(tube(DIN_CODE), STOCKS["bag"], "pdf", copies=3, page="label")
+
+    assert page_sizes(pdf) == [pytest.approx((100.0, 100.0), abs=0.01)] * 3
+    assert pdf_text(pdf).count("Adipose tissue") == 3
+
+
+@pytest.mark.parametrize(("copies", "page"), [(1, "label"), (2, "letter"), (100, "letter")])
+def test_the_default_page_is_the_label_for_one_copy_and_a_letter_sheet_for_more(copies, page):
+    assert default_page(copies) == page
 
 
 @pytest.mark.parametrize(
