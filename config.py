@@ -115,6 +115,10 @@ class Config:
     # Without Redis, notifications are delivered in this process: on a thread of its own after
     # the response (lims/notify/courier.py), or inside the request when set to 0.
     NOTIFY_IN_BACKGROUND = os.environ.get("NOTIFY_IN_BACKGROUND", "1") == "1"
+    # Label printers (decision 100): how long a printer may take to answer, and whether a print
+    # job is sent after the response (a thread of this process, without Redis) or inside it.
+    PRINTER_TIMEOUT_SECONDS = float(os.environ.get("PRINTER_TIMEOUT_SECONDS", "5"))
+    PRINT_IN_BACKGROUND = os.environ.get("PRINT_IN_BACKGROUND", "1") == "1"
     # Processes that verify a long ledger (decision 92); 0: one per core this process may use.
     LEDGER_VERIFY_WORKERS = _int("LEDGER_VERIFY_WORKERS", 0)
     NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 8)
@@ -260,6 +264,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # fast hashing for tests only
     TURNAROUND_CACHE_SECONDS = 0  # tests make history and read it back at once
     NOTIFY_IN_BACKGROUND = False  # an action's notifications are there when it returns
+    PRINT_IN_BACKGROUND = False  # a print job is sent (or failed) when the request returns
+    PRINTER_TIMEOUT_SECONDS = 1.0
 
 
 CONFIGS = {

@@ -27,6 +27,7 @@ from . import (  # noqa: E402,F401  (views register on bp)
     labels,  # unit, wristband and location labels
     notifications,  # the caller's inbox
     permits,  # QA's permit to use equipment the register refuses, on one unit
+    printing,  # printers, print rules, print jobs and their scan-back, the label report
     qc,  # QC results, specifications and the release queue
     qc_imports,  # instrument result files: upload, preview, confirm
     readiness,  # the readiness board and appointments

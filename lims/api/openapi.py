@@ -26,6 +26,7 @@ from . import (
     certificates_doc,
     equipment_doc,
     permits_doc,
+    printing_doc,
     qc_imports_doc,
     readiness_doc,
     reagents_doc,
@@ -395,6 +396,7 @@ OPERATIONS = (
     *reagents_doc.OPERATIONS,
     *qc_imports_doc.OPERATIONS,
     *validation_doc.OPERATIONS,
+    *printing_doc.OPERATIONS,
 )
 
 
@@ -423,6 +425,7 @@ def _component_schemas() -> dict[str, Any]:
                 *reagents_doc.INPUTS,
                 *qc_imports_doc.INPUTS,
                 *validation_doc.INPUTS,
+                *printing_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -438,6 +441,7 @@ def _component_schemas() -> dict[str, Any]:
                 *reagents_doc.OUTPUTS,
                 *qc_imports_doc.OUTPUTS,
                 *validation_doc.OUTPUTS,
+                *printing_doc.OUTPUTS,
             )
         ),
     ]
