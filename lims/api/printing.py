@@ -17,11 +17,11 @@ from . import bp
 from .body import json_object, parse, query
 from .printing_doc import (
     LabelReportOut,
+    LabelReportQuery,
     PrinterOut,
     PrintersOut,
     PrintJobOut,
     RemovedOut,
-    ReportQuery,
     ReportRowOut,
     RuleOut,
     ScanBackIn,
@@ -125,7 +125,7 @@ def add_print_rule():
     return json_response(rule_out(printing.add_rule(json_object(), _actor())), 201)
 
 
-@bp.delete("/print-rules/<id:rule_id>")
+@bp.post("/print-rules/<id:rule_id>/remove")
 @roles_required(Role.ADMIN)
 def remove_print_rule(rule_id: int):
     printing.remove_rule(rule_id, _actor())
@@ -185,7 +185,7 @@ def destroy_print_label(job_id: int):
 @bp.get("/labels/report")
 @roles_required(*READERS)
 def label_report():
-    params = query(ReportQuery)
+    params = query(LabelReportQuery)
     report = printing.label_report(_actor(), params.day)
     return json_response(
         LabelReportOut(

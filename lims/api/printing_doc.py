@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..models import JOB_STATUSES, PRINTER_KINDS
-from ..services.station.printing import DestroyIn, PrinterIn, PrintIn, RuleIn
+from ..services.station.printing import DestroyLabelIn, PrinterIn, PrintIn, RuleIn
 from .operation import Operation, Rule
 from .schemas import PersonOut, Request, Response, UtcTime
 
@@ -55,7 +55,7 @@ class ScanBackIn(Request):
     )
 
 
-class ReportQuery(Request):
+class LabelReportQuery(Request):
     day: date | None = Field(None, description="the site's local day; default today")
 
 
@@ -107,7 +107,12 @@ class LabelReportOut(Response):
     totals: dict[str, int]
 
 
+PRINTER_RULES = (
+    Rule("host", ("host_required",), "required for a zpl_tcp printer"),
+    Rule("queue", ("queue_required",), "required for a cups_pdf printer"),
+)
 PRINT_RULES = (
+    Rule("workstation", ("bad_workstation",), "letters, digits, space . _ - only"),
     Rule(
         "printer_id",
         ("no_printer", "printer_inactive"),
@@ -161,11 +166,7 @@ OPERATIONS: tuple[Operation, ...] = (
         201,
         request="PrinterIn",
         errors=(*BODY_ERRORS, 401, 403, 409),
-        rules=(
-            Rule(
-                "host", ("host_required", "queue_required"), "host for zpl_tcp, queue for cups_pdf"
-            ),
-        ),
+        rules=PRINTER_RULES,
     ),
     Operation(
         "post",
@@ -175,11 +176,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "PrinterOut",
         request="PrinterIn",
         errors=(*BODY_ERRORS, 401, 403, 404, 409),
-        rules=(
-            Rule(
-                "host", ("host_required", "queue_required"), "host for zpl_tcp, queue for cups_pdf"
-            ),
-        ),
+        rules=PRINTER_RULES,
     ),
     Operation(
         "post",
@@ -197,8 +194,8 @@ OPERATIONS: tuple[Operation, ...] = (
         ),
     ),
     Operation(
-        "delete",
-        "/print-rules/{rule_id}",
+        "post",
+        "/print-rules/{rule_id}/remove",
         "remove_print_rule",
         "Remove a print rule",
         "RemovedOut",
@@ -245,7 +242,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "destroy_print_label",
         "The job's label (wrong or damaged) was destroyed: label_destroyed, with the reason",
         "PrintJobOut",
-        request="DestroyIn",
+        request="DestroyLabelIn",
         errors=(*BODY_ERRORS, 401, 403, 404, 409),
     ),
     Operation(
@@ -256,9 +253,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "printed, reprinted with the reasons, confirmed, mismatched, destroyed, failed, "
         "unconfirmed",
         "LabelReportOut",
-        query="ReportQuery",
+        query="LabelReportQuery",
         errors=(401, 403, 422),
     ),
 )
-INPUTS = (PrinterIn, RuleIn, PrintIn, ScanBackIn, DestroyIn, ReportQuery)
+INPUTS = (PrinterIn, RuleIn, PrintIn, ScanBackIn, DestroyLabelIn, LabelReportQuery)
 OUTPUTS = (PrinterOut, RuleOut, PrintersOut, RemovedOut, PrintJobOut, ReportRowOut, LabelReportOut)

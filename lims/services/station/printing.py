@@ -682,7 +682,7 @@ def _also(job: PrintJob) -> tuple[str, ...]:
     return (codes.unit_datamatrix_data(unit.barcode_data, unit.product_code, unit.division),)
 
 
-class DestroyIn(BaseModel):
+class DestroyLabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=3, max_length=500)
@@ -690,7 +690,7 @@ class DestroyIn(BaseModel):
 
 def destroy(job_id: object, data: Mapping[str, Any] | None, actor: User) -> PrintJob:
     """The wrong (or damaged) label of a job was destroyed: ``label_destroyed``."""
-    given = _validated(DestroyIn, data)
+    given = _validated(DestroyLabelIn, data)
     if labels.CONTROL_CHARACTER.search(given.reason):
         raise Invalid(
             "a reason may not contain a control character",
