@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from . import seed_materials
+from . import seed_materials, seed_printing
 from .db import transaction
 from .domain.processing import batch_record, protocol_for
 from .domain.qc import DEFAULT_SPECS
@@ -252,6 +252,8 @@ def seed_demo() -> bool:
             patient.diagnosis, patient.stage, patient.clinician_id = diagnosis, stage, doctor.id
     _book_appointments(doctor, by_mrn, now)
     _second_clinician(users["doctor2"], tech, now)
+    seed_printing.stock(users["admin"])
+    seed_printing.prints(tech, fat, svf, bm_mnc)
     # What beat would have said by now: the centrifuge due tomorrow, the expired lot flagged.
     materials_warnings.run_checks()
     return True

@@ -162,6 +162,7 @@ def test_a_printer_that_fails_fails_the_job_with_its_words_then_a_retry_sends_th
     assert twice.value.code == "not_failed"
 
 
+@pytest.mark.req("F-2")
 def test_scan_back_confirms_the_label(users, register, printer, tube_printer):
     unit = register("ADIPOSE")
     tech = users["technician"]
@@ -177,6 +178,7 @@ def test_scan_back_confirms_the_label(users, register, printer, tube_printer):
         printing.confirm(job.id, unit.barcode_data, tech)  # checked once
 
 
+@pytest.mark.req("F-2")
 def test_a_wrong_scan_back_is_recorded_and_must_be_destroyed_before_a_reprint(
     users, register, printer, tube_printer
 ):
