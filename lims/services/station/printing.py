@@ -414,7 +414,7 @@ def print_label(
                 code="no_printer",
             )
         printer = chosen[0]
-    _refuse_unresolved_mismatch(subject, template)
+    _refuse_unresolved_mismatch(subject, template)  # early, before rendering; again under the lock
     options = labels.options_from(_render_options(printer, given.copies, given.reason))
     content, _ = labels._render(subject.label, options, subject.name)
     draft = _Draft(subject, printer, options, content, actor, station)
@@ -449,6 +449,7 @@ class _Draft:
 
     def add(self, action: str) -> dict[str, Any]:
         s = self.subject
+        _refuse_unresolved_mismatch(s, s.label.kind)  # a mismatch recorded meanwhile
         job = PrintJob(
             printer_id=self.printer.id,
             template=s.label.kind,
