@@ -119,6 +119,7 @@ class Config:
     # job is sent after the response (a thread of this process, without Redis) or inside it.
     PRINTER_TIMEOUT_SECONDS = float(os.environ.get("PRINTER_TIMEOUT_SECONDS", "5"))
     PRINT_IN_BACKGROUND = os.environ.get("PRINT_IN_BACKGROUND", "1") == "1"
+    CUPS_LP_COMMAND = os.environ.get("CUPS_LP_COMMAND", "lp")  # CUPS's lp, for PDF printers
     # Processes that verify a long ledger (decision 92); 0: one per core this process may use.
     LEDGER_VERIFY_WORKERS = _int("LEDGER_VERIFY_WORKERS", 0)
     NOTIFY_MAX_ATTEMPTS = _int("NOTIFY_MAX_ATTEMPTS", 8)

@@ -320,3 +320,32 @@ def test_two_scan_backs_at_once_record_one(app, users, register, printer, tube_p
         results = sorted(pool.map(scan_back, range(2)))
     assert results == ["confirmed", "refused"]
     assert len(entries("label_confirmed")) == 1
+
+
+def test_a_cups_printer_gets_a_pdf_the_size_of_its_label(app, users, register, tmp_path):
+    """``lp`` is CUPS's command, outside the app: a script in its place keeps what it was given."""
+    import pypdfium2
+
+    received = tmp_path / "job.pdf"
+    lp = tmp_path / "lp"
+    lp.write_text(f'#!/bin/sh\ncat > "{received}"\necho "request id is tubes-7 (1 file(s))"\n')
+    lp.chmod(0o755)
+    app.config["CUPS_LP_COMMAND"] = str(lp)
+    admin, tech = users["admin"], users["technician"]
+    made = printing.register_printer(
+        {"name": "Tubes PDF", "kind": "cups_pdf", "queue": "tubes", "stock": "tube"}, admin
+    )
+    printing.add_rule({"printer_id": made.id}, admin)
+    unit = register("ADIPOSE")
+
+    job = printing.print_label(printing.unit_subject(tech, unit.id), {}, tech, BENCH)
+    assert job.status == "sent" and job.format == "pdf"
+    assert received.read_bytes() == job.content
+    width, height = pypdfium2.PdfDocument(job.content)[0].get_size()
+    assert (round(width), round(height)) == (144, 72)  # 2" x 1" in points
+
+    lp.write_text('#!/bin/sh\necho "lp: The printer or class does not exist." >&2\nexit 1\n')
+    again = printing.print_label(
+        printing.unit_subject(tech, unit.id), {"reason": "test"}, tech, BENCH
+    )
+    assert again.status == "failed" and "does not exist" in again.error

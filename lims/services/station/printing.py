@@ -552,7 +552,14 @@ def send_job(job_id: int) -> str:
         if printer.kind == "zpl_tcp":
             zpl.send(printer.host, printer.port, job.content, timeout=timeout, name=printer.name)
         else:
-            cups.send_pdf(printer.queue, job.content, copies=1, timeout=max(timeout, 10))
+            cups.send_pdf(
+                printer.queue,
+                job.content,
+                copies=1,  # the PDF holds a page per copy
+                timeout=max(timeout, 10),
+                lp=current_app.config.get("CUPS_LP_COMMAND") or "lp",
+                title=f"{job.subject} {job.template}",
+            )
     except PrinterError as exc:
         error = exc.message if printer.kind == "zpl_tcp" else f"{printer.name}: {exc.message}"
     with transaction():
