@@ -80,6 +80,12 @@ class PatientFields(Fields):
         return value
 
 
+# Whether the donor's infectious disease screening and testing (21 CFR 1271.75, 1271.85) was
+# performed for a collection. Not given: not recorded, which a label reads as not performed
+# (decision 99).
+DonorTesting = Literal["performed", "not_performed"]
+
+
 class RegisterFields(Fields):
     patient: PatientFields
     type: Annotated[
@@ -90,6 +96,12 @@ class RegisterFields(Fields):
     collection_site: Text
     volume_ml: Volume
     collected_at: datetime
+    donor_testing: DonorTesting | None = Field(
+        None,
+        description="whether the donor's infectious disease testing was performed for this "
+        "collection; left out: not recorded. Unless 'performed', its labels say "
+        "'NOT EVALUATED FOR INFECTIOUS SUBSTANCES'",
+    )
 
     @field_validator("type")
     @classmethod

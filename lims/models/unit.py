@@ -64,6 +64,9 @@ class Unit(db.Model):
     collection_site: Mapped[str | None] = mapped_column(String(120))
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     collected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # The collection's donor testing, "performed" or "not_performed", recorded at registration
+    # and inherited by its products; None: not recorded (decision 99).
+    donor_testing: Mapped[str | None] = mapped_column(String(20))
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processing_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

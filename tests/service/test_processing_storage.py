@@ -136,6 +136,17 @@ def test_split_makes_aliquots_with_the_next_divisions(unit_in, users):
     assert product.cell_count == 400_000  # 1 000 000 cells in 10 ml, 6 ml split off
 
 
+@pytest.mark.parametrize("testing", ["performed", "not_performed", None])
+def test_products_and_aliquots_carry_their_collections_donor_testing(unit_in, users, testing):
+    overrides = {} if testing is None else {"donor_testing": testing}
+    product = unit_in("quarantine", **overrides)
+
+    aliquots = perform(product, "split", {"aliquots": [{"volume_ml": 2}]}, users["technician"])
+
+    assert product.parent.donor_testing == testing
+    assert [u.donor_testing for u in (product, *aliquots.products)] == [testing, testing]
+
+
 @pytest.mark.parametrize(
     ("aliquots", "field"),
     [

@@ -3,6 +3,7 @@ configuration, and bad input refused per field with nothing created."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -114,6 +115,18 @@ def test_expiry_of_a_collection_counts_from_collection(users):
     assert unit.expires_at == collected + timedelta(hours=4)
 
 
+@pytest.mark.parametrize("testing", ["performed", "not_performed", None])
+def test_donor_testing_is_kept_on_the_unit_and_in_the_registration_entry(users, testing):
+    data = registration() if testing is None else registration(donor_testing=testing)
+
+    unit = register(data, users["technician"]).unit
+
+    db.session.expire_all()
+    assert db.session.get(Unit, unit.id).donor_testing == testing
+    entry = db.session.scalars(select(LedgerEntry).where(LedgerEntry.unit_id == unit.id)).one()
+    assert json.loads(entry.data)["donor_testing"] == testing  # None: not recorded
+
+
 def in_future() -> str:
     return (datetime.now(UTC) + timedelta(hours=2)).isoformat()
 
@@ -142,6 +155,8 @@ BAD = {
     "born in the future": ({"patient": patient(birth_date="2999-01-01")}, "patient.birth_date"),
     "born before 1900": ({"patient": patient(birth_date="1850-01-01")}, "patient.birth_date"),
     "not a birth date": ({"patient": patient(birth_date="17/05/1980")}, "patient.birth_date"),
+    "donor testing as a yes": ({"donor_testing": True}, "donor_testing"),
+    "donor testing in other words": ({"donor_testing": "tested"}, "donor_testing"),
     "extra field": ({"colour": "red"}, "colour"),
     "extra patient field": ({"patient": patient(ward="B")}, "patient.ward"),
 }

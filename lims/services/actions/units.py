@@ -166,6 +166,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
             collection_site=fields.collection_site.lower(),
             collected_at=collected_at,
             collected_by_id=actor.id,
+            donor_testing=fields.donor_testing,
             expires_at=collected_at + kind.shelf_life,
             children=[],  # a new collection has none: known without asking
         )
