@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import g
 from flask.testing import FlaskClient
 
-from config import database_url
+from config import TestingConfig, database_url
 from lims import create_app
 from lims.extensions import db
 from lims.models import User
@@ -64,9 +64,9 @@ def _missing(service: str, why: str):
 def _migrate(url: str, instance: str) -> None:
     from flask_migrate import upgrade
 
-    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, FACILITY_CODE="T0001")
     with app.app_context():
-        upgrade()
+        upgrade()  # the installation's one site (migration 0015) is the app's facility
         db.engine.dispose()
 
 
@@ -139,6 +139,24 @@ def _pg_reset(engine) -> None:
         conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         for table in list(tables):
             conn.exec_driver_sql(f'DELETE FROM "{table}"')
+        _home_site(conn)
+
+
+def _home_site(conn) -> None:
+    """The installation's one site as migration 0015 makes it (a SQLite copy of the
+    template has it already)."""
+    conn.execute(
+        sa.text(
+            "INSERT INTO sites (code, name, address, timezone, kind, active, created_at) "
+            "VALUES ('T0001', :name, :address, :zone, 'processing_lab', true, :now)"
+        ),
+        {
+            "name": TestingConfig.FACILITY_NAME,
+            "address": TestingConfig.FACILITY_ADDRESS,
+            "zone": TestingConfig.TIMEZONE,
+            "now": datetime.now(UTC).replace(tzinfo=None),
+        },
+    )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -33,6 +33,8 @@ TABLES = {
     "qc_results",
     "qc_specs",
     "signatures",
+    "sites",
+    "user_sites",
     "identifier_sequences",
     "jobs",
     "ledger_entries",
@@ -111,3 +113,37 @@ def test_downgrade_to_base_and_upgrade_again(quiet_app):
     assert tables() == TABLES
     assert schema_diff() == []
     assert len(ledger_triggers()) == 2 * len(APPEND_ONLY) + 1  # receipts move forward
+
+
+def test_the_installation_becomes_one_site_with_every_account_a_member(quiet_app):
+    """Migration 0015: the configured facility is the one site; every account joins it."""
+    downgrade(revision="0014")
+    with db.engine.begin() as connection:
+        for name in ("ana", "ben"):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO users (username, full_name, role, password_hash, active, "
+                    "must_change_password, all_patients, created_at) VALUES (:name, :name, "
+                    "'technician', 'x', true, false, false, CURRENT_TIMESTAMP)"
+                ),
+                {"name": name},
+            )
+    upgrade()
+    with db.engine.connect() as connection:
+        site = connection.execute(sa.text("SELECT * FROM sites")).mappings().one()
+        members = connection.execute(
+            sa.text(
+                "SELECT users.username FROM user_sites JOIN users ON users.id = user_id "
+                "WHERE site_id = :site ORDER BY users.username"
+            ),
+            {"site": site["id"]},
+        ).scalars()
+        assert list(members) == ["ana", "ben"]
+    config = quiet_app.config
+    assert (site["code"], site["name"], site["address"], site["timezone"], site["kind"]) == (
+        config["FACILITY_CODE"],
+        config["FACILITY_NAME"],
+        config["FACILITY_ADDRESS"],
+        config["TIMEZONE"],
+        "processing_lab",
+    )

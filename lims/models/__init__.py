@@ -10,6 +10,7 @@ from .notify import Delivery, Notification, NotificationPreference, OutboxEvent
 from .patient import Patient
 from .printing import JOB_STATUSES, PRINTER_KINDS, Printer, PrintJob, PrintRule
 from .qc import Deviation, QcResult, QcSpec, Signature
+from .site import SITE_KINDS, Site, user_sites
 from .unit import IdentifierSequence, Unit
 from .user import ApiToken, User
 
@@ -32,6 +33,7 @@ __all__ = [
     "LEDGER_TABLES",
     "LOCATION_KINDS",
     "PRINTER_KINDS",
+    "SITE_KINDS",
     "ApiToken",
     "Appointment",
     "Delivery",
@@ -57,7 +59,9 @@ __all__ = [
     "ReagentLot",
     "ReleaseCertificate",
     "Signature",
+    "Site",
     "Unit",
     "User",
     "ValidationReport",
+    "user_sites",
 ]

@@ -58,6 +58,9 @@ OTHER_ACTIONS = {
     "validation_report_recorded": "Validation report recorded",
     "validation_report_approved": "Validation report approved (signed)",
     "certificate_issued": "Certificate of release issued",
+    "site_registered": "Site registered",
+    "site_updated": "Site edited",
+    "user_sites_changed": "Account's sites changed",
 }
 ACTION_NAMES: dict[str, str] = {
     **{name: action.label for name, action in ACTIONS.items()},
