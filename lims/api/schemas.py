@@ -22,7 +22,7 @@ from pydantic import (
 
 from ..domain.catalogue import CATALOGUE
 from ..domain.ledger_chain import utc_iso
-from ..domain.lifecycle import Status
+from ..domain.lifecycle import DonorTesting, Status
 from ..domain.qc import OPERATORS, TESTS, Verdict
 
 MAX_PER_PAGE = 100
@@ -175,6 +175,10 @@ class UnitOut(Response):
     cell_count: int | None
     collection_site: str | None
     collected_at: UtcTime
+    donor_testing: DonorTesting | None = Field(
+        description="whether the collection's donor testing was performed (a product: its "
+        "collection's); null: not recorded, labelled as not performed"
+    )
     received_at: UtcTime | None
     processed_at: UtcTime | None
     expires_at: UtcTime | None

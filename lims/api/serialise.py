@@ -68,6 +68,7 @@ def _unit_fields(unit: Unit) -> dict[str, Any]:
         "cell_count": unit.cell_count,
         "collection_site": unit.collection_site,
         "collected_at": unit.collected_at,
+        "donor_testing": unit.donor_testing,
         "received_at": unit.received_at,
         "processed_at": unit.processed_at,
         "expires_at": unit.expires_at,

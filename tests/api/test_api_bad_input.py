@@ -105,6 +105,8 @@ REGISTRATION_MISTAKES = [
     ("collection_site", ["abdomen"]),
     ("collected_at", "yesterday"),
     ("collected_at", True),
+    ("donor_testing", True),
+    ("donor_testing", "yes"),
     # missing fields
     *((name, DROP) for name in ("patient", "type", "collection_site", "volume_ml")),
     *((name, DROP) for name in ("collected_at", "patient.mrn", "patient.name")),

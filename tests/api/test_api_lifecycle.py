@@ -25,6 +25,7 @@ UNIT_KEYS = {
     "cell_count",
     "collection_site",
     "collected_at",
+    "donor_testing",
     "received_at",
     "processed_at",
     "expires_at",
@@ -92,6 +93,21 @@ def test_a_registered_unit_carries_its_identity_patient_and_expiry(api):
     assert unit["custodian"]["name"] == "Test Clinician"
     assert unit["collected_at"].endswith("Z") and unit["expires_at"].endswith("Z")
     assert unit["type_name"] == "Adipose tissue, lipoaspirate"
+
+
+@pytest.mark.parametrize("testing", ["performed", "not_performed"])
+def test_donor_testing_is_sent_with_the_registration_and_answered_on_the_product(api, testing):
+    source = api.register("MARROW", donor_testing=testing)
+    for action in ("receive", "start_processing"):
+        api.act(source, action)
+
+    [product] = api.act(source, "complete_processing")["products"]
+
+    assert source["donor_testing"] == product["donor_testing"] == testing
+
+
+def test_a_registration_without_donor_testing_answers_not_recorded(api):
+    assert api.register("ADIPOSE")["donor_testing"] is None
 
 
 def test_registration_answers_with_the_new_units_address(api):
