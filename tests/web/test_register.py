@@ -35,6 +35,21 @@ def test_registering_a_collection_shows_the_new_unit(login, role):
     assert f"Registered {unit.eye_readable} for Pat Example." in text_of(page)
 
 
+@pytest.mark.parametrize(
+    ("chosen", "kept", "shown"),
+    [("performed", "performed", "Performed"), ("", None, "Not recorded")],
+)
+def test_donor_testing_chosen_on_the_form_is_kept_and_shown(login, chosen, kept, shown):
+    client = login("technician")
+
+    response = client.post("/units/register", data=register_form(donor_testing=chosen))
+
+    unit = db.session.scalars(db.select(Unit)).one()
+    assert unit.donor_testing == kept
+    page = client.get(response.location).get_data(as_text=True)
+    assert f'data-donor-testing="{kept or ""}">{shown}</dd>' in page
+
+
 def test_the_register_form_offers_every_collection_site_and_reads_times_in_the_site_zone(login):
     page = text_of(login("clinician").get("/units/register"))
 

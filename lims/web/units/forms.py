@@ -98,6 +98,16 @@ class RegisterForm(ServiceForm):
     collected_at = DateTimeLocalField(
         "Collected at", format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[Optional()]
     )
+    donor_testing = SelectField(
+        "Donor testing (infectious disease)",
+        choices=[
+            SelectChoice("", "Not recorded"),
+            SelectChoice("performed", "Performed"),
+            SelectChoice("not_performed", "Not performed"),
+        ],
+        validate_choice=False,
+        description='Unless performed, the labels say "NOT EVALUATED FOR INFECTIOUS SUBSTANCES"',
+    )
     submit = SubmitField("Register collection")
 
     def __init__(self, *args, zone: str = "UTC", **kwargs) -> None:
@@ -131,6 +141,7 @@ class RegisterForm(ServiceForm):
                 "collection_site": self.collection_site.data,
                 "volume_ml": self.volume_ml.data,
                 "collected_at": collected.isoformat() if collected else None,
+                "donor_testing": self.donor_testing.data,
             }
         )
 
