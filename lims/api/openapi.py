@@ -33,6 +33,7 @@ from . import (
     rules_doc,
     scan_schemas,
     schemas,
+    sites_doc,
     validation_doc,
 )
 from .operation import Operation, Rule
@@ -397,6 +398,7 @@ OPERATIONS = (
     *qc_imports_doc.OPERATIONS,
     *validation_doc.OPERATIONS,
     *printing_doc.OPERATIONS,
+    *sites_doc.OPERATIONS,
 )
 
 
@@ -426,6 +428,7 @@ def _component_schemas() -> dict[str, Any]:
                 *qc_imports_doc.INPUTS,
                 *validation_doc.INPUTS,
                 *printing_doc.INPUTS,
+                *sites_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -442,6 +445,7 @@ def _component_schemas() -> dict[str, Any]:
                 *qc_imports_doc.OUTPUTS,
                 *validation_doc.OUTPUTS,
                 *printing_doc.OUTPUTS,
+                *sites_doc.OUTPUTS,
             )
         ),
     ]

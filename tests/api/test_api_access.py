@@ -20,6 +20,7 @@ from . import (
     access_qc_imports,
     access_readiness,
     access_reagents,
+    access_sites,
     access_validation,
 )
 from .access import PUBLIC, Endpoint
@@ -126,6 +127,7 @@ ENDPOINTS = {
     **access_reagents.ENDPOINTS,
     **access_qc_imports.ENDPOINTS,
     **access_validation.ENDPOINTS,
+    **access_sites.ENDPOINTS,
 }
 # Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
 ROWS = {
@@ -138,6 +140,7 @@ ROWS = {
     **access_reagents.ROWS,
     **access_qc_imports.ROWS,
     **access_validation.ROWS,
+    **access_sites.ROWS,
 }
 
 
