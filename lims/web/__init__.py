@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         reagents,
         release,
         scan,
+        sites,
         units,
     )
 
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
         reagents,
         release,
         scan,
+        sites,
         units,
     ):
         app.register_blueprint(area.bp)

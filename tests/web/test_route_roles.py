@@ -23,6 +23,7 @@ from . import (
     routes_qc_imports,
     routes_readiness,
     routes_reagents,
+    routes_sites,
     routes_validation,
 )
 
@@ -85,6 +86,7 @@ ROUTES = {
     **routes_reagents.ROUTES,
     **routes_qc_imports.ROUTES,
     **routes_validation.ROUTES,
+    **routes_sites.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -99,6 +101,7 @@ ROWS = {
     **routes_reagents.ROWS,
     **routes_qc_imports.ROWS,
     **routes_validation.ROWS,
+    **routes_sites.ROWS,
 }
 ANSWERED = {200, 302}
 

@@ -18,7 +18,7 @@ from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...models import User
 from ...security import roles_required
-from ...services.admin import accounts
+from ...services.admin import accounts, sites
 from ..units.base_forms import ServiceForm
 from . import bp
 from .user_forms import (
@@ -121,6 +121,7 @@ def _user_page(user: User, status: int = 200, **forms_and_error) -> ResponseRetu
         "admin/user.html",
         person=user,
         history=accounts.account_history(user),
+        all_sites=sites.list_sites(),
         action_names=ACTION_NAMES,
         is_me=user.id == current_user.id,
         **forms,
