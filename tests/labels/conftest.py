@@ -55,8 +55,8 @@ def matrix_codes(image: Image.Image) -> set[str]:
 def product(register, act):
     """A product unit (SVF) in quarantine, from a received and processed adipose collection."""
 
-    def _product():
-        source = register("ADIPOSE")
+    def _product(**overrides):
+        source = register("ADIPOSE", **overrides)
         for action in ("receive", "start_processing", "complete_processing"):
             act(source, action)
         return next(u for u in units.units_for_din(source.din) if u.id != source.id)

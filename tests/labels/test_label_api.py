@@ -10,9 +10,19 @@ from sqlalchemy import select
 from lims.extensions import db
 from lims.models import LedgerEntry
 from lims.services.custody import ledger
+from lims.services.station import labels
 from tests.backends import backend  # noqa: F401  (SQLite alone: what a label carries, decoded)
 
-from .conftest import linear_codes, matrix_codes, pdf_image, svg_image
+from .conftest import (
+    linear_codes,
+    matrix_codes,
+    page_sizes,
+    pdf_image,
+    pdf_text,
+    svg_image,
+    svg_text,
+    zpl_text,
+)
 
 KINDS = ("source_tube", "product_bag", "wristband", "location")
 
@@ -48,6 +58,25 @@ def test_pdf_sheet_decodes_to_the_barcode_data_and_is_recorded(client, token, su
     assert entry.action == "print_label"
     assert json.loads(entry.data)["template"] == kind
     assert json.loads(entry.data)["copies"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "size", "pages"),
+    [
+        ("format=pdf", (100.0, 100.0), 1),  # one copy: the bag's own page
+        ("format=pdf&copies=2&page=label", (100.0, 100.0), 2),
+        ("format=pdf&page=a4", (210.0, 297.0), 1),
+        ("format=pdf&copies=2", (215.9, 279.4), 1),  # more copies: a Letter sheet
+    ],
+)
+def test_a_bag_label_pdf_comes_on_the_page_asked_for(client, token, product, query, size, pages):
+    unit = product()
+
+    response = client.get(f"/api/v1/units/{unit.id}/label?{query}", headers=token("technician"))
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert page_sizes(response.data) == [pytest.approx(size, abs=0.01)] * pages
+    assert unit.barcode_data in linear_codes(pdf_image(response.data, dpi=300))
 
 
 @pytest.mark.req("I-2")
@@ -124,6 +153,49 @@ def test_product_bag_says_what_the_issue_lists(client, token, product, app):
         assert text in svg
 
 
+@pytest.mark.req("T-10")
+def test_the_bag_names_the_facility_and_its_address_and_the_tube_has_no_room_for_them(
+    client, token, product, register, app
+):
+    bag, tube = product(), register("MARROW")
+    facility = (app.config["FACILITY_NAME"], app.config["FACILITY_ADDRESS"])
+
+    for unit, named in ((bag, True), (tube, False)):
+        svg = client.get(f"/api/v1/units/{unit.id}/label", headers=token("qa")).data
+        assert [part in svg_text(svg) for part in facility] == [named, named]
+
+
+@pytest.mark.req("T-4", "T-11")
+@pytest.mark.parametrize("kind", ["source_tube", "product_bag"])
+@pytest.mark.parametrize(
+    ("testing", "warned"), [("performed", False), ("not_performed", True), (None, True)]
+)
+def test_not_evaluated_for_infectious_substances_unless_donor_testing_was_performed(
+    register, product, kind, testing, warned
+):
+    overrides = {} if testing is None else {"donor_testing": testing}  # None: not recorded
+    unit = register("ADIPOSE", **overrides) if kind == "source_tube" else product(**overrides)
+
+    label = labels.unit_label(unit)
+
+    assert label.kind == kind
+    assert (labels.NOT_EVALUATED in label.warnings) is warned
+    assert label.warnings[0] == labels.AUTOLOGOUS
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "zpl"])
+def test_a_tube_with_every_warning_and_a_long_name_still_fits(client, token, register, fmt):
+    unit = register(
+        "MARROW", donor_testing="not_performed", name="Maximiliane Featherstonehaugh-Lindqvist"
+    )
+
+    response = client.get(f"/api/v1/units/{unit.id}/label?format={fmt}", headers=token("qa"))
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    read = {"svg": svg_text, "pdf": pdf_text, "zpl": zpl_text}[fmt]
+    assert "NOT EVALUATED FOR INFECTIOUS SUBSTANCES" in read(response.data)
+
+
 @pytest.mark.req("F-2", "A11-2")
 def test_a_reprint_needs_a_reason_and_is_recorded_as_a_reprint(client, token, register):
     unit = register("ADIPOSE")
@@ -193,6 +265,7 @@ def test_roles_that_may_not_print_are_refused(client, token, register, location,
         "copies=0",
         "copies=101",
         "copies=two",
+        "format=pdf&page=a5",
         "dpi=600",
         "format=pdf&format=zpl",
         "colour=red",

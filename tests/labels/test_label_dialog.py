@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import linear_codes, pdf_image
+from .conftest import linear_codes, page_sizes, pdf_image
 from .test_label_api import entries
 
 
@@ -46,6 +46,15 @@ def test_printing_downloads_the_sheet_and_a_reprint_asks_for_a_reason(login, reg
         ("print_label", None),
         ("reprint_label", "label torn"),
     ]
+
+
+def test_the_dialog_prints_one_tube_label_a_page_when_asked(login, register):
+    unit = register("ADIPOSE")
+    form = {"stock": "tube", "format": "pdf", "copies": "2", "page": "label", "dpi": "203"}
+
+    printed = login("technician").post(f"/labels/units/{unit.id}", data=form)
+
+    assert page_sizes(printed.data) == [pytest.approx((50.8, 25.4), abs=0.01)] * 2
 
 
 def test_bad_values_are_shown_on_the_form_and_print_nothing(login, register):

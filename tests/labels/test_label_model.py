@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pypdfium2
 import pytest
 
 from lims.domain.catalogue import COLD, CRYO, ROOM
 from lims.domain.identifiers import check_character, eye_readable
-from lims.labels import STOCKS, Code128, Label, LabelDoesNotFit, default_page, render
+from lims.labels import PAGES, STOCKS, Code128, Label, LabelDoesNotFit, default_page, render
 from lims.labels.fonts import covers
 from lims.labels.layout import Bars, layout
 from lims.labels.model import BAR_HEIGHT_MIN_MM, QUIET_ZONE_X, X_MIN_MM, module_width
@@ -199,3 +201,9 @@ def test_the_pdf_embeds_the_vendored_font():
 
     assert b"DejaVuSans" in pdf
     assert b"/Helvetica" not in pdf
+
+
+def test_the_options_offer_the_pages_the_pdf_writer_draws():
+    offered, _none = get_args(labels.LabelOptions.model_fields["page"].annotation)
+
+    assert get_args(offered) == PAGES

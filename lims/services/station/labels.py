@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -51,6 +51,7 @@ DEFAULT_STOCK = {
 }
 PRINT, REPRINT = "print_label", "reprint_label"
 AUTOLOGOUS = "FOR AUTOLOGOUS USE ONLY"
+NOT_EVALUATED = "NOT EVALUATED FOR INFECTIOUS SUBSTANCES"
 BIOHAZARD = "BIOHAZARD: human cells, handle as potentially infectious"
 
 
@@ -59,13 +60,19 @@ CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab, newl
 
 
 class LabelOptions(BaseModel):
-    """How to print: format, stock (default: the template's own), copies, dpi, reason."""
+    """How to print: format, stock (default: the template's own), copies, the PDF's page,
+    dpi, reason."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     format: Literal["svg", "pdf", "zpl"] = "svg"
     stock: Literal["tube", "bag"] | None = None
     copies: int = Field(1, ge=1, le=100)
+    page: Literal["label", "letter", "a4"] | None = Field(
+        None,
+        description="the PDF's page: 'label' (the stock's size, one label a page, for a label "
+        "printer), 'letter' or 'a4' (sheets); default: 'label' for one copy, 'letter' for more",
+    )
     dpi: int = Field(203, json_schema_extra={"enum": list(ZEBRA_DPI)}, description="203 or 300")
     reason: str | None = Field(None, max_length=500)
 
@@ -134,17 +141,41 @@ def storage_text(storage: Temperature) -> str:
     return f"at {text}"
 
 
+def unit_warnings(unit: Unit) -> tuple[str, ...]:
+    """The warnings of 21 CFR 1271.90(c) for a unit, all of them autologous here: "NOT EVALUATED
+    FOR INFECTIOUS SUBSTANCES" unless its collection's donor testing is recorded as performed.
+    Not recorded (a unit registered before the field existed) is labelled as not performed:
+    the label never claims a testing nobody recorded (decision 99)."""
+    if unit.donor_testing == "performed":
+        return (AUTOLOGOUS,)
+    return (AUTOLOGOUS, NOT_EVALUATED)
+
+
+def facility_lines() -> tuple[str, ...]:
+    """Who processes and releases the product, and where (21 CFR 1271.370(c)(1))."""
+    config = current_app.config
+    name = f"Processed by {config['FACILITY_NAME']} ({config['FACILITY_CODE']})"
+    address = (config.get("FACILITY_ADDRESS") or "").strip()
+    return (name, address) if address else (name,)
+
+
 def source_tube(unit: Unit) -> Label:
+    """Six lines at most fit a 2" × 1" tube at the smallest text: the facility's name and
+    address are left to the product bag (the tube never leaves the facility); the warnings
+    are not."""
     kind, patient = unit.kind, unit.patient
     lines = (
         kind.name,
-        f"Collected {local_time(unit.collected_at)}",
+        f"Collected {local_time(unit.collected_at)}  {_quantity(unit)}",
         f"{patient.name}, MRN {patient.mrn}",
-        f"Site: {unit.collection_site or '—'}",
-        f"{_quantity(unit)}  Anticoagulant: {kind.anticoagulant or 'none'}",
+        f"Site: {unit.collection_site or '—'}  Anticoagulant: {kind.anticoagulant or 'none'}",
     )
     return Label(
-        "source_tube", lines, (Code128(unit.barcode_data),), _din(unit.din), warnings=(AUTOLOGOUS,)
+        "source_tube",
+        lines,
+        (Code128(unit.barcode_data),),
+        _din(unit.din),
+        warnings=unit_warnings(unit),
     )
 
 
@@ -159,8 +190,7 @@ def product_bag(unit: Unit) -> Label:
         f"Expires {local_time(unit.expires_at)}",
         f"Store {storage_text(kind.storage)}",
         _quantity(unit),
-        f"Processed by {current_app.config['FACILITY_NAME']} "
-        f"({current_app.config['FACILITY_CODE']})",
+        *facility_lines(),
     )
     product = codes.product_barcode_data(unit.product_code, unit.division)
     return Label(
@@ -169,7 +199,7 @@ def product_bag(unit: Unit) -> Label:
         (Code128(unit.barcode_data), Code128(product, f"{unit.product_code} {unit.division}")),
         _din(unit.din),
         datamatrix=codes.unit_datamatrix_data(unit.barcode_data, unit.product_code, unit.division),
-        warnings=(AUTOLOGOUS, BIOHAZARD),
+        warnings=(*unit_warnings(unit), BIOHAZARD),
     )
 
 
@@ -192,7 +222,12 @@ def _render(label: Label, options: LabelOptions, name: str) -> tuple[bytes, str]
     stock_name = options.stock or DEFAULT_STOCK[label.kind]
     try:
         content = render(
-            label, STOCKS[stock_name], options.format, copies=options.copies, dpi=options.dpi
+            label,
+            STOCKS[stock_name],
+            options.format,
+            copies=options.copies,
+            dpi=options.dpi,
+            page=options.page,
         )
     except LabelDoesNotFit as exc:
         raise Invalid(str(exc), code="label_does_not_fit", fields={"stock": str(exc)}) from None
@@ -231,10 +266,21 @@ def _printed_before(unit: Unit | None, template: str, about: dict[str, int]) -> 
     return False
 
 
+class JobDraft(Protocol):
+    def add(self, action: str) -> dict[str, Any]:
+        """Make the print job inside the print's transaction; what the entry says of it."""
+
+
 def _record(
-    unit: Unit | None, label: Label, options: LabelOptions, actor: User, about: dict[str, int]
+    unit: Unit | None,
+    label: Label,
+    options: LabelOptions,
+    actor: User,
+    about: dict[str, int],
+    job: JobDraft | None = None,
 ) -> str:
-    """One ledger entry per print job, in its own transaction."""
+    """One ledger entry per print job, in its own transaction; a job sent to a printer
+    (``services.station.printing``) is made in it and named by the entry."""
     with transaction():
         lock("lims.labels")
         if unit is not None:
@@ -248,12 +294,15 @@ def _record(
                 fields={"reason": "required for a reprint"},
             )
         movement = ledger.movement_of(unit, before=_state(unit)) if unit else _nowhere()
+        data = _print_data(label, options, about)
+        if job is not None:
+            data |= job.add(REPRINT if reprint else PRINT)
         ledger.append(
             unit=unit,
             action=REPRINT if reprint else PRINT,
             actor=actor,
             movement=movement,
-            data=_print_data(label, options, about),
+            data=data,
             reason=options.reason,
         )
     return REPRINT if reprint else PRINT

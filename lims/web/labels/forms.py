@@ -17,14 +17,23 @@ class PrintForm(FlaskForm):
     )
     format = RadioField(
         "Format",
-        choices=[SelectChoice("pdf", "PDF sheet"), SelectChoice("zpl", "ZPL (Zebra)")],
+        choices=[SelectChoice("pdf", "PDF"), SelectChoice("zpl", "ZPL (Zebra)")],
         default="pdf",
     )
     copies = IntegerField("Copies", default=1, description="1 to 100")
+    page = SelectField(
+        "PDF page",
+        choices=[
+            SelectChoice("", "Label size for one copy, Letter sheet for more"),
+            SelectChoice("label", "Label size, one label a page (label printer)"),
+            SelectChoice("letter", "Letter sheet"),
+            SelectChoice("a4", "A4 sheet"),
+        ],
+    )
     dpi = SelectField(
         "Printer resolution (ZPL)",
         choices=[SelectChoice("203", "203 dpi"), SelectChoice("300", "300 dpi")],
     )
     reason = StringField("Reason for a reprint", description="required when reprinting")
 
-    FIELDS = ("stock", "format", "copies", "dpi", "reason")
+    FIELDS = ("stock", "format", "copies", "page", "dpi", "reason")
