@@ -138,18 +138,24 @@ def seed_demo() -> bool:
     seed_history(Staff(tech, doctor, qa, DEMO_PASSWORD), now, [p[:3] for p in PATIENTS], materials)
     cabinet = materials.equipment["biosafety_cabinet"]
 
-    def register(index: int, kind: str, site: str, volume: float, hours_ago: float):
+    def register(
+        index: int,
+        kind: str,
+        site: str,
+        volume: float,
+        hours_ago: float,
+        testing: str | None = None,
+    ):
+        """``testing``: the donor testing, None (not recorded) for the newest collections."""
         mrn, name, birth, *_ = PATIENTS[index]
-        return units.register(
-            {
-                "patient": {"mrn": mrn, "name": name, "birth_date": birth},
-                "type": kind,
-                "collection_site": site,
-                "volume_ml": volume,
-                "collected_at": (now - timedelta(hours=hours_ago)).isoformat(),
-            },
-            doctor,
-        ).unit
+        data = {
+            "patient": {"mrn": mrn, "name": name, "birth_date": birth},
+            "type": kind,
+            "collection_site": site,
+            "volume_ml": volume,
+            "collected_at": (now - timedelta(hours=hours_ago)).isoformat(),
+        }
+        return units.register({**data, "donor_testing": testing}, doctor).unit
 
     def act(unit, action, data, user=tech):
         return units.perform_action(unit.id, action, data, user)
@@ -165,21 +171,21 @@ def seed_demo() -> bool:
         {"courier": "In-house courier", "transport_condition": "15–25 °C box"},
         doctor,
     )  # in transit
-    fat = register(2, "ADIPOSE", "thigh", 300, 5)
+    fat = register(2, "ADIPOSE", "thigh", 300, 5, "performed")
     act(fat, "receive", {**receipt_cold, "volume_ml": 295})  # received
     act(
         fat,
         "store",
         {"location": _position(by_key["fridge-box"], "B1"), "storage_temperature_c": 4.0},
     )
-    fat2 = register(3, "ADIPOSE", "flank", 280, 6)
+    fat2 = register(3, "ADIPOSE", "flank", 280, 6, "performed")
     act(fat2, "receive", {**receipt_cold, "volume_ml": 280})
     act(
         fat2,
         "start_processing",
         {"protocol": "SVF isolation (collagenase)", "equipment": cabinet},
     )  # in processing
-    marrow2 = register(1, "MARROW", "posterior iliac crest", 55, 8)
+    marrow2 = register(1, "MARROW", "posterior iliac crest", 55, 8, "performed")
     act(marrow2, "receive", {**receipt_room, "volume_ml": 55})
     act(
         marrow2,
@@ -196,7 +202,7 @@ def seed_demo() -> bool:
     ).products
     _qc(bm_mnc, act, materials, sterility="pending")  # in quarantine, QC complete: ready for QA
 
-    fat3 = register(0, "ADIPOSE", "abdomen", 260, 4)
+    fat3 = register(0, "ADIPOSE", "abdomen", 260, 4, "performed")
     (svf,) = _process(fat3, act, receipt_cold, "SVF", 12, 45_000_000, now, materials)
     _qc(svf, act, materials, sterility="pending")
     act(svf, "release", {"password": DEMO_PASSWORD, "meaning": "approved for release"}, qa)
@@ -209,11 +215,11 @@ def seed_demo() -> bool:
     sterility = {"test": "sterility", "value": "no growth", "method": "SOP-QC", "lot": "QC-2611"}
     act(svf, "record_qc", sterility)
 
-    blood2 = register(3, "BLOOD", "antecubital vein", 54, 1)
+    blood2 = register(3, "BLOOD", "antecubital vein", 54, 1, "not_performed")
     (prp,) = _process(blood2, act, receipt_room, "PRP", 6, None, now, materials)
     _qc(prp, act, materials, platelet_count=640)  # out of specification: a deviation for QA
 
-    fat4 = register(2, "ADIPOSE", "abdomen", 240, 7)
+    fat4 = register(2, "ADIPOSE", "abdomen", 240, 7, "performed")
     (svf2,) = _process(fat4, act, receipt_cold, "SVF", 10, 30_000_000, now, materials)
     act(svf2, "start_processing", {"protocol": "MSC expansion", "equipment": cabinet})
     (msc,) = act(
@@ -233,7 +239,7 @@ def seed_demo() -> bool:
             "store",
             {"location": _position(by_key["ln2-box"], position), "storage_temperature_c": -185.0},
         )
-    blood = register(0, "BLOOD", "antecubital vein", 60, 2)
+    blood = register(0, "BLOOD", "antecubital vein", 60, 2, "not_performed")
     act(
         blood,
         "receive",

@@ -46,6 +46,9 @@ CULTURED: tuple[tuple[str, str, str, int], ...] = (
 SITES = {"ADIPOSE": "abdomen", "MARROW": "posterior iliac crest", "BLOOD": "antecubital vein"}
 VOLUMES = {"ADIPOSE": 250, "MARROW": 60, "BLOOD": 54}
 RECEIPT_C = {"ADIPOSE": 4.5, "MARROW": 20.0, "BLOOD": 21.0}
+# Collections for cell products are tested; blood for point-of-care PRP is not (its labels say
+# NOT EVALUATED FOR INFECTIOUS SUBSTANCES).
+DONOR_TESTING = {"ADIPOSE": "performed", "MARROW": "performed", "BLOOD": "not_performed"}
 PRODUCT_ML = {"SVF": 12, "BM-MNC": 10, "PRP": 6, "MSC(AT)": 6, "MSC(M)": 6}
 HISTORY_PATIENTS = (
     ("MRN-100101", "Elena Petrova", "1982-05-09"),
@@ -120,6 +123,7 @@ class History:
             "collection_site": SITES[kind],
             "volume_ml": VOLUMES[kind],
             "collected_at": collected.isoformat(),
+            "donor_testing": DONOR_TESTING[kind],
         }
         return units.register(data, self.staff.doctor).unit
 

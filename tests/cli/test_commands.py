@@ -101,6 +101,14 @@ def test_each_demo_clinician_sees_their_own_patients_only(runner):
     assert "Greta Lindqvist" not in {row.patient.name for row in readiness.board(doctor).rows}
 
 
+def test_the_demo_has_collections_tested_not_tested_and_not_recorded(runner):
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+
+    recorded = set(db.session.scalars(select(Unit.donor_testing).where(Unit.parent_id.is_(None))))
+
+    assert recorded == {"performed", "not_performed", None}
+
+
 def test_seed_demo_leaves_a_database_with_users_alone(runner, users):
     result = runner.invoke(args=["seed-demo"])
     assert "nothing seeded" in result.output
