@@ -1,4 +1,5 @@
-"""Label endpoints: ``GET /units|patients|locations/<id>/label?format=&stock=&copies=&dpi=&reason=``.
+"""Label endpoints: ``GET /units|patients|locations/<id>/label`` with the query
+``format=&stock=&copies=&page=&dpi=&reason=``.
 
 SVG is a preview; PDF and ZPL are prints and are recorded in the ledger by the service,
 which also decides who may print what (the decorators say the same for the route tables).

@@ -338,8 +338,8 @@ OPERATIONS = (
             "get",
             f"/{target}s/{{{target}_id}}/label",
             f"{target}_label",
-            f"The {target}'s label: SVG preview, or a PDF sheet / ZPL print (recorded in the "
-            "ledger; a reprint needs a reason)",
+            f"The {target}'s label: SVG preview, or a PDF (one label a page, or a sheet) / ZPL "
+            "print (recorded in the ledger; a reprint needs a reason)",
             None,
             query="LabelOptions",
             errors=(401, 403, 404, 409, 422),
