@@ -63,6 +63,8 @@ def test_an_accounts_sites_are_set_on_its_page_and_named_in_the_top_bar(client, 
     )
     assert response.status_code == 302
     assert {s.code for s in sites.sites_of(tech)} == {"T0001", "C0002"}
+    history = text_of(client.get(f"/admin/users/{tech.id}"))  # the change in the account's history
+    assert "Sites changed" in history and "T0001 → C0002, T0001" in history
     client.post("/logout")
     login("technician")
     assert f"Site: {clinic.name}, {home.name}" in text_of(client.get("/units/"))

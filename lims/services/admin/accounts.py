@@ -292,6 +292,7 @@ ADMIN_ACTIONS = (
     "password_changed",  # by the person themselves, not an admin
     "access_granted",
     "access_revoked",
+    "user_sites_changed",  # written by services.admin.sites
 )
 # An entry about an account moves no unit: no status, custodian or location.
 NO_MOVEMENT = ledger.Movement(None, None, None, None, None, None)

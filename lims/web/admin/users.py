@@ -41,6 +41,7 @@ ACTION_NAMES = {
     "access_granted": "May see every patient",
     "access_revoked": "Own patients only",
     "password_changed": "Password changed by the person",
+    "user_sites_changed": "Sites changed",
 }
 
 
