@@ -131,7 +131,8 @@ def test_refused_equipment_is_named_with_its_date_and_nothing_changes(
 @pytest.mark.req("F-9")
 def test_qa_permits_a_lapsed_item_and_the_step_cites_the_deviation(in_processing, users):
     centrifuge = item("centrifuge")
-    centrifuge.calibration_valid_until = utcnow().date() - timedelta(days=1)
+    # lapsed two days ago: the step, done hours ago, may fall on yesterday's date near midnight
+    centrifuge.calibration_valid_until = utcnow().date() - timedelta(days=2)
     db.session.commit()
     with pytest.raises(Forbidden):
         uses.open_permit(in_processing.id, centrifuge.code, "risk assessed", users["technician"])
