@@ -127,6 +127,9 @@ class Config:
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
     NOTIFY_EXPIRY_WARNINGS_HOURS = _hours("NOTIFY_EXPIRY_WARNINGS_HOURS", "24,4,1")
     TRANSIT_OVERDUE_HOURS = _int("TRANSIT_OVERDUE_HOURS", 3)
+    # A shipment between sites is overdue this long after dispatch unless the packer gave
+    # the expected arrival (decision 102).
+    SHIPMENT_EXPECTED_HOURS = _int("SHIPMENT_EXPECTED_HOURS", 24)
     # A long job with no result after this long is failed by the sweep (its process died).
     JOB_STALL_MINUTES = _int("JOB_STALL_MINUTES", 60)
     # Beat signs the ledger's head this often (when it moved), so a cut tail is caught.

@@ -35,6 +35,8 @@ TABLES = {
     "signatures",
     "sites",
     "user_sites",
+    "shipments",
+    "shipment_items",
     "identifier_sequences",
     "jobs",
     "ledger_entries",

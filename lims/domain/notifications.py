@@ -56,6 +56,12 @@ EVENTS: dict[str, EventKind] = {
         ),
         EventKind("transit_overdue", "Transit overdue", Urgency.HIGH, ("lab", "qa")),
         EventKind(
+            "shipment_discrepancy",
+            "Shipment arrived with a discrepancy",
+            Urgency.HIGH,
+            ("qa", "lab"),
+        ),
+        EventKind(
             "equipment_due", "Equipment calibration or maintenance due", Urgency.HIGH, ("lab", "qa")
         ),
         EventKind(

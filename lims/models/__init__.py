@@ -10,6 +10,7 @@ from .notify import Delivery, Notification, NotificationPreference, OutboxEvent
 from .patient import Patient
 from .printing import JOB_STATUSES, PRINTER_KINDS, Printer, PrintJob, PrintRule
 from .qc import Deviation, QcResult, QcSpec, Signature
+from .shipment import Shipment, ShipmentItem
 from .site import SITE_KINDS, Site, user_sites
 from .unit import IdentifierSequence, Unit
 from .user import ApiToken, User
@@ -58,6 +59,8 @@ __all__ = [
     "QcSpec",
     "ReagentLot",
     "ReleaseCertificate",
+    "Shipment",
+    "ShipmentItem",
     "Signature",
     "Site",
     "Unit",

@@ -110,6 +110,9 @@ class Deviation(db.Model):
     # A deviation QA opens to permit one use of equipment the register would refuse (out of
     # service, calibration lapsed); the step that uses it cites this deviation.
     equipment_id: Mapped[int | None] = mapped_column(ForeignKey("equipment.id"))
+    # A deviation opened when a shipment arrived with this unit missing, damaged, unexpected
+    # or outside its shipping condition (decision 102).
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"))
 
     opened_by: Mapped[User] = relationship(foreign_keys=[opened_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])

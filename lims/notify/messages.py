@@ -53,10 +53,12 @@ def _details(kind: str, data: dict[str, Any], unit: Unit | None) -> str:
             "the action was refused."
         )
     if kind == "transit_overdue":
-        return f"In transit since {_when(data.get('dispatched_at'))}."
+        expected = data.get("expected_by")
+        late = f", expected by {_when(expected)}" if expected else ""
+        return f"In transit since {_when(data.get('dispatched_at'))}{late}."
     if kind == "ready_for_review":
         return "QC is complete; the product waits for QA review and release."
-    if kind in ("equipment_due", "reagent_lot_flagged"):
+    if kind in ("equipment_due", "reagent_lot_flagged", "shipment_discrepancy"):
         return str(data.get("message") or "")
     return f"Status: {data.get('status') or (unit.status if unit else '—')}."
 

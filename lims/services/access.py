@@ -95,7 +95,7 @@ def visible_units(user: User) -> ColumnElement:
     return visible_patients(user, Unit.patient_id)
 
 
-def _record_id(value: object) -> int | None:
+def record_id(value: object) -> int | None:
     """A record id from a path or a body; anything that cannot be one is None (not found)."""
     if isinstance(value, str) and value.isascii() and value.isdigit():
         value = int(value)
@@ -116,7 +116,7 @@ def no_unit(unit_id: object) -> NotFound:
 
 def require_patient(user: User, patient_id: object) -> Patient:
     """The patient, if this user may see them; otherwise exactly "no such patient"."""
-    ident = _record_id(patient_id)
+    ident = record_id(patient_id)
     found = None
     if ident is not None:
         found = db.session.scalar(
@@ -149,7 +149,7 @@ def sees_every_unit(user: User) -> bool:
 def require_unit(user: User, unit_id: object, *, to_show: bool = False) -> Unit:
     """The unit, if this user may see its patient; otherwise exactly "no such unit".
     ``to_show``: with its children's ids, for a reader that changes nothing."""
-    ident = _record_id(unit_id)
+    ident = record_id(unit_id)
     found = None
     if ident is not None and sees_every_unit(user):
         found = db.session.scalar(_ANY_UNIT_TO_SHOW if to_show else _ANY_UNIT, {"unit_id": ident})

@@ -16,10 +16,13 @@ from lims.domain.notifications import EVENTS
 from lims.extensions import db
 from lims.models import Delivery, Equipment, Notification, OutboxEvent, ReagentLot, User
 from lims.services.actions import expiry, schedule, units
+from lims.services.admin import sites
 from lims.services.materials import warnings as materials_warnings
+from lims.services.station import shipments
 from tests.service.lab import (
     BENCH_EQUIPMENT,
     BENCH_LOTS,
+    PASSWORD,
     data_for,
     qc_data,
     registration,
@@ -86,6 +89,7 @@ def make_every_event(users) -> None:
         units.perform_action(dispensed.id, "administer", wrong, users["clinician"])
     in_transit = register(users, patient={"mrn": "M-5", "name": "Cy Transit"})
     units.perform_action(in_transit.id, "dispatch", data_for("dispatch"), users["clinician"])
+    ship_with_one_missing(users)
     schedule.expiry_warnings()  # the released and dispensed SVF: under 24 h left
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=5), tick=True):
         schedule.transit_checks()
@@ -106,6 +110,43 @@ def make_every_event(users) -> None:
     db.session.commit()
     materials_warnings.run_checks()
     db.session.commit()
+
+
+def ship_with_one_missing(users) -> None:
+    """Two collections shipped to a testing laboratory; one arrives."""
+    home = sites.first_site()
+    lab = sites.register_site(
+        {
+            "code": "C0009",
+            "name": "Testing Lab",
+            "address": "9 Lab Road",
+            "timezone": "UTC",
+            "kind": "testing_lab",
+        },
+        users["admin"],
+    )
+    sites.set_memberships(users["technician"].id, [home.id, lab.id], users["admin"])
+    shipment = shipments.create(
+        {
+            "from_site": home.id,
+            "to_site": lab.id,
+            "container": "box",
+            "courier": "van",
+            "condition": "refrigerated",
+        },
+        users["clinician"],
+    )
+    sent = [register(users, patient={"mrn": f"M-S{i}", "name": "Sy Shipped"}) for i in (1, 2)]
+    for unit in sent:
+        shipments.add_item(shipment.id, {"unit_id": unit.id}, users["clinician"])
+    shipments.dispatch(
+        shipment.id, {"checked_by": "tech", "checked_by_password": PASSWORD}, users["clinician"]
+    )
+    shipments.receive(
+        shipment.id,
+        {"arrival_temperature_c": 5.0, "scanned": [sent[0].barcode_data], "note": "one short"},
+        users["technician"],
+    )
 
 
 def test_every_event_kind_reaches_inbox_email_and_webhook(worker, people, smtp_server, webhook):

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ...db import transaction
 from ...domain.lifecycle import EXPIRABLE, Status
 from ...extensions import db
-from ...models import LedgerEntry, Unit
+from ...models import LedgerEntry, Shipment, Unit
 from ...models.types import utcnow
 from ...notify.outbox import emit
 from . import expiry
@@ -64,7 +64,8 @@ def expiry_checks() -> dict:
 
 
 def transit_checks() -> int:
-    """Units in transit longer than ``TRANSIT_OVERDUE_HOURS`` since their dispatch."""
+    """Units in transit longer than ``TRANSIT_OVERDUE_HOURS`` since their dispatch, and
+    shipments past their expected arrival."""
     limit = utcnow() - timedelta(hours=current_app.config["TRANSIT_OVERDUE_HOURS"])
     last_dispatch = (
         select(LedgerEntry.unit_id, func.max(LedgerEntry.id).label("entry_id"))
@@ -78,8 +79,24 @@ def transit_checks() -> int:
         .join(LedgerEntry, LedgerEntry.id == last_dispatch.c.entry_id)
         .where(Unit.status == Status.IN_TRANSIT.value, LedgerEntry.recorded_at <= limit)
     ).all()
+    late = db.session.scalars(
+        select(Shipment).where(Shipment.status == "dispatched", Shipment.expected_by <= utcnow())
+    ).all()
     written = 0
     with transaction():
+        for shipment in late:  # one event per late shipment (decision 102)
+            written += (
+                emit(
+                    "transit_overdue",
+                    None,
+                    dedupe_key=f"transit_overdue:shipment:{shipment.id}",
+                    subject=f"shipment {shipment.code}",
+                    path=f"/shipments/{shipment.id}",
+                    dispatched_at=shipment.dispatched_at.isoformat(),
+                    expected_by=shipment.expected_by.isoformat(),
+                )
+                is not None
+            )
         for unit, entry in rows:
             key = f"transit_overdue:{unit.id}:{entry.id}"
             written += (

@@ -37,7 +37,7 @@ from ...domain.lifecycle import (
 from ...domain.processing import protocol_for
 from ...domain.roles import Role
 from ...extensions import db
-from ...models import Patient, Unit, User
+from ...models import Patient, Shipment, ShipmentItem, Unit, User
 from ...models.types import utcnow
 from ...notify import outbox
 from .. import access, sequences
@@ -313,45 +313,95 @@ def _perform(
                 f"now {unit.version}); reload and try again",
                 code="stale_version",
             )
-        now = utcnow()
-        role = Role(actor.role)
-        _run_guards(action.state_guards, Context(unit, None, role, now), Conflict)
-        fields = _validate(action, data)
+        refuse_in_shipment(unit)
+        extra = None
         if provenance is not None:
             if action.name != "record_qc":
                 raise ValueError("only an imported QC result carries a provenance")
-            fields = fields.model_copy(update={"provenance": dict(provenance)})
-        _run_guards(action.guards, Context(unit, fields, role, now), Invalid)
+            extra = {"provenance": dict(provenance)}
+        return act(unit, action, data, actor, utcnow(), extra=extra)
 
-        before = ledger.position(unit)
-        effect = EFFECTS.get(action.name)
-        # One UPDATE per unit per action (one version step): the effect's queries must not
-        # flush its half-made changes.
-        with db.session.no_autoflush:
-            outcome = effect(unit, fields, now, actor) if effect else Outcome()
-        done = apply_transition(unit, action, fields, outcome, actor, now, before)
-        db.session.add_all(outcome.products)
-        db.session.flush()  # the products' ids, for the entries
-        entries = [
-            ledger.append(
-                unit=draft.unit,
-                action=draft.action,
-                actor=actor,
-                movement=draft.movement,
-                data=draft.data,
-                reason=draft.reason,
-                at=now,
-            )
-            for draft in done.entries()
-        ]
-        signatures.persist(outcome.signatures, unit, entries[0], action.name)
-        uses.attach(outcome.uses, entries[0])
-        # A release, a late QC result or a split of a released unit issues its certificate
-        # of release here, in the same transaction (decision 85).
-        issued = certificates.after_action(action.name, unit, outcome, actor, now)
-        for kind, payload in [*outcome.events, *events_of(action.name, unit)]:
-            outbox.emit(kind, unit, **payload)
+
+def act(
+    unit: Unit,
+    action: Action,
+    data: Mapping[str, Any] | None,
+    actor: User,
+    now,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    recorded: Mapping[str, Any] | None = None,
+) -> ActionResult:
+    """One action on one unit inside the caller's transaction, once the caller has found the
+    unit (with the actor's access) and checked role and status: guards, effect, transition,
+    ledger entries, signatures, certificates and events.
+
+    ``extra``: fields a request cannot set (an import's provenance); ``recorded``: facts added
+    to the action's ledger entry (the shipment that carried the unit, decision 102).
+    """
+    role = Role(actor.role)
+    _run_guards(action.state_guards, Context(unit, None, role, now), Conflict)
+    fields = _validate(action, data)
+    if extra:
+        fields = fields.model_copy(update=dict(extra))
+    _run_guards(action.guards, Context(unit, fields, role, now), Invalid)
+
+    before = ledger.position(unit)
+    effect = EFFECTS.get(action.name)
+    # One UPDATE per unit per action (one version step): the effect's queries must not
+    # flush its half-made changes.
+    with db.session.no_autoflush:
+        outcome = effect(unit, fields, now, actor) if effect else Outcome()
+    if recorded:
+        outcome.recorded.update(recorded)
+    done = apply_transition(unit, action, fields, outcome, actor, now, before)
+    db.session.add_all(outcome.products)
+    db.session.flush()  # the products' ids, for the entries
+    entries = [
+        ledger.append(
+            unit=draft.unit,
+            action=draft.action,
+            actor=actor,
+            movement=draft.movement,
+            data=draft.data,
+            reason=draft.reason,
+            at=now,
+        )
+        for draft in done.entries()
+    ]
+    signatures.persist(outcome.signatures, unit, entries[0], action.name)
+    uses.attach(outcome.uses, entries[0])
+    # A release, a late QC result or a split of a released unit issues its certificate
+    # of release here, in the same transaction (decision 85).
+    issued = certificates.after_action(action.name, unit, outcome, actor, now)
+    for kind, payload in [*outcome.events, *events_of(action.name, unit)]:
+        outbox.emit(kind, unit, **payload)
     return ActionResult(unit, [*outcome.entries, *entries, *issued], outcome.products)
+
+
+def shipment_holding(unit_id: int) -> Shipment | None:
+    """The dispatched shipment the unit travels in, if any (decision 102)."""
+    return db.session.scalar(
+        select(Shipment)
+        .join(ShipmentItem, ShipmentItem.shipment_id == Shipment.id)
+        .where(
+            ShipmentItem.unit_id == unit_id,
+            ShipmentItem.on_manifest.is_(True),
+            Shipment.status == "dispatched",
+        )
+        .limit(1)
+    )
+
+
+def refuse_in_shipment(unit: Unit) -> None:
+    """A unit on its way in a shipment is received with the shipment, not acted on alone."""
+    shipment = shipment_holding(unit.id)
+    if shipment is not None:
+        raise Conflict(
+            f"{unit.eye_readable} travels in shipment {shipment.code} to "
+            f"{shipment.to_site.name}: receive it by scanning the shipment in",
+            code="in_shipment",
+        )
 
 
 # ---------------------------------------------------------------------------- reading

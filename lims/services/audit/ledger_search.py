@@ -61,6 +61,16 @@ OTHER_ACTIONS = {
     "site_registered": "Site registered",
     "site_updated": "Site edited",
     "user_sites_changed": "Account's sites changed",
+    "shipment_created": "Shipment created",
+    "shipment_item_added": "Packed into a shipment",
+    "shipment_item_removed": "Taken out of a shipment",
+    "shipment_dispatched": "Shipment dispatched (packed and checked)",
+    "ship": "Shipped (product)",
+    "arrive": "Arrived with a shipment (product)",
+    "shipment_missing": "Missing from a shipment on arrival",
+    "shipment_unexpected": "Arrived unexpectedly with a shipment",
+    "shipment_received": "Shipment received",
+    "shipment_cancelled": "Shipment cancelled",
 }
 ACTION_NAMES: dict[str, str] = {
     **{name: action.label for name, action in ACTIONS.items()},
