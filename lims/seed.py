@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from . import seed_materials, seed_printing, seed_sites
+from . import seed_materials, seed_printing, seed_shipments, seed_sites
 from .db import transaction
 from .domain.processing import batch_record, protocol_for
 from .domain.qc import DEFAULT_SPECS
@@ -261,6 +261,13 @@ def seed_demo() -> bool:
     seed_printing.stock(users["admin"])
     seed_printing.prints(tech, fat, svf, bm_mnc)
     seed_sites.stock(users["admin"], doctor, tech)  # the clinic, beside the migration's lab
+    seed_shipments.stock(
+        doctor,
+        tech,
+        DEMO_PASSWORD,
+        register,
+        aliquots[0],
+    )
     # What beat would have said by now: the centrifuge due tomorrow, the expired lot flagged.
     materials_warnings.run_checks()
     return True

@@ -34,6 +34,7 @@ from . import (  # noqa: E402,F401  (views register on bp)
     reagents,  # reagent lots: the register, QA's signed acceptance, the recall look-up
     routes,  # tokens, units, actions, history, the OpenAPI document
     scan,  # what a code is, the wristband check, a batch
+    shipments,  # shipments between sites: packing, two-person dispatch, receipt by scan
     sites,  # the sites of the network and an account's sites
     validation,  # validation reports: the list, one report, QA's signed approval
 )

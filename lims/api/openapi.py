@@ -33,6 +33,7 @@ from . import (
     rules_doc,
     scan_schemas,
     schemas,
+    shipments_doc,
     sites_doc,
     validation_doc,
 )
@@ -399,6 +400,7 @@ OPERATIONS = (
     *validation_doc.OPERATIONS,
     *printing_doc.OPERATIONS,
     *sites_doc.OPERATIONS,
+    *shipments_doc.OPERATIONS,
 )
 
 
@@ -429,6 +431,7 @@ def _component_schemas() -> dict[str, Any]:
                 *validation_doc.INPUTS,
                 *printing_doc.INPUTS,
                 *sites_doc.INPUTS,
+                *shipments_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -446,6 +449,7 @@ def _component_schemas() -> dict[str, Any]:
                 *validation_doc.OUTPUTS,
                 *printing_doc.OUTPUTS,
                 *sites_doc.OUTPUTS,
+                *shipments_doc.OUTPUTS,
             )
         ),
     ]
@@ -458,7 +462,13 @@ def _component_schemas() -> dict[str, Any]:
     return _mark_secrets(components)
 
 
-SECRETS = ("password", "physician_password", "current_password", "new_password")
+SECRETS = (
+    "password",
+    "physician_password",
+    "current_password",
+    "new_password",
+    "checked_by_password",
+)
 
 
 def _mark_secrets(components: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from . import (
     access_qc_imports,
     access_readiness,
     access_reagents,
+    access_shipments,
     access_sites,
     access_validation,
 )
@@ -124,6 +125,7 @@ ENDPOINTS = {
     **access_admin.ENDPOINTS,
     **access_equipment.ENDPOINTS,
     **access_printing.ENDPOINTS,
+    **access_shipments.ENDPOINTS,
     **access_reagents.ENDPOINTS,
     **access_qc_imports.ENDPOINTS,
     **access_validation.ENDPOINTS,
@@ -137,6 +139,7 @@ ROWS = {
     **access_admin.ROWS,
     **access_equipment.ROWS,
     **access_printing.ROWS,
+    **access_shipments.ROWS,
     **access_reagents.ROWS,
     **access_qc_imports.ROWS,
     **access_validation.ROWS,

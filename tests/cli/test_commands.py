@@ -133,3 +133,20 @@ def test_ledger_receipt_prints_a_signed_head(runner, register):
     result = runner.invoke(args=["ledger", "receipt"])
     assert result.exit_code == 0
     assert '"seq": 1' in result.output and '"signature"' in result.output
+
+
+def test_the_demo_has_a_shipment_on_its_way_one_arrived_short_and_one_being_packed(runner):
+    from lims.models import Deviation, Shipment
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+
+    found = {s.status: s for s in db.session.scalars(select(Shipment))}
+    assert set(found) == {"dispatched", "received", "preparing"}
+    assert found["received"].discrepancies == 1
+    assert [i.outcome for i in found["received"].items] == ["accepted", "missing"]
+    assert {u.status for u in (i.unit for i in found["dispatched"].items)} == {"in_transit"}
+    (packing,) = found["preparing"].items
+    assert packing.unit.unit_type == "MSC(AT)" and packing.unit.status == "released"
+    assert db.session.scalar(
+        select(Deviation).where(Deviation.shipment_id == found["received"].id)
+    )
