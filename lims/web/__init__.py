@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         reagents,
         release,
         scan,
+        shipments,
         sites,
         units,
     )
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
         reagents,
         release,
         scan,
+        shipments,
         sites,
         units,
     ):

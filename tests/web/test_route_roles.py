@@ -23,6 +23,7 @@ from . import (
     routes_qc_imports,
     routes_readiness,
     routes_reagents,
+    routes_shipments,
     routes_sites,
     routes_validation,
 )
@@ -87,6 +88,7 @@ ROUTES = {
     **routes_qc_imports.ROUTES,
     **routes_validation.ROUTES,
     **routes_sites.ROUTES,
+    **routes_shipments.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -102,6 +104,7 @@ ROWS = {
     **routes_qc_imports.ROWS,
     **routes_validation.ROWS,
     **routes_sites.ROWS,
+    **routes_shipments.ROWS,
 }
 ANSWERED = {200, 302}
 

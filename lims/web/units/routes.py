@@ -31,6 +31,7 @@ from ...services.actions import processing, qc, units
 from ...services.audit import certificate
 from ...services.audit.timeline import timeline
 from ...services.custody import ledger
+from ...services.station import shipments
 from ..redirects import local_target
 from . import bp
 from .base_forms import UNREADABLE, ServiceForm, VersionedForm
@@ -131,6 +132,7 @@ def detail(unit_id: int) -> ResponseReturnValue:
         panels=unit_panels(unit),
         certificate=certificate.latest_of(unit),
         may_print_file_copy=certificate.may_print_file_copy(_actor()),
+        shipment=shipments.holding(unit.id),
     )
 
 
