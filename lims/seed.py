@@ -145,8 +145,10 @@ def seed_demo() -> bool:
         volume: float,
         hours_ago: float,
         testing: str | None = None,
+        facility: str | None = None,
     ):
-        """``testing``: the donor testing, None (not recorded) for the newest collections."""
+        """``testing``: the donor testing, None (not recorded) for the newest collections;
+        ``facility``: the site that collects (default: the laboratory)."""
         mrn, name, birth, *_ = PATIENTS[index]
         data = {
             "patient": {"mrn": mrn, "name": name, "birth_date": birth},
@@ -155,7 +157,7 @@ def seed_demo() -> bool:
             "volume_ml": volume,
             "collected_at": (now - timedelta(hours=hours_ago)).isoformat(),
         }
-        return units.register({**data, "donor_testing": testing}, doctor).unit
+        return units.register({**data, "donor_testing": testing, "site": facility}, doctor).unit
 
     def act(unit, action, data, user=tech):
         return units.perform_action(unit.id, action, data, user)
@@ -260,7 +262,7 @@ def seed_demo() -> bool:
     _second_clinician(users["doctor2"], tech, now)
     seed_printing.stock(users["admin"])
     seed_printing.prints(tech, fat, svf, bm_mnc)
-    seed_sites.stock(users["admin"], doctor, tech)  # the clinic, beside the migration's lab
+    seed_sites.stock(users["admin"], doctor, tech, qa, users["admin"])  # the clinic too
     seed_shipments.stock(
         doctor,
         tech,

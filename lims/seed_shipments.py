@@ -33,10 +33,11 @@ def stock(
     doctor: User,
     tech: User,
     password: str,
-    collect: Callable[[int, str, str, float, float], Unit],
+    collect: Callable[..., Unit],
     aliquot: Unit,
 ) -> None:
-    """``collect(patient index, type, site, volume, hours ago)`` registers a collection."""
+    """``collect(patient index, type, body site, volume, hours ago, facility=…)`` registers a
+    collection."""
     known = {s.code: s for s in sites.list_sites()}
     lab = sites.first_site()
     clinic = known.get("C0002")
@@ -46,8 +47,8 @@ def stock(
 
     earlier = _new(clinic, lab, doctor, tracking_number="MCN-20931", logger_id="TL-0417")
     arrived = [
-        collect(1, "BLOOD", "antecubital vein", 60, 2),
-        collect(3, "BLOOD", "antecubital vein", 58, 1.5),
+        collect(1, "BLOOD", "antecubital vein", 60, 2, facility=clinic.code),
+        collect(3, "BLOOD", "antecubital vein", 58, 1.5, facility=clinic.code),
     ]
     for unit in arrived:
         shipments.add_item(earlier, {"code": unit.barcode_data}, doctor)
@@ -64,8 +65,8 @@ def stock(
 
     on_the_way = _new(clinic, lab, doctor, tracking_number="MCN-20977", logger_id="TL-0422")
     for unit in (
-        collect(2, "ADIPOSE", "abdomen", 270, 1),
-        collect(0, "MARROW", "posterior iliac crest", 58, 1),
+        collect(2, "ADIPOSE", "abdomen", 270, 1, facility=clinic.code),
+        collect(0, "MARROW", "posterior iliac crest", 58, 1, facility=clinic.code),
     ):
         shipments.add_item(on_the_way, {"code": unit.barcode_data}, doctor)
     shipments.dispatch(on_the_way, checked, doctor)

@@ -1,6 +1,7 @@
 """Demo sites (decision 101): the installation's own site, made by migration 0015 from the
-configuration, is the central processing laboratory; a clinic that collects joins it, and the
-demo's clinician and technician work for both."""
+configuration, is the central processing laboratory; a clinic that collects joins it. The
+demo's clinician, technician, QA and admin work for both; the second clinician for the
+laboratory alone, so she sees none of the clinic's units (decision 103)."""
 
 from __future__ import annotations
 

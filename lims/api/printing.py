@@ -51,6 +51,7 @@ def printer_out(p: Printer) -> PrinterOut:
         stock=p.stock,
         place=p.place,
         active=p.active,
+        site_id=p.site_id,
     )
 
 

@@ -29,6 +29,7 @@ class PrinterOut(Response):
     stock: str
     place: str | None
     active: bool
+    site_id: int | None = Field(description="the site it stands at")
 
 
 class RuleOut(Response):

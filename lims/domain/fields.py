@@ -102,6 +102,17 @@ class RegisterFields(Fields):
         "collection; left out: not recorded. Unless 'performed', its labels say "
         "'NOT EVALUATED FOR INFECTIOUS SUBSTANCES'",
     )
+    site: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, to_upper=True, min_length=5, max_length=5),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="the facility number of the site that collected it (one of the "
+        "registrant's sites); left out: the registrant's first site. The DIN begins with it",
+    )
 
     @field_validator("type")
     @classmethod

@@ -28,6 +28,8 @@ class Location(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), index=True)
+    # The site it is at (a child is where its parent is, decision 103).
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     # A box is a grid of rows × columns; each of its positions knows its cell.
     grid_rows: Mapped[int | None] = mapped_column(Integer)
     grid_columns: Mapped[int | None] = mapped_column(Integer)

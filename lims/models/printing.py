@@ -44,6 +44,7 @@ class Printer(db.Model):
     dpi: Mapped[int] = mapped_column(Integer, default=203)
     stock: Mapped[str] = mapped_column(String(20))
     place: Mapped[str | None] = mapped_column(String(120))  # where it stands: room, bench
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))  # decision 103
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -59,6 +59,9 @@ class Unit(db.Model):
     status: Mapped[str] = mapped_column(String(20))
     custodian_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+    # The site that holds the unit: where it was collected, then where a shipment took it
+    # (decision 103). A person sees the units of the sites they belong to.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
     volume_ml: Mapped[float] = mapped_column(Numeric(10, 2, asdecimal=False))
     cell_count: Mapped[int | None] = mapped_column(BigInteger)
     collection_site: Mapped[str | None] = mapped_column(String(120))

@@ -14,6 +14,10 @@ so does scheduled work (the system account expires units of every patient).
   is not the lab's to see.
 - Any other account sees no patient.
 
+Sites (decision 103): a unit belongs to a site, and a person sees the units of the sites
+they belong to. A member of every active site — everyone, in an installation of one site —
+has no site condition at all, so a single site reads exactly as before.
+
 A unit is seen with its patient (every unit of a collection belongs to one patient). A
 refusal is the very ``NotFound`` an unknown id gets, word for word, so it says nothing about
 whether the record exists. Every rule is a SQL condition, so a list is filtered in the one
@@ -22,9 +26,11 @@ query that reads it (no query per row).
 
 from __future__ import annotations
 
+from flask import g
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    and_,
     bindparam,
     exists,
     false,
@@ -38,10 +44,49 @@ from ..domain.errors import NotFound
 from ..domain.identifiers import MAX_ID
 from ..domain.roles import Role
 from ..extensions import db
-from ..models import Appointment, LedgerEntry, Patient, Unit, User
+from ..models import Appointment, LedgerEntry, Patient, Site, Unit, User, user_sites
 from ..models.unit import children_listed
 
 SEE_EVERY_PATIENT = frozenset({Role.QA, Role.ADMIN, Role.SYSTEM})
+_SCOPES = "lims.site_scopes"  # g: user id → the ids of their sites, or None (every site)
+
+
+def site_scope(user: User) -> frozenset[int] | None:
+    """The ids of the sites whose units ``user`` sees; None: every site (a member of every
+    active site, or scheduled work). Read once per request (``forget_site_scopes``)."""
+    if user.role == Role.SYSTEM.value:
+        return None
+    known = g.setdefault(_SCOPES, {})
+    if user.id not in known:
+        rows = db.session.execute(
+            select(Site.id, Site.active, user_sites.c.user_id).outerjoin(
+                user_sites,
+                and_(user_sites.c.site_id == Site.id, user_sites.c.user_id == user.id),
+            )
+        ).all()
+        mine = frozenset(row.id for row in rows if row.user_id is not None)
+        every = all(row.user_id is not None for row in rows if row.active)
+        known[user.id] = None if every else mine
+    return known[user.id]
+
+
+def forget_site_scopes() -> None:
+    """Sites or memberships changed: read everyone's scope afresh."""
+    g.pop(_SCOPES, None)
+
+
+def at_my_sites(user: User, site_id=None) -> ColumnElement[bool]:
+    """A WHERE condition: the unit (``site_id`` column, default ``Unit.site_id``) is at one of
+    the user's sites; no condition at all for a member of every site."""
+    scope = site_scope(user)
+    if scope is None:
+        return true()
+    return (Unit.site_id if site_id is None else site_id).in_(scope)
+
+
+def in_scope(user: User, site_id: int | None) -> bool:
+    scope = site_scope(user)
+    return scope is None or site_id in scope
 
 
 def sees_every_patient(user: User) -> bool:
@@ -83,16 +128,18 @@ def visible_patients(user: User, patient_id: ColumnElement[int] | None = None) -
         return column.in_(_named_on(user.id))
     if user.role == Role.TECHNICIAN.value:
         held = aliased(Unit)
-        return exists(select(held.id).where(held.patient_id == column))
+        here = at_my_sites(user, held.site_id)
+        return exists(select(held.id).where(held.patient_id == column, here))
     return false()
 
 
 def visible_units(user: User) -> ColumnElement:
     """A WHERE condition on ``Unit``: units of patients this user may see. A technician sees
     every unit (each belongs to a patient the lab holds a unit of: itself)."""
+    here = at_my_sites(user)
     if sees_every_patient(user) or user.role == Role.TECHNICIAN.value:
-        return true()
-    return visible_patients(user, Unit.patient_id)
+        return here
+    return and_(visible_patients(user, Unit.patient_id), here)
 
 
 def record_id(value: object) -> int | None:
@@ -143,7 +190,9 @@ _ANY_UNIT_TO_SHOW = select(Unit).where(Unit.id == bindparam("unit_id")).options(
 
 def sees_every_unit(user: User) -> bool:
     """``visible_units`` is no condition at all for this user (a statement may be reused)."""
-    return sees_every_patient(user) or user.role == Role.TECHNICIAN.value
+    return (sees_every_patient(user) or user.role == Role.TECHNICIAN.value) and site_scope(
+        user
+    ) is None
 
 
 def require_unit(user: User, unit_id: object, *, to_show: bool = False) -> Unit:
@@ -175,6 +224,8 @@ def may_see_patient(user: User, patient_id: int) -> bool:
 
 def check_unit(user: User, unit: Unit) -> None:
     """Refuse a unit already read (by id, by scan) that this user may not see."""
+    if not in_scope(user, unit.site_id):
+        raise no_unit(unit.id)
     if user.role == Role.TECHNICIAN.value:
         return
     if not may_see_patient(user, unit.patient_id):

@@ -98,9 +98,12 @@ def test_five_units_travel_to_the_lab_and_one_is_missing_on_arrival(net, users, 
     assert data["checked_by"]["name"] == "Second Clinician"
     assert [m["unit_id"] for m in data["manifest"]] == [u.id for u in made]
 
-    # on its way, a unit is received with its shipment, not alone
+    # on its way, a unit is received with its shipment, not alone (by a technician who works
+    # at the clinic too: the lab's own do not see the clinic's units)
+    clinic_tech = users["technician2"]
+    sites.set_memberships(clinic_tech.id, [net["clinic"].id], users["admin"])
     with pytest.raises(Conflict, match=shipment.code) as refused:
-        units.perform_action(made[0].id, "receive", {}, tech)
+        units.perform_action(made[0].id, "receive", {}, clinic_tech)
     assert refused.value.code == "in_shipment"
 
     scans = [u.barcode_data for u in made[:4]]
@@ -137,14 +140,15 @@ def test_five_units_travel_to_the_lab_and_one_is_missing_on_arrival(net, users, 
     assert [m["unit_id"] for m in json.loads(summary.data)["missing"]] == [made[4].id]
     assert len(entries("shipment_missing")) == 1
 
-    # the missing unit, found later, is received on its own
-    found = units.perform_action(
-        made[4].id,
-        "receive",
-        {"temperature_c": 5.0, "container_intact": True, "volume_ml": 250},
-        tech,
-    )
-    assert found.unit.status == "received"
+    # the missing unit is still the clinic's: the lab does not see it; found at the clinic,
+    # a technician working there receives it on its own
+    receipt = {"temperature_c": 5.0, "container_intact": True, "volume_ml": 250}
+    with pytest.raises(NotFound):
+        units.perform_action(made[4].id, "receive", receipt, tech)
+    found = units.perform_action(made[4].id, "receive", receipt, clinic_tech)
+    assert found.unit.status == "received" and found.unit.site_id == net["clinic"].id
+    for unit in made[:4]:
+        assert unit.site_id == net["lab"].id  # received: the lab's now
 
 
 def test_dispatch_takes_two_people_who_are_not_the_same(net, users, register):
@@ -205,11 +209,12 @@ def test_packing_refuses_what_cannot_travel(net, users, register):
     assert both.value.code == "code_or_unit"
     # a unit received at the lab is not shipped (it is processed where it is)
     received = register("BLOOD", mrn="MRN-9")
+    sites.set_memberships(users["technician2"].id, [net["clinic"].id], users["admin"])
     units.perform_action(
         received.id,
         "receive",
         {"temperature_c": 21.0, "container_intact": True, "volume_ml": 60},
-        users["technician"],
+        users["technician2"],
     )
     with pytest.raises(Conflict) as processing:
         shipments.add_item(other.id, {"unit_id": received.id}, doctor)
@@ -224,7 +229,7 @@ def test_packing_refuses_what_cannot_travel(net, users, register):
 def test_a_released_product_goes_back_to_the_clinic_keeping_its_status(net, users, register):
     tech, admin = users["technician"], users["admin"]
     sites.set_memberships(users["technician2"].id, [net["lab"].id, net["clinic"].id], admin)
-    source = register("ADIPOSE")
+    source = register("ADIPOSE", as_="technician")  # collected at the lab (its only site)
     product = walk(source, "released", users)
     back = new_shipment(
         net, tech, from_site=net["lab"].id, to_site=net["clinic"].id, condition="ambient"

@@ -34,6 +34,9 @@ def _place(unit: Unit, code: str, recorded: dict) -> None:
     if place.is_grid:
         message = f"{place.name} is a box of positions: scan the position to put the unit in"
         raise Invalid(message, code="position_needed", fields={"location": message})
+    if place.site_id != unit.site_id:
+        message = f"{place.path} is at another site than the unit: ship the unit there first"
+        raise Invalid(message, code="other_site", fields={"location": message})
     if place.kind == "position":
         lock(f"lims.location.{place.id}")  # two units racing for one position: one wins
         other = occupant(place, other_than=unit.id)

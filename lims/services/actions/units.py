@@ -41,6 +41,7 @@ from ...models import Patient, Shipment, ShipmentItem, Unit, User
 from ...models.types import utcnow
 from ...notify import outbox
 from .. import access, sequences
+from ..admin import sites
 from ..custody import ledger, signatures
 from ..materials import uses
 from . import bedside, certificates, processing, qc, release, storage
@@ -133,8 +134,9 @@ def _find_or_create_patient(data: PatientFields, actor: User) -> Patient:
     return patient
 
 
-def new_din(year: int) -> tuple[str, str]:
-    facility = current_app.config["FACILITY_CODE"]
+def new_din(year: int, facility: str | None = None) -> tuple[str, str]:
+    """The next DIN of ``facility`` (default: the installation's) for ``year``."""
+    facility = facility or current_app.config["FACILITY_CODE"]
     number = sequences.next_value(facility, year)
     din = identifiers.make_din(facility, year, number)
     return din, identifiers.check_character(din)
@@ -150,9 +152,10 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
     _run_guards(action.guards, Context(None, fields, Role(actor.role), now), Invalid)
     kind = unit_type(fields.type)
     collected_at = fields.collected_at.astimezone(UTC)
+    site = sites.collecting_site(actor, fields.site)
     with transaction(keep_loaded=True):
         patient = _find_or_create_patient(fields.patient, actor)
-        din, check = new_din(collected_at.year)
+        din, check = new_din(collected_at.year, site.code)
         unit = Unit(
             din=din,
             check_character=check,
@@ -167,6 +170,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
             collected_at=collected_at,
             collected_by_id=actor.id,
             donor_testing=fields.donor_testing,
+            site_id=site.id,
             expires_at=collected_at + kind.shelf_life,
             children=[],  # a new collection has none: known without asking
         )
@@ -177,7 +181,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
             action="register",
             actor=actor,
             movement=ledger.movement_of(unit),
-            data={**fields.model_dump(mode="json"), "patient_id": patient.id},
+            data={**fields.model_dump(mode="json"), "site": site.code, "patient_id": patient.id},
             at=now,
         )
     return ActionResult(unit, [entry])

@@ -8,7 +8,7 @@ refused with a message saying what it is.
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...db import transaction
 from ...domain import codes
@@ -16,7 +16,7 @@ from ...domain.errors import Forbidden, Invalid, NotFound
 from ...domain.identifiers import MAX_ID, CodeError
 from ...domain.roles import Role
 from ...extensions import db
-from ...models import Location, User
+from ...models import Location, Site, User
 from ...models.location import LOCATION_KINDS
 from .. import sequences
 
@@ -82,6 +82,7 @@ def create_location(
     *,
     rows: int | None = None,
     columns: int | None = None,
+    site_id: int | None = None,
 ) -> Location:
     """Create a location under ``parent`` (a location or its code); admins only.
 
@@ -93,7 +94,15 @@ def create_location(
     grid = _check_grid(kind, rows, columns)
     with transaction():
         parent_location = by_code(parent) if isinstance(parent, str) else parent
-        location = Location(code=new_code(), name=name, kind=kind, parent=parent_location)
+        # a child is where its parent is; a top-level place at the site named, else the first
+        site = parent_location.site_id if parent_location is not None else site_id
+        if site is None:
+            site = db.session.scalar(select(func.min(Site.id)))
+        elif parent_location is None and db.session.get(Site, site) is None:
+            raise Invalid(f"no site with id {site}", code="unknown_site", fields={"site": "?"})
+        location = Location(
+            code=new_code(), name=name, kind=kind, parent=parent_location, site_id=site
+        )
         db.session.add(location)
         if grid:
             location.grid_rows, location.grid_columns = grid
@@ -107,6 +116,7 @@ def create_location(
                             parent=location,
                             grid_row=row,
                             grid_column=column,
+                            site_id=site,
                         )
                     )
     return location

@@ -42,6 +42,7 @@ from ...domain.roles import Role
 from ...extensions import db
 from ...models import SITE_KINDS, Site, User
 from ...models.types import utcnow
+from .. import access
 from ..custody import ledger
 from . import accounts
 
@@ -185,6 +186,28 @@ def sites_of(user: User) -> list[Site]:
     return list(user.sites)  # type: ignore[attr-defined]
 
 
+def collecting_site(actor: User, code: str | None) -> Site:
+    """Where ``actor`` registers a collection: the site ``code`` names, which must be one of
+    theirs and active; without a code, their first active site (decision 103)."""
+    mine = [s for s in sites_of(actor) if s.active]
+    if code is not None:
+        found = next((s for s in mine if s.code == code), None)
+        if found is None:
+            raise Invalid(
+                f"{code} is not an active site of yours: choose one of "
+                + (", ".join(s.code for s in mine) or "none"),
+                code="not_your_site",
+                fields={"site": "one of your sites"},
+            )
+        return found
+    if mine:
+        return min(mine, key=lambda s: s.id)
+    found = first_site()
+    if found is None:
+        raise Conflict("no active site is registered", code="no_site")
+    return found
+
+
 def first_site() -> Site | None:
     """The oldest active site: where a new account starts."""
     return db.session.scalar(select(Site).where(Site.active.is_(True)).order_by(Site.id).limit(1))
@@ -199,6 +222,7 @@ def register_site(data: Mapping[str, Any], actor: User, *, at: datetime | None =
     fields: SiteFields = _validated(SiteFields, data)
     now = at or utcnow()
     with transaction():
+        access.forget_site_scopes()  # who sees which site changes now
         lock("lims.sites")
         twin = db.session.scalar(select(Site).where(Site.code == fields.code))
         if twin is not None:
@@ -235,6 +259,7 @@ def update_site(
     _require_admin(actor, "editing a site")
     now = at or utcnow()
     with transaction():
+        access.forget_site_scopes()  # who sees which site changes now
         lock("lims.sites")
         site = get_site(site_id)
         fields: SiteChanges = _validated(SiteChanges, data)
@@ -280,6 +305,7 @@ def set_memberships(
     fields: MembershipFields = _validated(MembershipFields, {"site_ids": site_ids})
     now = at or utcnow()
     with transaction():
+        access.forget_site_scopes()  # who sees which site changes now
         lock("lims.accounts")
         user = accounts.get_person(user_id)
         wanted = sorted(set(fields.site_ids))

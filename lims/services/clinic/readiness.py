@@ -263,10 +263,12 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     # in id order (EXISTS on the units' and appointments' patient indexes), the first 201 are
     # found after reading about as many: a big lab's half a million live units are never
     # all read to find them (decision 97).
+    here = access.at_my_sites(viewer)  # the units of the viewer's sites (decision 103)
     busy = or_(
         exists().where(
             Unit.patient_id == Patient.id,
             Unit.status.in_([s.value for s in rules.ON_BOARD]),
+            here,
         ),
         exists().where(Appointment.patient_id == Patient.id, upcoming(now)),
     )
@@ -287,7 +289,9 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     if ids:
         for unit in db.session.scalars(
             select(Unit)
-            .where(Unit.patient_id.in_(ids), Unit.status.in_([s.value for s in rules.ON_BOARD]))
+            .where(
+                Unit.patient_id.in_(ids), Unit.status.in_([s.value for s in rules.ON_BOARD]), here
+            )
             .options(selectinload(Unit.custodian))
             .order_by(Unit.collected_at, Unit.din, Unit.id)
         ):

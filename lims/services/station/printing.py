@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from ... import dispatch
 from ...db import lock, transaction
@@ -43,7 +43,7 @@ from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, from_valida
 from ...domain.identifiers import MAX_ID
 from ...domain.roles import Role
 from ...extensions import db
-from ...models import Location, Printer, PrintJob, PrintRule, Unit, User
+from ...models import Location, Printer, PrintJob, PrintRule, Site, Unit, User
 from ...models.types import utcnow
 from ...printers import PrinterError, cups, zpl
 from .. import access
@@ -116,6 +116,9 @@ class PrinterIn(BaseModel):
     stock: Literal["tube", "bag"]
     place: str | None = Field(None, max_length=120)
     active: bool = True
+    site_id: int | None = Field(
+        None, gt=0, le=2_147_483_647, description="the site it stands at; default: the first"
+    )
 
     def checked(self) -> PrinterIn:
         if self.kind == "zpl_tcp" and not self.host:
@@ -143,12 +146,17 @@ def _printer_fields(printer: Printer) -> dict[str, Any]:
         "stock": printer.stock,
         "place": printer.place,
         "active": printer.active,
+        "site_id": printer.site_id,
     }
 
 
 def printers(actor: User) -> list[Printer]:
     _check(actor, READ_ROLES, "the printer register")
-    return list(db.session.scalars(select(Printer).order_by(Printer.name)))
+    stmt = select(Printer).order_by(Printer.name)
+    scope = None if actor.role == Role.ADMIN.value else access.site_scope(actor)
+    if scope is not None:  # the printers of the reader's sites; admin: all (decision 103)
+        stmt = stmt.where(Printer.site_id.in_(scope))
+    return list(db.session.scalars(stmt))
 
 
 def active_printers() -> list[Printer]:
@@ -191,6 +199,8 @@ def update_printer(printer_id: object, data: Mapping[str, Any] | None, actor: Us
         if taken:
             raise Conflict(f"a printer is already called {given.name!r}", code="duplicate_printer")
         before = _printer_fields(printer)
+        if given.site_id is None:  # left out: it stays where it stands
+            given = given.model_copy(update={"site_id": printer.site_id})
         for key, value in _columns(given).items():
             setattr(printer, key, value)
         db.session.flush()
@@ -216,7 +226,19 @@ def _columns(given: PrinterIn) -> dict[str, Any]:
         "stock": given.stock,
         "place": given.place,
         "active": given.active,
+        "site_id": _site(given.site_id),
     }
+
+
+def _site(site_id: int | None) -> int:
+    """The printer's site: the one named (it must exist), else the installation's first."""
+    if site_id is None:
+        return db.session.scalar(select(func.min(Site.id)))
+    if db.session.get(Site, site_id) is None:
+        raise Invalid(
+            f"no site with id {site_id}", code="unknown_site", fields={"site_id": "no such site"}
+        )
+    return site_id
 
 
 def _append(action: str, actor: User, data: dict[str, Any], unit: Unit | None = None) -> None:

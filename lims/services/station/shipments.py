@@ -326,6 +326,13 @@ def _resolve(code: str, actor: User, field_name: str = "code") -> Unit:
 
 
 def _refuse_unshippable(unit: Unit, now: datetime, shipment: Shipment) -> None:
+    if unit.site_id != shipment.from_site_id:
+        here = db.session.get(Site, unit.site_id) if unit.site_id else None
+        raise Conflict(
+            f"{unit.eye_readable} {unit.product_code} is at "
+            f"{here.name if here else 'no site'}, not at {shipment.from_site.name}",
+            code="not_at_sending_site",
+        )
     if unit.status not in SHIPPABLE:
         raise Conflict(
             f"{unit.eye_readable} {unit.product_code} is {Status(unit.status).label}: only a "
@@ -624,10 +631,16 @@ def _match(
             code="ambiguous",
             fields={"scanned": "scan the product code too"},
         )
-    try:
-        return None, _resolve(code, actor, "scanned")
-    except NotFound:
-        return None, None
+    # Not on the manifest: whatever unit it is arrived here, whoever may see it (decision 102)
+    units_of_din = db.session.scalars(select(Unit).where(Unit.din == din).order_by(Unit.id)).all()
+    if scanned.product_code is not None:
+        units_of_din = [
+            u
+            for u in units_of_din
+            if (u.product_code, u.division) == (scanned.product_code, scanned.division or "00")
+        ]
+    live = [u for u in units_of_din if not Status(u.status).is_final] or units_of_din
+    return None, (live[0] if len(live) == 1 else None)
 
 
 def assess(shipment: Shipment, fields: ReceiveIn, actor: User, now: datetime) -> Receipt:
@@ -729,7 +742,12 @@ def _record_receipt(
         unit = db.session.get(Unit, item.unit_id)
         damaged = item in receipt.damaged
         outcome = Outcome.DAMAGED if damaged else Outcome.ACCEPTED
-        recorded = {**cite, "shipment_outcome": outcome.value}
+        recorded = {
+            **cite,
+            "shipment_outcome": outcome.value,
+            "site": {"from": shipment.from_site.code, "to": shipment.to_site.code},
+        }
+        unit.site_id = shipment.to_site_id  # it is the receiving site's now (decision 103)
         was_in_transit = unit.status == Status.IN_TRANSIT.value
         if was_in_transit:
             action = units.check_allowed(unit, "receive", actor)
