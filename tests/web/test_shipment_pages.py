@@ -123,9 +123,12 @@ def test_the_whole_journey_through_the_pages(client, login, net, users, register
     wrong = typed[:-1] + ("A" if typed[-1] != "A" else "B")
     refused = doctor.post(f"/shipments/{shipment_id}/items", data={"code": wrong})
     assert refused.status_code == 422
-    assert f"Not added ({wrong})" in text_of(refused)
-    assert f"expected '{typed[-1]}'" in text_of(refused)
-    assert re.search(r'class="field-error">check character', refused.text)
+    assert re.search(
+        rf'class="field-error" role="alert">Not added \({wrong}\): check character '
+        rf"'{wrong[-1]}' is wrong for \w+: expected '{typed[-1]}'",
+        refused.text.replace("&#39;", "'"),
+    )
+    assert autofocused(refused.text) == ["code"]  # empty, ready for the next scan
     assert len(shipments.manifest(stored(shipment_id))) == 1
 
     pack(doctor, shipment_id, made[1:])
@@ -349,3 +352,21 @@ def test_a_unit_is_removed_and_the_shipment_cancelled(client, login, net, regist
     assert "cancelled: its units stay where they are" in page
     assert "Pack: scan each unit in" not in page
     assert doctor.get(f"/shipments/{shipment_id}/cancel").status_code == 302
+
+
+def test_wrong_checker_passwords_pause_the_packers_dispatching(client, login, net, register, app):
+    """Guessing a colleague's password at dispatch spends the packer's own signing budget."""
+    doctor = login("clinician")
+    shipment_id = create(doctor, net)
+    pack(doctor, shipment_id, [register("ADIPOSE")])
+    budget = int(app.config["SIGNING_THROTTLE"].split()[0])
+    url = f"/shipments/{shipment_id}/dispatch"
+    wrong = [
+        doctor.post(url, data={"checked_by": "nurse", "checked_by_password": f"g{i}"}).status_code
+        for i in range(budget)
+    ]
+    blocked = doctor.post(url, data={"checked_by": "nurse", "checked_by_password": PASSWORD})
+    assert wrong == [422] * budget and blocked.status_code == 429
+    assert "dispatching is paused for your account" in text_of(blocked)
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert stored(shipment_id).status == "preparing"

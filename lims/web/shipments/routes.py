@@ -242,6 +242,7 @@ def _page(shipment: Shipment, forms: Forms | None = None, status: int = 200) -> 
     )
     scan = forms.scan or ScanItemForm(formdata=None)
     dispatching = forms.dispatch or DispatchForm(formdata=None, zone=site_zone())
+    dispatching.expected_by.label.text = f"Expected arrival ({site_zone().key})"
     cancelling = forms.cancel or CancelForm(formdata=None)
     receive = forms.receive or ReceiveForm(formdata=None)
     refused_form = next(
@@ -334,10 +335,10 @@ def add_item(shipment_id: int) -> ResponseReturnValue:
     try:
         item = shipments.add_item(shipment_id, form.to_data(), actor)
     except Invalid as exc:
-        form.code.data = ""  # the box empty for the next scan; the message names this one
-        error = refused(form, exc, f"Not added ({scanned[:40]})")
-        forms = Forms(scan=form, errors={"scan": error})
-        return _page(shipments.get(shipment_id, actor), forms, exc.http_status)
+        # One message, beside the box, naming what was scanned; the box empty for the next.
+        form.code.data = ""
+        form.code.errors = [f"Not added ({scanned[:40]}): {exc.message.rstrip('.')}."]
+        return _page(shipments.get(shipment_id, actor), Forms(scan=form), exc.http_status)
     except ServiceError as exc:
         _refusal_flash(exc, f"Not added ({scanned[:40]})")
         return _to_page(shipment_id, "scan")
@@ -357,7 +358,11 @@ def remove_item(shipment_id: int, item_id: int) -> ResponseReturnValue:
     actor = _actor()
     shipment = shipments.get(shipment_id, actor)  # not theirs to see: the 404 page
     item = next((i for i in shipment.items if i.id == item_id), None)
-    name = f"{item.unit.eye_readable} {item.unit.product_code}" if item and item.unit else None
+    name = (
+        f"{item.unit.eye_readable} {item.unit.product_code}"
+        if item and item.unit
+        else f"item {item_id}"
+    )
     try:
         shipments.remove_item(shipment.id, item_id, actor)
     except ServiceError as exc:
