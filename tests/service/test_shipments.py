@@ -79,6 +79,7 @@ def packed(net, users, register, count: int = 5):
     return shipment, made
 
 
+@pytest.mark.req("F-4")
 def test_five_units_travel_to_the_lab_and_one_is_missing_on_arrival(net, users, register):
     doctor, tech = users["clinician"], users["technician"]
     shipment, made = packed(net, users, register)
