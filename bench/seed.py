@@ -32,7 +32,7 @@ from tqdm import tqdm
 from lims.db import is_postgres, transaction
 from lims.domain import identifiers
 from lims.extensions import db
-from lims.models import IdentifierSequence, LedgerEntry, Patient, ReagentLot, Unit, User
+from lims.models import IdentifierSequence, LedgerEntry, Patient, ReagentLot, Site, Unit, User
 from lims.models.types import utcnow
 from lims.services.admin import accounts
 
@@ -173,6 +173,7 @@ def seed(
         rng,
         next_id=(db.session.scalar(select(func.max(Unit.id))) or 0) + 1,
         register=register,
+        site_id=db.session.scalar(select(func.min(Site.id))),
     )
     db.session.commit()  # end the read transaction before the writer's own
     bar = tqdm(total=units, unit="unit", disable=not progress, smoothing=0.1)

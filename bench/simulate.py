@@ -144,8 +144,10 @@ class Simulator:
         rng: random.Random,
         next_id: int,
         register: Register,
+        site_id: int | None = None,
     ) -> None:
         self.clinicians, self.technicians = clinicians, technicians
+        self.site_id = site_id  # the site that collects and processes (decision 103)
         self.rng = rng
         self.next_id = next_id
         self.register = register
@@ -325,6 +327,7 @@ class Simulator:
             status=Status.COLLECTED.value,
             custodian_id=actor.id,
             location_id=None,
+            site_id=self.site_id,
             volume_ml=fields.volume_ml,
             collection_site=fields.collection_site.lower(),
             collected_at=collected_at,
