@@ -235,7 +235,7 @@ def too_many(exc: TooManyAttempts, page: Callable[[str], str] | None = None):
 
 # ---------------------------------------------------------------------------- signing
 
-SECRET_FIELDS = ("password", "current_password")
+SECRET_FIELDS = ("password", "current_password", "checked_by_password")
 
 
 def _carries_password() -> bool:

@@ -9,10 +9,10 @@ from flask_login import current_user
 from ..domain import shipments as words
 from ..domain.roles import Role
 from ..models import Shipment, User
-from ..security import roles_required
+from ..security import roles_required, signing_throttle
 from ..services.station import shipment_pdf, shipments
 from . import bp
-from .body import json_object, query
+from .body import body_first, json_object, query
 from .respond import json_response
 from .schemas import PersonOut
 from .shipments_doc import ItemOut, ShipmentOut, ShipmentsOut, ShipmentsQuery, SiteRefOut
@@ -115,6 +115,8 @@ def remove_shipment_item(shipment_id: int, item_id: int):
 
 @bp.post("/shipments/<id:shipment_id>/dispatch")
 @roles_required(*SHIPPERS)
+@body_first
+@signing_throttle  # the checker's password counts against the packer's budget, as on the page
 def dispatch_shipment(shipment_id: int):
     return _answer(shipments.dispatch(shipment_id, json_object(), _actor()))
 

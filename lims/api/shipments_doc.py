@@ -154,7 +154,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "nobody holds them; every entry names the shipment",
         "ShipmentOut",
         request="DispatchIn",
-        errors=(*BODY_ERRORS, 401, 403, 404, 409),
+        errors=(*BODY_ERRORS, 401, 403, 404, 409, 429),
         rules=(
             Rule(
                 "checked_by",

@@ -147,6 +147,4 @@ def test_the_demo_has_a_shipment_on_its_way_one_arrived_short_and_one_being_pack
     assert {u.status for u in (i.unit for i in found["dispatched"].items)} == {"in_transit"}
     (packing,) = found["preparing"].items
     assert packing.unit.unit_type == "MSC(AT)" and packing.unit.status == "released"
-    assert db.session.scalar(
-        select(Deviation).where(Deviation.shipment_id == found["received"].id)
-    )
+    assert db.session.scalar(select(Deviation).where(Deviation.shipment_id == found["received"].id))
