@@ -167,3 +167,29 @@ def test_anonymous_users_are_sent_to_sign_in(client):
 
     assert response.status_code == 302
     assert "/login" in response.location
+
+
+def test_a_person_at_two_sites_chooses_where_the_collection_was_taken(login, users):
+    from lims.services.admin import sites
+
+    client = login("clinician")
+    assert "Collected at site" not in text_of(client.get("/units/register"))  # one site: no choice
+    (lab,) = sites.list_sites()
+    clinic = sites.register_site(
+        {
+            "code": "C0002",
+            "name": "Hair Clinic North",
+            "address": "2 North Street",
+            "timezone": "Europe/Paris",
+            "kind": "clinic",
+        },
+        users["admin"],
+    )
+    sites.set_memberships(users["clinician"].id, [lab.id, clinic.id], users["admin"])
+    assert "Hair Clinic North (C0002)" in text_of(client.get("/units/register"))
+
+    response = client.post("/units/register", data=register_form(facility="C0002"))
+
+    assert response.status_code == 302
+    unit = db.session.scalars(db.select(Unit)).one()
+    assert unit.din.startswith("C0002") and unit.site_id == clinic.id

@@ -83,6 +83,7 @@ class RegisterForm(ServiceForm):
         "patient.birth_date": "birth_date",
         "patient": "mrn",
         "type": "unit_type",
+        "site": "facility",
     }
 
     mrn = StringField("Medical record number", render_kw=text_input(32, autofocus=True))
@@ -108,11 +109,16 @@ class RegisterForm(ServiceForm):
         validate_choice=False,
         description='Unless performed, the labels say "NOT EVALUATED FOR INFECTIOUS SUBSTANCES"',
     )
+    # Shown to a person working at more than one site (decision 103): where it was collected.
+    facility = SelectField("Collected at site", choices=[], validate_choice=False)
     submit = SubmitField("Register collection")
 
-    def __init__(self, *args, zone: str = "UTC", **kwargs) -> None:
+    def __init__(
+        self, *args, zone: str = "UTC", sites: list[tuple[str, str]] | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.zone = ZoneInfo(zone)
+        self.facility.choices = [SelectChoice(code, name) for code, name in (sites or [])]
         self.site_groups = site_groups()
         self.collection_site.choices = [CHOOSE] + [
             SelectChoice(value, text, optgroup=name)
@@ -142,6 +148,7 @@ class RegisterForm(ServiceForm):
                 "volume_ml": self.volume_ml.data,
                 "collected_at": collected.isoformat() if collected else None,
                 "donor_testing": self.donor_testing.data,
+                "site": self.facility.data if len(self.facility.choices) > 1 else None,
             }
         )
 

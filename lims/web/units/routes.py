@@ -28,6 +28,7 @@ from ...models import Unit, User
 from ...security import note_refusal, roles_required, signing_throttle
 from ...services import access, search
 from ...services.actions import processing, qc, units
+from ...services.admin import sites
 from ...services.audit import certificate
 from ...services.audit.timeline import timeline
 from ...services.custody import ledger
@@ -101,7 +102,8 @@ def _show_service_error(form: ServiceForm, exc: ServiceError) -> str:
 @bp.route("/register", methods=["GET", "POST"])
 @roles_required(Role.CLINICIAN, Role.TECHNICIAN)
 def register() -> ResponseReturnValue:
-    form = RegisterForm(zone=current_app.config["TIMEZONE"])
+    mine = [(s.code, f"{s.name} ({s.code})") for s in sites.sites_of(_actor()) if s.active]
+    form = RegisterForm(zone=current_app.config["TIMEZONE"], sites=mine)
     if not form.is_submitted():
         return render_template("units/register.html", form=form)
     if not form.validate():
