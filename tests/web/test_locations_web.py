@@ -130,3 +130,36 @@ def test_only_an_admin_creates_locations(login, users, role):
 
 def test_a_clinician_has_no_location_pages(login, users):
     assert login("clinician").get("/locations/").status_code == 403
+
+
+def test_with_two_sites_a_top_level_place_is_created_at_the_site_chosen_and_seen_there(
+    login, users
+):
+    from lims.services.admin import sites
+
+    (lab,) = sites.list_sites()
+    clinic = sites.register_site(
+        {
+            "code": "C0002",
+            "name": "Hair Clinic North",
+            "address": "2 North Street",
+            "timezone": "Europe/Paris",
+            "kind": "clinic",
+        },
+        users["admin"],
+    )
+    admin = login("admin")
+    assert "Hair Clinic North (C0002)" in text_of(admin.get("/locations/"))
+
+    response = admin.post(
+        "/locations/new", data={"name": "Clinic fridge", "kind": "refrigerator", "site": clinic.id}
+    )
+
+    assert response.status_code == 302
+    fridge = next(p for p in locations.all_locations() if p.name == "Clinic fridge")
+    assert fridge.site_id == clinic.id
+    admin.post("/logout")
+    page = text_of(login("technician").get("/locations/"))  # the technician works at the lab
+    assert "Clinic fridge" not in page
+    sites.set_memberships(users["technician"].id, [lab.id, clinic.id], users["admin"])
+    assert "Clinic fridge" in text_of(login("technician").get("/locations/"))

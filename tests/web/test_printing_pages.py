@@ -345,3 +345,39 @@ def test_the_label_report_and_its_csv_count_the_days_labels(login, register, tub
 
     assert client.get("/labels/report?day=2024-13-40").status_code == 422
     assert client.get("/labels/report?day=1999-01-01").status_code == 200
+
+
+def test_with_two_sites_a_printer_is_registered_at_the_site_chosen(login, users):
+    from lims.models import Printer
+    from lims.services.admin import sites
+
+    clinic = sites.register_site(
+        {
+            "code": "C0002",
+            "name": "Hair Clinic North",
+            "address": "2 North Street",
+            "timezone": "Europe/Paris",
+            "kind": "clinic",
+        },
+        users["admin"],
+    )
+    client = login("admin")
+    assert "Hair Clinic North (C0002)" in text_of(client.get("/admin/printers/new"))
+
+    response = client.post(
+        "/admin/printers/new",
+        data={
+            "name": "Clinic tubes",
+            "kind": "zpl_tcp",
+            "host": "127.0.0.1",
+            "port": "9100",
+            "dpi": "203",
+            "stock": "tube",
+            "site": str(clinic.id),
+            "active": "y",
+        },
+    )
+
+    assert response.status_code == 302, text_of(response)[:300]
+    printer = db.session.scalars(select(Printer).where(Printer.name == "Clinic tubes")).one()
+    assert printer.site_id == clinic.id

@@ -18,7 +18,7 @@ from ...domain.roles import Role
 from ...extensions import db
 from ...models import Location, Site, User
 from ...models.location import LOCATION_KINDS
-from .. import sequences
+from .. import access, sequences
 
 
 def _sequence_scope() -> str:
@@ -150,5 +150,9 @@ def get_location(location_id: int) -> Location:
     return location
 
 
-def all_locations() -> list[Location]:
-    return list(db.session.scalars(select(Location).order_by(Location.id)))
+def all_locations(viewer: User | None = None) -> list[Location]:
+    """Every location, or those at the ``viewer``'s sites (admin: all, to configure them)."""
+    stmt = select(Location).order_by(Location.id)
+    if viewer is not None and viewer.role != Role.ADMIN.value:
+        stmt = stmt.where(access.at_my_sites(viewer, Location.site_id))
+    return list(db.session.scalars(stmt))

@@ -38,10 +38,24 @@ class LocationForm(ServiceForm):
         description="a box only: columns 1, 2, 3 …",
         render_kw={"inputmode": "numeric", "min": 1, "max": 26},
     )
+    # Where a top-level place is (decision 103); a place inside another is at its site.
+    site = SelectField(
+        "Site",
+        choices=[],
+        validate_choice=False,
+        description="for a top-level place; one inside another is at its site",
+    )
     submit = SubmitField("Create location")
 
-    def __init__(self, *args: Any, places: list[Location], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        places: list[Location],
+        sites: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.site.choices = [SelectChoice(str(i), name) for i, name in (sites or [])]
         self.parent.choices = [SelectChoice("", "— nothing (a top-level place) —")] + [
             SelectChoice(p.code, f"{p.path} ({p.code})") for p in places if p.kind != "position"
         ]
@@ -53,4 +67,5 @@ class LocationForm(ServiceForm):
             "parent": self.parent.data or None,
             "rows": self.rows.data,
             "columns": self.columns.data,
+            "site_id": int(self.site.data) if (self.site.data or "").isdigit() else None,
         }

@@ -15,7 +15,7 @@ from ...domain.roles import Role
 from ...models import Location
 from ...security import roles_required
 from ...services.actions import storage
-from ...services.admin import inventory, locations
+from ...services.admin import inventory, locations, sites
 from . import bp
 from .forms import LocationForm
 
@@ -56,7 +56,8 @@ def _is_admin() -> bool:
 
 
 def _form(places: list[Location]) -> LocationForm:
-    form = LocationForm(places=places)
+    offered = [(s.id, f"{s.name} ({s.code})") for s in sites.list_sites(active_only=True)]
+    form = LocationForm(places=places, sites=offered)
     if not form.is_submitted() and request.args.get("parent"):
         form.parent.data = request.args["parent"]
     return form
@@ -65,7 +66,7 @@ def _form(places: list[Location]) -> LocationForm:
 @bp.route("/")
 @roles_required(*KEEPERS)
 def index() -> ResponseReturnValue:
-    places = locations.all_locations()
+    places = locations.all_locations(current_user._get_current_object())
     form = _form(places) if _is_admin() else None
     return render_template("locations/index.html", tree=location_tree(places), form=form)
 
@@ -91,6 +92,7 @@ def create() -> ResponseReturnValue:
             current_user._get_current_object(),
             rows=data["rows"],
             columns=data["columns"],
+            site_id=data["site_id"],
         )
     except ServiceError as exc:
         placed = [form.add_error(name, message) for name, message in exc.fields.items()]

@@ -90,7 +90,11 @@ class PrinterForm(ServiceForm):
     active = BooleanField(
         "In use", default=True, description="a printer out of use is never chosen"
     )
+    site = SelectField("Site", choices=[], validate_choice=False)  # decision 103
     submit = SubmitField("Register printer")
+
+    def offer_sites(self, sites: list[tuple[int, str]]) -> None:
+        self.site.choices = [SelectChoice(str(i), name) for i, name in sites]
 
     def fill_from(self, printer: Printer) -> None:
         self.name.data = printer.name
@@ -102,6 +106,7 @@ class PrinterForm(ServiceForm):
         self.stock.data = printer.stock
         self.place.data = printer.place or ""
         self.active.data = printer.active
+        self.site.data = str(printer.site_id) if printer.site_id else ""
 
     def to_data(self) -> dict[str, Any]:
         data = compact(
@@ -114,6 +119,7 @@ class PrinterForm(ServiceForm):
                 "dpi": _id_or_text(self.dpi.data),
                 "stock": self.stock.data,
                 "place": stripped(self.place.data),
+                "site_id": _id_or_text(self.site.data) if self.site.data else None,
             }
         )
         return {**data, "active": bool(self.active.data)}

@@ -13,6 +13,7 @@ from ...domain.errors import NotFound, ServiceError
 from ...domain.roles import Role
 from ...models import Printer, PrintRule, User
 from ...security import roles_required
+from ...services.admin import sites
 from ...services.station import printing
 from ..units.base_forms import UNREADABLE
 from . import bp
@@ -60,10 +61,15 @@ def _printer_page(form: PrinterForm, printer: Printer | None, error: str | None 
     )
 
 
+def _sites() -> list[tuple[int, str]]:
+    return [(s.id, f"{s.name} ({s.code})") for s in sites.list_sites(active_only=True)]
+
+
 @bp.route("/admin/printers/new", methods=["GET", "POST"])
 @roles_required(*ADMINS)
 def new_printer() -> ResponseReturnValue:
     form = PrinterForm()
+    form.offer_sites(_sites())
     if not form.is_submitted():
         form.port.data = 9100
         return _printer_page(form, None)
@@ -85,6 +91,7 @@ def new_printer() -> ResponseReturnValue:
 def edit_printer(printer_id: int) -> ResponseReturnValue:
     printer = printing.get_printer(printer_id)
     form = PrinterForm()
+    form.offer_sites(_sites())
     form.submit.label.text = "Save changes"
     if not form.is_submitted():
         form.fill_from(printer)
