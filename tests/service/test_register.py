@@ -79,10 +79,13 @@ def test_din_year_is_the_year_of_collection(users):
     assert unit.din[5:7] == collected.strftime("%y")
 
 
-def test_facility_comes_from_configuration(app, users):
+def test_the_din_is_the_collecting_sites_and_the_wristband_the_installations(app, users):
+    """The DIN begins with the number of the site that collected (decision 103; the one site of
+    an upgraded installation has the configuration's number); wristbands keep the
+    configuration's."""
     app.config["FACILITY_CODE"] = "Z9999"
     unit = register(registration(), users["clinician"]).unit
-    assert unit.din.startswith("Z9999")
+    assert unit.din.startswith("T0001")
     assert unit.patient.wristband.startswith("PZ9999")
 
 
