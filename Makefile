@@ -29,8 +29,8 @@ run: $(VENV)/.runtime
 	@echo "  demo logins (password demo-pass-123): tech (technician), doctor and doctor2 (clinicians, each seeing their own patients), qa (QA), admin (admin)"
 	@echo ""
 	@if [ "$(DEMO_PRINTERS)" = "1" ]; then \
-		echo "  demo printers: ZPL printer emulators on 127.0.0.1:9101 (tubes) and :9102 (bags)"; \
-		$(BIN)/python -m lims.printers.emulator --port 9101 --port 9102 & \
+		echo "  demo printers: ZPL printer emulators on 127.0.0.1:9101 (tubes) and :9102 (bags), and the clinic's :9103"; \
+		$(BIN)/python -m lims.printers.emulator --port 9101 --port 9102 --port 9103 & \
 	fi; \
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 

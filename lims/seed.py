@@ -262,7 +262,8 @@ def seed_demo() -> bool:
     _second_clinician(users["doctor2"], tech, now)
     seed_printing.stock(users["admin"])
     seed_printing.prints(tech, fat, svf, bm_mnc)
-    seed_sites.stock(users["admin"], doctor, tech, qa, users["admin"])  # the clinic too
+    clinic = seed_sites.stock(users["admin"], doctor, tech, qa, users["admin"])  # the clinic too
+    seed_printing.clinic_printer(users["admin"], clinic)
     seed_shipments.stock(
         doctor,
         tech,

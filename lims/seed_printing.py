@@ -1,7 +1,8 @@
 """Demo printers and a morning of label prints at the bench (decision 100).
 
-Two ZPL printers on this machine's ports 9101 (tube labels, any label by default) and 9102
-(product bags), which ``make run`` serves with the printer emulator when asked
+Two ZPL printers at the laboratory on this machine's ports 9101 (tube labels, any label by
+default) and 9102 (product bags), and the clinic's tube printer on 9103 (decision 103), which
+``make run`` serves with the printer emulator when asked
 (``DEMO_PRINTERS=1``). While seeding, emulators on those ports take the demo's prints: a
 label confirmed by scan, one that scanned back wrong, was destroyed and reprinted with a
 reason, and one printed but not yet scanned back — what the label report reconciles. When
@@ -15,7 +16,7 @@ import logging
 
 from flask import current_app
 
-from .models import Unit, User
+from .models import Site, Unit, User
 from .services.station import printing
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,29 @@ def stock(admin: User) -> dict[str, int]:
     printing.add_rule({"printer_id": tube.id}, admin)
     printing.add_rule({"printer_id": bag.id, "template": "product_bag"}, admin)
     return {"tube": tube.id, "bag": bag.id}
+
+
+CLINIC_PORT = 9103
+
+
+def clinic_printer(admin: User, clinic: Site | None) -> int | None:
+    """The clinic's own tube printer (decision 103), for its reception desk's workstation."""
+    if clinic is None:
+        return None
+    printer = printing.register_printer(
+        {
+            "name": "Clinic reception tubes",
+            "kind": "zpl_tcp",
+            "host": "127.0.0.1",
+            "port": CLINIC_PORT,
+            "stock": "tube",
+            "place": "Hair Clinic North, reception",
+            "site_id": clinic.id,
+        },
+        admin,
+    )
+    printing.add_rule({"printer_id": printer.id, "workstation": "clinic-desk"}, admin)
+    return printer.id
 
 
 def prints(tech: User, source: Unit, product: Unit, other: Unit) -> None:

@@ -136,7 +136,7 @@ def test_ledger_receipt_prints_a_signed_head(runner, register):
 
 
 def test_the_demo_has_a_shipment_on_its_way_one_arrived_short_and_one_being_packed(runner):
-    from lims.models import Deviation, Shipment
+    from lims.models import Deviation, Printer, Shipment
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
 
@@ -148,3 +148,6 @@ def test_the_demo_has_a_shipment_on_its_way_one_arrived_short_and_one_being_pack
     (packing,) = found["preparing"].items
     assert packing.unit.unit_type == "MSC(AT)" and packing.unit.status == "released"
     assert db.session.scalar(select(Deviation).where(Deviation.shipment_id == found["received"].id))
+    clinic, lab = found["dispatched"].from_site, found["dispatched"].to_site
+    assert (clinic.kind, lab.kind) == ("clinic", "processing_lab")
+    assert {p.site_id for p in db.session.scalars(select(Printer))} == {clinic.id, lab.id}
