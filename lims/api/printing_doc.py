@@ -111,6 +111,7 @@ class LabelReportOut(Response):
 PRINTER_RULES = (
     Rule("host", ("host_required",), "required for a zpl_tcp printer"),
     Rule("queue", ("queue_required",), "required for a cups_pdf printer"),
+    Rule("site_id", ("unknown_site",), "a registered site"),
 )
 PRINT_RULES = (
     Rule("workstation", ("bad_workstation",), "letters, digits, space . _ - only"),

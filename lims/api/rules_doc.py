@@ -44,6 +44,7 @@ CODE_WORDS = (
 REGISTER = (
     *guard_rules("register"),
     Rule("patient.birth_date", ("invalid_fields",), "not in the future, not before 1900"),
+    Rule("site", ("not_your_site",), "the facility number of one of the registrant's sites"),
 )
 
 PASSWORDS = (

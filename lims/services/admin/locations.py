@@ -99,7 +99,9 @@ def create_location(
         if site is None:
             site = db.session.scalar(select(func.min(Site.id)))
         elif parent_location is None and db.session.get(Site, site) is None:
-            raise Invalid(f"no site with id {site}", code="unknown_site", fields={"site": "?"})
+            raise Invalid(
+                f"no site with id {site}", code="unknown_site", fields={"site": "no such site"}
+            )
         location = Location(
             code=new_code(), name=name, kind=kind, parent=parent_location, site_id=site
         )
