@@ -8,20 +8,22 @@ unreachable service fails the run instead of skipping.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import g
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from config import TestingConfig, database_url
 from lims import create_app
-from lims.extensions import db
+from lims.extensions import db, limiter
 from lims.models import User
 from lims.services.actions import units
 from lims.services.admin import accounts
@@ -164,12 +166,33 @@ def backend(request) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def sqlite_home(tmp_path_factory) -> Path:
+    """Where each test's SQLite database is: one path for the whole run, so the app made for
+    it can serve every SQLite test (``app``)."""
+    return tmp_path_factory.mktemp("db")
+
+
+_COPIES = iter(range(1, 1_000_000))
+
+
 @pytest.fixture
-def database_url(backend, request, tmp_path) -> str:
+def database_url(backend, request) -> str:
+    """SQLite: a copy of the migrated template of the test's own, behind one path for the
+    whole run (a symbolic link, moved to each new copy): a thread a test left running (a
+    verification job, a delivery) keeps the file it opened, and the next test has its own."""
     if backend == "sqlite":
-        path = tmp_path / "lims.sqlite3"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        home = request.getfixturevalue("sqlite_home")
+        number = next(_COPIES)
+        copy_path = home / f"copy-{number}.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), copy_path)
+        link, new_link = home / "lims.sqlite3", home / "lims.sqlite3.new"
+        new_link.unlink(missing_ok=True)
+        new_link.symlink_to(copy_path)
+        new_link.replace(link)  # atomic: the path names the new copy at once
+        for old in home.glob(f"copy-{number - 20}.sqlite3*"):  # no thread is still at it
+            old.unlink(missing_ok=True)
+        return f"sqlite:///{link}"
     _pg_reset(request.getfixturevalue("postgres_engine"))
     return request.getfixturevalue("postgres_url")
 
@@ -180,11 +203,42 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-def app(database_url, app_config, tmp_path) -> Iterator:
-    app = create_app(
+def _new_app(database_url: str, app_config: dict[str, Any]) -> Flask:
+    return create_app(
         "testing", SQLALCHEMY_DATABASE_URI=database_url, **{"FACILITY_CODE": "T0001", **app_config}
     )
+
+
+# One app per database for the tests that keep the default configuration: building an app
+# compiles its 200-odd URL rules (about a tenth of a second), which every test paid. Each
+# test gets it back as it was made: its configuration restored, the rate limiter pointed at
+# its storage and emptied, Celery's default app its own.
+_MADE: dict[str, tuple[Flask, dict[str, Any], dict[str, Any]]] = {}
+
+
+def _fresh_fallback() -> None:
+    """The sign-in throttle's own in-memory counts (a module's), empty again."""
+    from lims import security
+
+    security._FALLBACK.storage.reset()
+    security._storage_down_until = 0.0
+
+
+@pytest.fixture
+def app(database_url, app_config) -> Iterator:
+    if app_config:  # a configuration of its own: an app of its own
+        app = _new_app(database_url, app_config)
+    elif database_url not in _MADE:
+        app = _new_app(database_url, {})
+        _MADE[database_url] = (app, copy.deepcopy(dict(app.config)), dict(vars(limiter)))
+    else:
+        app, config, limits = _MADE[database_url]
+        app.config.clear()
+        app.config.update(copy.deepcopy(config))
+        vars(limiter).update(limits)
+        limiter.reset()  # its in-memory counts, as a new app's
+        app.extensions["celery"].set_default()
+    _fresh_fallback()
     with app.app_context():
         yield app
         db.session.remove()

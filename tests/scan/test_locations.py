@@ -60,17 +60,3 @@ def test_the_cli_creates_a_location_and_prints_its_code(runner, users):
 def test_the_cli_refuses_a_non_admin(runner, users):
     result = runner.invoke(args=["locations", "create", "Shelf", "--kind", "bench", "--as", "tech"])
     assert result.exit_code != 0 and "administrator" in result.output
-
-
-def test_demo_locations_have_scannable_codes(app):
-    from lims.models import Location
-    from lims.seed import seed_demo
-
-    assert seed_demo()
-    stored = locations.all_locations()
-    assert len(stored) >= 9
-    assert all(isinstance(classify(p.code), LocationCode) for p in stored)
-    kinds = [p.kind for p in stored]
-    assert {"site", "room", "refrigerator", "freezer", "rack", "box"} <= set(kinds)
-    assert any(p.parent and p.parent.kind == "rack" for p in stored if p.kind == "box")
-    assert Location.query.count() == len(stored)
