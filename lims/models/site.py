@@ -11,7 +11,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    ScalarSelect,
+    String,
+    Table,
+    Text,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..extensions import db
@@ -50,3 +62,20 @@ class Site(db.Model):
 
     def __repr__(self) -> str:
         return f"<Site {self.code} {self.name}>"
+
+
+def missing_sites() -> ScalarSelect[int]:
+    """For a query of ``User``: how many active sites the person is not a member of
+    (``User.sites_missing``, loaded with ``with_expression``)."""
+    return (
+        select(func.count())
+        .select_from(Site)
+        .where(
+            Site.active.is_(True),
+            ~exists()
+            .where(user_sites.c.site_id == Site.id, user_sites.c.user_id == User.id)
+            .correlate_except(user_sites),
+        )
+        .correlate(User)
+        .scalar_subquery()
+    )

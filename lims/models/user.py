@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.roles import Role
@@ -40,6 +40,10 @@ class User(UserMixin, db.Model):
     )
     # A clinician an admin granted every patient (otherwise: their own, decision 61).
     all_patients: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How many active sites the person is not a member of, read with the person by the
+    # request's sign-in loaders (``models.site.missing_sites``): 0 spares every access check
+    # of the request a query for their sites (decision 103). None: not read with them.
+    sites_missing: Mapped[int | None] = query_expression()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property

@@ -56,6 +56,8 @@ def site_scope(user: User) -> frozenset[int] | None:
     active site, or scheduled work). Read once per request (``forget_site_scopes``)."""
     if user.role == Role.SYSTEM.value:
         return None
+    if user.__dict__.get("sites_missing") == 0:  # read with the person at sign-in: every site
+        return None
     known = g.setdefault(_SCOPES, {})
     if user.id not in known:
         rows = db.session.execute(

@@ -67,16 +67,19 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from ..extensions import db
-        from ..models import User
+        from ..domain.identifiers import MAX_ID
+        from ..services.admin.accounts import user_for_session
 
         if request.path.startswith("/api/"):
             return None  # the API authenticates by bearer token only (no CSRF there)
         user_key, _, stamp = str(user_id).partition(":")
         try:
-            user = db.session.get(User, int(user_key))
+            number = int(user_key)
         except (TypeError, ValueError, OverflowError):
             return None
+        if not 0 < number <= MAX_ID:
+            return None
+        user = user_for_session(number)
         if user is None or not hmac.compare_digest(stamp, user.session_stamp):
             return None  # the password changed since this session signed in
         return user

@@ -122,3 +122,32 @@ def test_printers_are_listed_for_the_sites_of_the_reader(users, clinic):
     assert [p.name for p in printing.printers(users["technician"])] == ["Lab tubes"]
     assert [p.name for p in printing.printers(users["technician2"])] == ["Clinic tubes"]
     assert len(printing.printers(admin)) == 2  # the admin configures every site's printers
+
+
+def test_the_person_is_read_with_whether_they_belong_everywhere(users, clinic):
+    """The sign-in loaders read the count of active sites a person is missing with the
+    person, so an access check of a member of every site asks the database nothing more."""
+    from sqlalchemy import event
+
+    from lims.extensions import db
+    from lims.services.admin import accounts
+
+    everywhere = accounts.user_for_session(users["clinician"].id)
+    lab_only = accounts.user_for_session(users["technician"].id)
+    assert (everywhere.sites_missing, lab_only.sites_missing) == (0, 1)
+
+    lab = sites.first_site().id
+    asked = []
+
+    def count(*args) -> None:
+        asked.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        access.forget_site_scopes()
+        assert access.site_scope(everywhere) is None
+        assert asked == []
+        assert access.site_scope(lab_only) == {lab}
+        assert len(asked) == 1
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

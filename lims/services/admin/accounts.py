@@ -22,6 +22,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import with_expression
 
 from ...db import lock, transaction
 from ...domain import passwords
@@ -29,6 +30,7 @@ from ...domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ...domain.roles import PEOPLE, Role
 from ...extensions import db
 from ...models import ApiToken, LedgerEntry, User
+from ...models.site import missing_sites
 from ...models.types import utcnow
 from ..custody import ledger
 
@@ -188,7 +190,20 @@ _TOKEN_HOLDER = (
         ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
         User.active.is_(True),
     )
+    .options(with_expression(User.sites_missing, missing_sites()))  # decision 103
+    .execution_options(populate_existing=True)  # read afresh, whatever the session held
 )
+_SESSION_HOLDER = (
+    select(User)
+    .where(User.id == bindparam("user_id"))
+    .options(with_expression(User.sites_missing, missing_sites()))
+    .execution_options(populate_existing=True)
+)
+
+
+def user_for_session(user_id: int) -> User | None:
+    """The person a signed-in session names, with what ``access`` asks of them next."""
+    return db.session.scalar(_SESSION_HOLDER, {"user_id": user_id})
 
 
 def user_for_token(token: str) -> User | None:
