@@ -19,16 +19,9 @@ from lims.models import Deviation, LedgerEntry, OutboxEvent, Unit, User
 from lims.services.actions import schedule, units
 from lims.services.admin import accounts, sites
 from lims.services.station import shipments
+from tests.sites import CLINIC
 
 from .lab import PASSWORD, walk
-
-CLINIC = {
-    "code": "C0002",
-    "name": "Hair Clinic North",
-    "address": "2 North Street, 00000 City",
-    "timezone": "Europe/Paris",
-    "kind": "clinic",
-}
 
 
 @pytest.fixture

@@ -14,14 +14,7 @@ from lims.services.admin import locations, sites
 from lims.services.clinic import readiness
 from lims.services.station import printing, scan
 from tests.conftest import registration
-
-CLINIC = {
-    "code": "C0002",
-    "name": "Hair Clinic North",
-    "address": "2 North Street, 00000 City",
-    "timezone": "Europe/Paris",
-    "kind": "clinic",
-}
+from tests.sites import CLINIC
 
 
 @pytest.fixture

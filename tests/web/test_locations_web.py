@@ -10,6 +10,7 @@ import pytest
 from lims.services.actions import units
 from lims.services.admin import locations
 from tests.backends import backend  # noqa: F401  (SQLite alone: the location pages; storage is tested on both in service/test_processing_storage)
+from tests.sites import a_clinic
 from tests.web.conftest import text_of
 
 
@@ -138,16 +139,7 @@ def test_with_two_sites_a_top_level_place_is_created_at_the_site_chosen_and_seen
     from lims.services.admin import sites
 
     (lab,) = sites.list_sites()
-    clinic = sites.register_site(
-        {
-            "code": "C0002",
-            "name": "Hair Clinic North",
-            "address": "2 North Street",
-            "timezone": "Europe/Paris",
-            "kind": "clinic",
-        },
-        users["admin"],
-    )
+    clinic = a_clinic(users["admin"])
     admin = login("admin")
     assert "Hair Clinic North (C0002)" in text_of(admin.get("/locations/"))
 

@@ -18,6 +18,7 @@ from lims.models import LedgerEntry, PrintJob
 from lims.printers.emulator import ZplPrinterEmulator, fields
 from lims.services.station import printing
 from tests.backends import backend  # noqa: F401  (SQLite alone: the pages; the rules are tested on both in service/test_printing)
+from tests.sites import a_clinic
 from tests.web.conftest import text_of as tagged_text
 
 
@@ -349,18 +350,8 @@ def test_the_label_report_and_its_csv_count_the_days_labels(login, register, tub
 
 def test_with_two_sites_a_printer_is_registered_at_the_site_chosen(login, users):
     from lims.models import Printer
-    from lims.services.admin import sites
 
-    clinic = sites.register_site(
-        {
-            "code": "C0002",
-            "name": "Hair Clinic North",
-            "address": "2 North Street",
-            "timezone": "Europe/Paris",
-            "kind": "clinic",
-        },
-        users["admin"],
-    )
+    clinic = a_clinic(users["admin"])
     client = login("admin")
     assert "Hair Clinic North (C0002)" in text_of(client.get("/admin/printers/new"))
 

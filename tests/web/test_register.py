@@ -12,6 +12,7 @@ from lims.extensions import db
 from lims.models import Unit
 from lims.services.custody import ledger
 from tests.backends import backend  # noqa: F401  (SQLite alone: the registration form's answers; registering is tested on both in service/test_register)
+from tests.sites import a_clinic
 
 from .conftest import ZONE, local_input, register_form, text_of, unit_count
 
@@ -175,16 +176,7 @@ def test_a_person_at_two_sites_chooses_where_the_collection_was_taken(login, use
     client = login("clinician")
     assert "Collected at site" not in text_of(client.get("/units/register"))  # one site: no choice
     (lab,) = sites.list_sites()
-    clinic = sites.register_site(
-        {
-            "code": "C0002",
-            "name": "Hair Clinic North",
-            "address": "2 North Street",
-            "timezone": "Europe/Paris",
-            "kind": "clinic",
-        },
-        users["admin"],
-    )
+    clinic = a_clinic(users["admin"])
     sites.set_memberships(users["clinician"].id, [lab.id, clinic.id], users["admin"])
     assert "Hair Clinic North (C0002)" in text_of(client.get("/units/register"))
 

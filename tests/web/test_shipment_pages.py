@@ -18,15 +18,8 @@ from lims.services.admin import accounts, sites
 from lims.services.station import shipments
 from tests.backends import backend  # noqa: F401  (SQLite alone: the pages; the service is tested on both in service/test_shipments)
 from tests.conftest import PASSWORD
+from tests.sites import CLINIC
 from tests.web.conftest import local_input, text_of
-
-CLINIC = {
-    "code": "C0002",
-    "name": "Hair Clinic North",
-    "address": "2 North Street, 00000 City",
-    "timezone": "Europe/Paris",
-    "kind": "clinic",
-}
 
 
 @pytest.fixture
