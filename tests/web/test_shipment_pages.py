@@ -363,3 +363,21 @@ def test_wrong_checker_passwords_pause_the_packers_dispatching(client, login, ne
     assert "dispatching is paused for your account" in text_of(blocked)
     assert int(blocked.headers["Retry-After"]) > 0
     assert stored(shipment_id).status == "preparing"
+
+
+def test_the_receiver_opens_a_travelling_unit_only_once_it_is_received(
+    client, login, net, register
+):
+    login("clinician")
+    shipment_id, made = dispatched(client, net, register, count=1)
+    unit_link = f'href="/units/{made[0].id}"'
+    assert unit_link in client.get(f"/shipments/{shipment_id}").get_data(as_text=True)
+    tech = switch(client, login, "technician")  # the lab's: the clinic's unit is not theirs yet
+    page = tech.get(f"/shipments/{shipment_id}").get_data(as_text=True)
+    assert unit_link not in page and made[0].eye_readable in page
+    tech.post(
+        f"/shipments/{shipment_id}/receive",
+        data={"arrival_temperature_c": "5", "scanned": made[0].barcode_data},
+    )
+    assert stored(shipment_id).status == "received"
+    assert unit_link in tech.get(f"/shipments/{shipment_id}").get_data(as_text=True)

@@ -198,6 +198,16 @@ def holding(unit_id: int) -> Shipment | None:
     return units.shipment_holding(unit_id)
 
 
+def visible_unit_ids(shipment: Shipment, actor: User) -> set[int]:
+    """The shipment's units the actor may open (a unit of another site opens once received)."""
+    ids = [item.unit_id for item in shipment.items if item.unit_id]
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(select(Unit.id).where(Unit.id.in_(ids), access.visible_units(actor)))
+    )
+
+
 def manifest(shipment: Shipment) -> list[ShipmentItem]:
     return [item for item in shipment.items if item.on_manifest]
 

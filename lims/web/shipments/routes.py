@@ -277,6 +277,7 @@ def _page(shipment: Shipment, forms: Forms | None = None, status: int = 200) -> 
             and not condition.contains(temperature)
         ),
         items=shipment.items,
+        seen=shipments.visible_unit_ids(shipment, _actor()),
         manifest=shipments.manifest(shipment),
         checklist=_checklist(shipment, receive.codes()) if may_receive else [],
         may_pack=may_pack,
