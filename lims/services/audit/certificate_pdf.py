@@ -24,7 +24,6 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    Flowable,
     KeepTogether,
     LongTable,
     Paragraph,
@@ -35,8 +34,8 @@ from reportlab.platypus import (
 )
 
 from ...domain import certificates as words
+from ...labels.flowables import Code128Bars
 from ...labels.fonts import BOLD, FONT
-from ...labels.symbols import code128_modules, runs
 from ...timefmt import local_time
 from .certificate import Certificate
 
@@ -132,30 +131,6 @@ def _section(title: str) -> Paragraph:
     return _p(title, SECTION)
 
 
-class Barcode(Flowable):
-    """A Code 128 of ``data`` (the DIN's barcode data), bars 10 mm high, caption below."""
-
-    def __init__(self, data: str, caption: str, module: float = 0.3 * mm) -> None:
-        super().__init__()
-        self.modules = code128_modules(data)
-        self.caption = caption
-        self.module = module
-        self.width = (len(self.modules) + 20) * module
-        self.height = 14 * mm
-
-    def wrap(self, *args: Any) -> tuple[float, float]:
-        return self.width, self.height
-
-    def draw(self) -> None:
-        canvas = self.canv
-        canvas.setFillColor(colors.black)
-        left = 10 * self.module
-        for start, length in runs(self.modules):
-            canvas.rect(left + start * self.module, 4 * mm, length * self.module, 10 * mm, 0, 1)
-        canvas.setFont(FONT, 8)
-        canvas.drawCentredString(self.width / 2, 0.8 * mm, self.caption)
-
-
 class _NumberedCanvas(Canvas):
     """Draws the footer, with "Page n of m", once every page is laid out."""
 
@@ -214,7 +189,7 @@ def _header(cert: Certificate) -> list:
         _p(f"Facility identification number {facility['code']}", FACILITY),
     ]
     top = Table(
-        [[left, Barcode(product["barcode"], product["din"])]],
+        [[left, Code128Bars(product["barcode"], product["din"])]],
         colWidths=[WIDTH - 62 * mm, 62 * mm],
     )
     top.setStyle(

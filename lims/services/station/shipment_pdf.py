@@ -41,8 +41,8 @@ from reportlab.platypus import (
 )
 
 from ...domain.shipments import CONDITIONS, Outcome, ShipmentStatus
+from ...labels.flowables import Code128Bars
 from ...labels.fonts import BOLD, FONT
-from ...labels.symbols import code128_modules, runs
 from ...models import Shipment, ShipmentItem
 from ...timefmt import local_time
 
@@ -158,34 +158,6 @@ def _section(title: str) -> Paragraph:
     return _p(title, SECTION)
 
 
-class Barcode(Flowable):
-    """A Code 128 of ``data``: bars 12 mm high, a quiet zone of 10 modules each side, the
-    data printed below (as ``certificate_pdf.Barcode``, which this layer may not import)."""
-
-    def __init__(self, data: str, module: float = 0.36 * mm, bar_height: float = 12 * mm):
-        super().__init__()
-        self.data = data
-        self.modules = code128_modules(data)
-        self.module = module
-        self.bar_height = bar_height
-        self.width = (len(self.modules) + 20) * module
-        self.height = bar_height + 4.5 * mm
-
-    def wrap(self, *args: Any) -> tuple[float, float]:
-        return self.width, self.height
-
-    def draw(self) -> None:
-        canvas = self.canv
-        canvas.setFillColor(colors.black)
-        left = 10 * self.module
-        for start, length in runs(self.modules):
-            canvas.rect(
-                left + start * self.module, 4.5 * mm, length * self.module, self.bar_height, 0, 1
-            )
-        canvas.setFont(FONT, 9)
-        canvas.drawCentredString(self.width / 2, 1 * mm, self.data)
-
-
 class TickBox(Flowable):
     """An empty square to tick by hand."""
 
@@ -267,7 +239,9 @@ def _watermark(shipment: Shipment) -> str:
 
 
 def _top(shipment: Shipment, title: str) -> list:
-    barcode = Barcode(shipment.code)
+    barcode = Code128Bars(
+        shipment.code, module=0.36 * mm, bar_height=12 * mm, under=4.5 * mm, font_size=9
+    )
     left = [_p(title, TITLE), _p(shipment.code, CODE)]
     top = Table([[left, barcode]], colWidths=[WIDTH - barcode.width, barcode.width])
     top.setStyle(TableStyle([*BARE.getCommands(), ("ALIGN", (1, 0), (1, 0), "RIGHT")]))
