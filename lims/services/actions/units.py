@@ -317,7 +317,8 @@ def _perform(
                 f"now {unit.version}); reload and try again",
                 code="stale_version",
             )
-        refuse_in_shipment(unit)
+        if unit.custodian_id is None:  # a unit on its way in a shipment is held by nobody
+            refuse_in_shipment(unit)
         extra = None
         if provenance is not None:
             if action.name != "record_qc":
