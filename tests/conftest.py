@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from config import TestingConfig, database_url
 from lims import create_app
 from lims.extensions import db, limiter
 from lims.models import User
+from lims.notify.courier import EXTENSION as COURIER
 from lims.services.actions import units
 from lims.services.admin import accounts
 from tests.service.lab import CABINET, steps_for, stock_the_bench
@@ -241,8 +244,27 @@ def app(database_url, app_config) -> Iterator:
     _fresh_fallback()
     with app.app_context():
         yield app
+        _let_background_work_end(app)
         db.session.remove()
         db.engine.dispose()
+
+
+# The threads the app starts for work it does after the response (without a broker).
+_BACKGROUND = ("lims-job-", "lims-print-", "lims-qc-import-")
+
+
+def _let_background_work_end(app: Flask, within: float = 15.0) -> None:
+    """Wait for the work a test left running in this process (a verification job, a print
+    job, the courier's delivery) before the next test starts: the app, its engine and the
+    SQLite path are shared, and a connection such a thread opened on this test's file and
+    gave back to the pool would otherwise serve the next test."""
+    deadline = time.monotonic() + within
+    for thread in threading.enumerate():
+        if thread.name.startswith(_BACKGROUND):
+            thread.join(max(0.0, deadline - time.monotonic()))
+    found = app.extensions.get(COURIER)
+    if found is not None:
+        found.wait_idle(max(0.0, deadline - time.monotonic()))
 
 
 class FreshRequestClient(FlaskClient):
