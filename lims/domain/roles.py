@@ -11,6 +11,9 @@ class Role(StrEnum):
     QA = "qa"
     ADMIN = "admin"
     SYSTEM = "system"  # scheduled work (expiry); never signs in
+    # An account single sign-on made for a person nobody knew yet: no access until an admin
+    # gives it a role (decision 105); it never signs in meanwhile.
+    PENDING = "pending"
 
     @property
     def label(self) -> str:
@@ -20,8 +23,9 @@ class Role(StrEnum):
             "qa": "QA",
             "admin": "Admin",
             "system": "System",
+            "pending": "Pending (no access)",
         }[self.value]
 
 
 ALL_ROLES = frozenset(Role)
-PEOPLE = frozenset(Role) - {Role.SYSTEM}  # roles a person may be given
+PEOPLE = frozenset(Role) - {Role.SYSTEM, Role.PENDING}  # roles a person may be given

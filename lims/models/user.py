@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, false
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,6 +26,9 @@ def _hash_method() -> str:
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    # One account per identity at a provider (decision 105); unlinked accounts hold NULLs,
+    # which a unique index never compares equal.
+    __table_args__ = (Index("uq_users_oidc_identity", "oidc_issuer", "oidc_subject", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -45,14 +48,50 @@ class User(UserMixin, db.Model):
     # of the request a query for their sites (decision 103). None: not read with them.
     sites_missing: Mapped[int | None] = query_expression()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Single sign-on (decisions 105-106): the provider's issuer and subject this account is
+    # linked to, when it was linked, and the signing password the person set right after
+    # signing in again at the provider (hashed like a password), with when.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    oidc_linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signing_password_hash: Mapped[str | None] = mapped_column(String(256))
+    signing_password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
 
     @property
-    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
-        return self.active
+    def is_active(self) -> bool:  # Flask-Login: deactivated and pending users cannot log in
+        return self.active and self.role != Role.PENDING.value
+
+    @property
+    def sso_linked(self) -> bool:
+        return self.oidc_subject is not None
+
+    @property
+    def break_glass(self) -> bool:
+        """An admin account not linked to the provider: it keeps its password when local
+        passwords are switched off (decision 105)."""
+        return self.role == Role.ADMIN.value and not self.sso_linked
+
+    def may_use_password(self, local_passwords: bool) -> bool:
+        """Whether this account's own password signs it in (and signs) now."""
+        return local_passwords or self.break_glass
+
+    def set_signing_password(self, password: str) -> None:
+        self.signing_password_hash = generate_password_hash(password, method=_hash_method())
+
+    def check_signature_password(self, password: str, *, local_passwords: bool) -> bool:
+        """The person's credential at the moment of signing (decision 106): an account linked
+        to the provider that has set a signing password signs with it; any other account
+        with its own password, where local passwords are allowed for it. Always one check
+        at the configured cost."""
+        if self.sso_linked and self.signing_password_hash:
+            return check_password_hash(self.signing_password_hash, password)
+        if not self.may_use_password(local_passwords):
+            return self.check_no_password(password)
+        return self.check_password(password)
 
     @property
     def session_stamp(self) -> str:
