@@ -180,6 +180,17 @@ class Config:
     # Redis down: count failed sign-ins per process in memory rather than fail every request.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     API_TOKEN_HOURS = _int("API_TOKEN_HOURS", 12)
+    # Single sign-on with OpenID Connect (docs/sso.md, decisions 105-106); off without an
+    # issuer. LOCAL_PASSWORDS=0 keeps the password form for unlinked admins only.
+    OIDC_ISSUER = (os.environ.get("OIDC_ISSUER") or "").rstrip("/") or None
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID") or None
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET") or None
+    OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "single sign-on")
+    OIDC_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+    OIDC_LINK_CLAIM = os.environ.get("OIDC_LINK_CLAIM", "email")
+    OIDC_ROLES_CLAIM = os.environ.get("OIDC_ROLES_CLAIM", "groups")
+    OIDC_ROLE_MAP = os.environ.get("OIDC_ROLE_MAP", "")
+    LOCAL_PASSWORDS = os.environ.get("LOCAL_PASSWORDS", "1") == "1"
     # Reverse proxies in front of the app; their X-Forwarded-For gives the client's address
     # (login throttling counts per address).
     PROXY_COUNT = _int("PROXY_COUNT", 0)
@@ -198,6 +209,7 @@ class Config:
         _check_board_idle_mode(config)
         _check_notifications(config)
         _check_throttles(config)
+        _check_sso(config)
 
 
 def _check_database(config: dict) -> None:
@@ -223,6 +235,22 @@ def _check_throttles(config: dict) -> None:
             raise RuntimeError(
                 f"{name} is {config[name]!r}; give limits such as '5 per 15 minutes; 10 per hour'"
             ) from None
+
+
+def _check_sso(config: dict) -> None:
+    """Single sign-on needs its client, a known link claim and a role map that parses."""
+    from lims.domain.sso import LINK_CLAIMS, RoleMapError, parse_role_map
+
+    if not config.get("OIDC_ISSUER"):
+        return
+    if not config.get("OIDC_CLIENT_ID"):
+        raise RuntimeError("OIDC_ISSUER needs OIDC_CLIENT_ID (and OIDC_CLIENT_SECRET)")
+    if config["OIDC_LINK_CLAIM"] not in LINK_CLAIMS:
+        raise RuntimeError(f"OIDC_LINK_CLAIM is {config['OIDC_LINK_CLAIM']!r}; use {LINK_CLAIMS}")
+    try:
+        parse_role_map(config["OIDC_ROLE_MAP"])
+    except RoleMapError as exc:
+        raise RuntimeError(f"OIDC_ROLE_MAP: {exc}") from None
 
 
 def _check_notifications(config: dict) -> None:
@@ -253,6 +281,7 @@ class ProductionConfig(Config):
         _check_board_idle_mode(config)
         _check_notifications(config)
         _check_throttles(config)
+        _check_sso(config)
 
 
 class TestingConfig(Config):
