@@ -70,6 +70,11 @@ class User(UserMixin, db.Model):
         return self.oidc_subject is not None
 
     @property
+    def has_password(self) -> bool:
+        """False for an account made by single sign-on ("!" matches no password)."""
+        return not self.password_hash.startswith("!")
+
+    @property
     def break_glass(self) -> bool:
         """An admin account not linked to the provider: it keeps its password when local
         passwords are switched off (decision 105)."""

@@ -159,8 +159,11 @@ def authenticate(username: object, password: object) -> User | None:
     if not isinstance(username, str) or not isinstance(password, str) or len(username) > 64:
         return None
     user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None or not user.active:
+    if user is None or not user.is_active:  # deactivated, or pending a role (decision 105)
         User.check_no_password(password)
+        return None
+    if not user.may_use_password(current_app.config.get("LOCAL_PASSWORDS", True)):
+        User.check_no_password(password)  # local passwords are off: the provider signs in
         return None
     if not user.check_password(password):
         return None
@@ -308,6 +311,9 @@ ADMIN_ACTIONS = (
     "access_granted",
     "access_revoked",
     "user_sites_changed",  # written by services.admin.sites
+    "sso_linked",  # the rest by services.admin.sso (decisions 105-106)
+    "signing_password_set",
+    "signing_password_changed",
 )
 # An entry about an account moves no unit: no status, custodian or location.
 NO_MOVEMENT = ledger.Movement(None, None, None, None, None, None)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from ...domain.errors import Invalid
@@ -43,7 +44,18 @@ class SignatureDraft:
 
 
 def check_password(user: User, password: str, field: str = "password") -> None:
-    if not user.active or not user.check_password(password):
+    """The signer's credential again: their own password, or for a person who signs in at
+    the single sign-on provider the signing password they set (decision 106)."""
+    local = bool(current_app.config.get("LOCAL_PASSWORDS", True))
+    unset = user.sso_linked and not user.signing_password_hash
+    if unset and (not user.has_password or not user.may_use_password(local)):
+        who = "you have" if field == "password" else f"{user.full_name} has"
+        message = (
+            f"{who} no signing password yet: set one under Account, signing password "
+            "(after signing in again at the provider); nothing was changed"
+        )
+        raise Invalid(message, code="signing_password_needed", fields={field: message})
+    if not user.active or not user.check_signature_password(password, local_passwords=local):
         who = "your" if field == "password" else f"{user.full_name}'s"
         message = f"wrong password: {who} signature was not accepted; nothing was changed"
         raise Invalid(message, code="wrong_password", fields={field: "wrong password"})
