@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+import json
+
+from flask import Flask, Response, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -38,6 +40,21 @@ def _is_api() -> bool:
     return request.path.startswith("/api/")
 
 
+def _is_fhir() -> bool:
+    return request.path == "/fhir" or request.path.startswith("/fhir/")
+
+
+def fhir_error(status: int, message: str, headers: dict[str, str] | None = None):
+    """Under /fhir every error is an OperationOutcome (docs/fhir.md)."""
+    from .services.fhir.resources import MEDIA_TYPE, issue_type, outcome
+
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="fhir"'
+    body = json.dumps(outcome(status, message, issue_type(status)))
+    return Response(body, status=status, mimetype=MEDIA_TYPE, headers=headers)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):
@@ -47,6 +64,8 @@ def init_app(app: Flask) -> None:
         headers = {}
         if getattr(exc, "retry_after", None):
             headers["Retry-After"] = str(exc.retry_after)
+        if _is_fhir():
+            return fhir_error(exc.http_status, exc.message, headers)
         if _is_api():
             return jsonify({"error": exc.to_dict()}), exc.http_status, headers
         page = render_template("error.html", status=exc.http_status, message=exc.message)
@@ -54,6 +73,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if _is_fhir():
+            message = exc.description or exc.name
+            if exc.code == 401:
+                message = "send 'Authorization: Bearer <token>' (POST /api/v1/tokens)"
+            elif exc.code == 403:
+                message = "your role may not read this"
+            return fhir_error(exc.code or 500, message, _allow_header(exc))
         if exc.code == 401 and not _is_api():
             from .extensions import login_manager
 
@@ -95,6 +121,8 @@ def init_app(app: Flask) -> None:
         from .extensions import db
 
         _forget_session(db)
+        if _is_fhir():
+            return fhir_error(500, "internal error; nothing was changed")
         if _is_api():
             return json_error(500, "internal error; nothing was changed")
         return render_template(

@@ -85,6 +85,11 @@ def roles_required(*roles: Role, during_password_change: bool = False) -> Callab
 
 
 def _password_change_first() -> ResponseReturnValue:
+    if request.path.startswith("/fhir/"):  # an OperationOutcome (errors.py)
+        from .domain.errors import Forbidden
+
+        message = "choose your own password first: POST /api/v1/me/password"
+        raise Forbidden(message, code="password_change_required")
     if wants_json():
         message = "choose your own password first: POST /api/v1/me/password"
         response = jsonify({"error": {"code": "password_change_required", "message": message}})

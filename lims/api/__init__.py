@@ -15,7 +15,10 @@ csrf.exempt(bp)  # bearer tokens, never cookies: nothing for a forged form to ri
 
 
 def init_app(app: Flask) -> None:
+    from . import fhir  # read-only FHIR R4 under /fhir: a blueprint of its own
+
     app.register_blueprint(bp)
+    fhir.init_app(app)
 
 
 from . import (  # noqa: E402,F401  (views register on bp)

@@ -70,8 +70,8 @@ def init_app(app: Flask) -> None:
         from ..domain.identifiers import MAX_ID
         from ..services.admin.accounts import user_for_session
 
-        if request.path.startswith("/api/"):
-            return None  # the API authenticates by bearer token only (no CSRF there)
+        if request.path.startswith(("/api/", "/fhir/")):
+            return None  # the API and FHIR authenticate by bearer token only (no CSRF there)
         user_key, _, stamp = str(user_id).partition(":")
         try:
             number = int(user_key)
@@ -86,7 +86,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_user_from_token(req):
-        if not req.path.startswith("/api/"):
+        if not req.path.startswith(("/api/", "/fhir/")):
             return None
         scheme, _, token = req.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

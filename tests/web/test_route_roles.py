@@ -113,8 +113,8 @@ def web_endpoints(app) -> set[str]:
     return {
         rule.endpoint
         for rule in app.url_map.iter_rules()
-        if not rule.rule.startswith("/api/") and rule.endpoint != "static"
-    }
+        if not rule.rule.startswith(("/api/", "/fhir/")) and rule.endpoint != "static"
+    }  # FHIR takes bearer tokens as the API does: tests/api/test_fhir_access.py
 
 
 def a_location() -> int:
