@@ -42,6 +42,9 @@ ACTION_NAMES = {
     "access_revoked": "Own patients only",
     "password_changed": "Password changed by the person",
     "user_sites_changed": "Sites changed",
+    "sso_linked": "Linked to single sign-on",
+    "signing_password_set": "Signing password set by the person",
+    "signing_password_changed": "Signing password changed by the person",
 }
 
 

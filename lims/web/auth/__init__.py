@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import routes  # noqa: E402,F401  (views register on bp)
+from . import routes, sso  # noqa: E402,F401  (views register on bp)

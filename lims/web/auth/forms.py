@@ -44,3 +44,26 @@ class ChangePasswordForm(FlaskForm):
     def validate_new_password_again(self, field: PasswordField) -> None:
         if (field.data or "") != (self.new_password.data or ""):
             raise ValidationError("the two new passwords differ")
+
+
+class SigningPasswordForm(FlaskForm):
+    """The password a person who signs in at the provider types to sign (decision 106),
+    twice; set only just after signing in again there."""
+
+    new_password = PasswordField(
+        "Signing password",
+        description=(
+            f"at least {passwords.MIN_LENGTH} characters, not your username and not a common "
+            "password; not the one you use at the provider"
+        ),
+        render_kw={"autocomplete": "new-password", "maxlength": passwords.MAX_LENGTH},
+    )
+    new_password_again = PasswordField(
+        "Signing password again",
+        render_kw={"autocomplete": "new-password", "maxlength": passwords.MAX_LENGTH},
+    )
+    submit = SubmitField("Set signing password")
+
+    def validate_new_password_again(self, field: PasswordField) -> None:
+        if (field.data or "") != (self.new_password.data or ""):
+            raise ValidationError("the two passwords differ")

@@ -23,7 +23,7 @@ from ...security import (
     signing_throttle,
     too_many,
 )
-from ...services.admin import accounts
+from ...services.admin import accounts, sso
 from ..redirects import local_target
 from . import bp
 from .forms import ChangePasswordForm, LoginForm
@@ -57,7 +57,11 @@ def login() -> ResponseReturnValue:
                 exc, lambda message: render_template("auth/login.html", form=form, error=message)
             )
         if user is None:
-            flash("Unknown username or wrong password.", "error")
+            message = "Unknown username or wrong password."
+            provider = sso.provider()
+            if provider is not None and not sso.local_passwords():
+                message += f" Passwords are for emergency admin accounts only: sign in with {provider.name}."
+            flash(message, "error")
             return render_template("auth/login.html", form=form), 401
         _start_session(user)
         if user.must_change_password:
