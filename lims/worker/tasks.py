@@ -16,7 +16,7 @@ from ..notify.deliver import deliver
 from ..services.actions import schedule
 from ..services.custody import jobs, receipts
 from ..services.materials import warnings as materials_warnings
-from ..services.station import printing, qc_import
+from ..services.station import data_import, printing, qc_import
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,13 @@ def qc_import_job(job_id: int) -> str:
     Acknowledged when received, as the ledger verification: a redelivered message finds the
     job running and is skipped; each row is recorded once anyway (its source is unique)."""
     return qc_import.run_job(job_id)
+
+
+@shared_task(name="lims.data_import_job", ignore_result=True, acks_late=False)
+def data_import_job(job_id: int) -> str:
+    """A confirmed bulk import written all or nothing, with progress. Acknowledged when
+    received: a redelivered message finds the job running and is skipped."""
+    return data_import.run_job(job_id)
 
 
 @shared_task(name="lims.send_print_job", ignore_result=True, acks_late=False)

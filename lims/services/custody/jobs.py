@@ -230,18 +230,18 @@ def run_ledger_verify(job_id: int) -> str:
     total = _claim(job_id)
     if total is None:
         return "skipped"
-    progress = _ProgressWriter(job_id, total)
+    progress = ProgressWriter(job_id, total)
     try:
         with ledger_reader():
             result = ledger.verify(progress=progress)
     except Exception as exc:
         log.exception("ledger verification job %s failed", job_id)
-        _finish(job_id, "failed", progress=progress.checked, error=_describe(exc))
+        finish(job_id, "failed", progress=progress.checked, error=describe(exc))
         return "failed"
     if result.intact:  # before the verdict, so a page that sees it sees the receipt too
         _receipt_after_verification(job_id)
     # Entries appended while it ran were checked too: the bar ends full.
-    _finish(
+    finish(
         job_id,
         "done",
         progress=result.checked,
@@ -276,7 +276,7 @@ def _claim(job_id: int) -> int | None:
         return conn.scalar(select(JOBS.c.total).where(JOBS.c.id == job_id))
 
 
-class _ProgressWriter:
+class ProgressWriter:
     """The verifier's progress callback: a short transaction about every 1 % of the total."""
 
     def __init__(self, job_id: int, total: int) -> None:
@@ -297,7 +297,7 @@ class _ProgressWriter:
             log.warning("progress of job %s not written", self.job_id, exc_info=True)
 
 
-def _finish(job_id: int, status: str, **values: Any) -> None:
+def finish(job_id: int, status: str, **values: Any) -> None:
     if "result" in values:
         values["result"] = json.dumps(values["result"], sort_keys=True)
     with db.engine.begin() as conn:
@@ -333,7 +333,7 @@ def _verdict(result: VerifyResult, job_id: int | None = None) -> dict[str, Any]:
     return verdict
 
 
-def _describe(exc: Exception) -> str:
+def describe(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
 
