@@ -168,6 +168,57 @@ def register_cli(app: Flask) -> None:
 
         click.echo(json.dumps(ledger_service.issue_receipt()))
 
+    @app.cli.group("import")
+    def import_group() -> None:
+        """Import what the lab already has from a CSV or XLSX file (docs/import.md)."""
+
+    def _import_command(kind: str) -> None:
+        @import_group.command(kind, help=f"Import {kind} from FILE (CSV or XLSX); all or nothing.")
+        @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+        @click.option("--dry-run", is_flag=True, help="Judge every row; write nothing.")
+        @click.option("--user", "username", help="The administrator it is recorded as.")
+        def command(file: str, dry_run: bool, username: str | None) -> None:
+            from pathlib import Path
+
+            from .domain.errors import ServiceError
+            from .services.admin import accounts
+            from .services.station import data_import
+
+            path = Path(file)
+            data = data_import.Upload(path.read_bytes(), path.name, kind)
+            try:
+                user = data_import.importer(username) if username else accounts.system_user()
+                imp = data_import.import_file(data, user, dry_run=dry_run)
+            except ServiceError as exc:
+                fields = "; ".join(f"{k}: {v}" for k, v in exc.fields.items() if v != exc.message)
+                raise click.ClickException(
+                    f"{exc.message}{f' ({fields})' if fields else ''}"
+                ) from None
+            summary = data_import.summary(imp)
+            refused = data_import.refused_rows(imp)
+            for row in refused:
+                for column, why in row["problems"].items():
+                    click.echo(f"refused: row {row['row']}, {column}: {why}", err=True)
+            counts = summary.counts
+            tally = (
+                f"{counts['created']} created, {counts['updated']} updated, "
+                f"{counts['unchanged']} unchanged, {len(refused)} refused"
+            )
+            if imp.status == data_import.FAILED:
+                click.echo(f"import {imp.id}: {summary.words}", err=True)
+                sys.exit(1)
+            if dry_run or refused:
+                click.echo(
+                    f"import {imp.id} (dry run{'' if dry_run else ', refused'}): {tally}; nothing written"
+                )
+            else:
+                click.echo(f"import {imp.id}: {tally} (file SHA-256 {imp.sha256})")
+            if refused:
+                sys.exit(1)
+
+    for kind in ("patients", "units", "locations", "users"):
+        _import_command(kind)
+
     @app.cli.command("import-qc")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False))
     @click.option(
