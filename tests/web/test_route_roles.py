@@ -25,6 +25,7 @@ from . import (
     routes_reagents,
     routes_shipments,
     routes_sites,
+    routes_sso,
     routes_validation,
 )
 
@@ -89,6 +90,7 @@ ROUTES = {
     **routes_validation.ROUTES,
     **routes_sites.ROUTES,
     **routes_shipments.ROUTES,
+    **routes_sso.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -105,6 +107,7 @@ ROWS = {
     **routes_validation.ROWS,
     **routes_sites.ROWS,
     **routes_shipments.ROWS,
+    **routes_sso.ROWS,
 }
 ANSWERED = {200, 302}
 
