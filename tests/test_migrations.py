@@ -14,6 +14,7 @@ from lims.models.search_index import SQLITE_TABLES, in_models
 
 TABLES = {
     "api_tokens",
+    "therapy_courses",
     "equipment",
     "printers",
     "print_rules",
@@ -22,6 +23,7 @@ TABLES = {
     "reagent_lots",
     "material_uses",
     "qc_imports",
+    "data_imports",
     "release_certificates",
     "validation_reports",
     "appointments",

@@ -21,9 +21,12 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from .catalogue import CATALOGUE, SOURCE_TYPES
-from .identifiers import MAX_ID
+from .identifiers import MAX_ID, CodeError, parse_chain_of_identity
 from .qc import TESTS
 from .signatures import Meaning
+
+# Registration's ``course`` value that starts a new therapy course.
+NEW_COURSE = "new"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
@@ -113,6 +116,13 @@ class RegisterFields(Fields):
         description="the facility number of the site that collected it (one of the "
         "registrant's sites); left out: the registrant's first site. The DIN begins with it",
     )
+    course: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = Field(
+        None,
+        description="the therapy course the collection belongs to: the chain-of-identity "
+        "identifier of one of the patient's courses (CH + facility + year + 6 characters), or "
+        "'new' to start one; left out: the patient's latest course, or a new one for a patient "
+        "who has none",
+    )
 
     @field_validator("type")
     @classmethod
@@ -121,6 +131,16 @@ class RegisterFields(Fields):
         if value not in SOURCE_TYPES:
             raise ValueError(f"must be a source type: {', '.join(SOURCE_TYPES)}")
         return value
+
+    @field_validator("course")
+    @classmethod
+    def _course(cls, value: str | None) -> str | None:
+        if value is None or value.lower() == NEW_COURSE:
+            return None if value is None else NEW_COURSE
+        try:
+            return parse_chain_of_identity(value)
+        except CodeError as exc:
+            raise ValueError(f"'new' or a chain-of-identity identifier: {exc.message}") from None
 
 
 class DispatchFields(Fields):

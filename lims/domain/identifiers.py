@@ -219,3 +219,58 @@ def parse_tagged(text: str, prefix: str, kind: str) -> str:
 def parse_wristband(text: str) -> str:
     """Validate a scanned or typed wristband code; every failure says precisely what is wrong."""
     return parse_tagged(text, "P", "wristband")
+
+
+# ---------------------------------------------------------------------------- chain of identity
+
+# ISBT 128 ST-028: one identifier per therapy course, ``CH`` + facility (5) + 2-digit year + a
+# 6-character sequence; bar-coded behind the data identifier ``&/``.
+COI_PREFIX = "CH"
+COI_DATA_IDENTIFIER = "&/"
+COI_LENGTH = 15
+_COI = re.compile(r"CH[A-Z0-9]{5}[0-9]{2}[A-Z0-9]{6}")
+
+
+def make_chain_of_identity(facility: str, year: int, sequence: int) -> str:
+    """A therapy course's chain-of-identity identifier: ``CH`` + facility + yy + 6 digits."""
+    facility = validate_facility_code(facility)
+    if not 1 <= sequence <= 999_999:
+        raise ValueError(f"sequence {sequence} is outside 1..999999 for one facility and year")
+    return f"{COI_PREFIX}{facility}{year % 100:02d}{sequence:06d}"
+
+
+def coi_barcode_data(code: str) -> str:
+    """What the course's barcode encodes: the data identifier ``&/`` and the identifier."""
+    return COI_DATA_IDENTIFIER + code
+
+
+def parse_chain_of_identity(text: object) -> str:
+    """A scanned (``&/`` + identifier) or typed chain-of-identity identifier, or ``CodeError``
+    saying what is wrong. Spaces and hyphens typed between groups are ignored."""
+    cleaned = re.sub(r"[\s\-]", "", text).upper() if isinstance(text, str) else ""
+    if cleaned.startswith(COI_DATA_IDENTIFIER):
+        cleaned = cleaned[len(COI_DATA_IDENTIFIER) :]
+    if not cleaned:
+        raise CodeError("no chain-of-identity identifier was scanned or typed", code="empty")
+    if len(cleaned) != COI_LENGTH:
+        raise CodeError(
+            "a chain-of-identity identifier is CH + 5-character facility + 2-digit year + "
+            f"6 characters ({COI_LENGTH} characters); this one has {len(cleaned)}",
+            code="wrong_length",
+        )
+    if not _COI.fullmatch(cleaned):
+        raise CodeError(
+            "a chain-of-identity identifier is CH + 5-character facility (A-Z, 0-9) + 2-digit "
+            f"year + 6 characters (A-Z, 0-9); {cleaned!r} is not",
+            code="wrong_format",
+        )
+    return cleaned
+
+
+def looks_like_chain_of_identity(text: str) -> bool:
+    """Whether a search text is a chain-of-identity identifier (with or without ``&/``)."""
+    try:
+        parse_chain_of_identity(text)
+    except CodeError:
+        return False
+    return True

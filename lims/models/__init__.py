@@ -1,6 +1,8 @@
 """SQLAlchemy models, one module per aggregate."""
 
 from .appointment import APPOINTMENT_KINDS, APPOINTMENT_STATUSES, Appointment
+from .course import TherapyCourse
+from .data_import import DataImport
 from .documents import ReleaseCertificate, ValidationReport
 from .job import Job
 from .ledger import LEDGER_TABLES, LedgerEntry, LedgerReceipt
@@ -37,6 +39,7 @@ __all__ = [
     "SITE_KINDS",
     "ApiToken",
     "Appointment",
+    "DataImport",
     "Delivery",
     "Deviation",
     "Equipment",
@@ -63,6 +66,7 @@ __all__ = [
     "ShipmentItem",
     "Signature",
     "Site",
+    "TherapyCourse",
     "Unit",
     "User",
     "ValidationReport",

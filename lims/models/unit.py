@@ -62,6 +62,11 @@ class Unit(db.Model):
     # The site that holds the unit: where it was collected, then where a shipment took it
     # (decision 103). A person sees the units of the sites they belong to.
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    # The therapy course's chain-of-identity identifier (decision 104): given at registration,
+    # inherited by every product made or split from the collection, never changed.
+    chain_of_identity: Mapped[str | None] = mapped_column(
+        ForeignKey("therapy_courses.code"), index=True
+    )
     volume_ml: Mapped[float] = mapped_column(Numeric(10, 2, asdecimal=False))
     cell_count: Mapped[int | None] = mapped_column(BigInteger)
     collection_site: Mapped[str | None] = mapped_column(String(120))

@@ -44,7 +44,7 @@ from .. import access, sequences
 from ..admin import sites
 from ..custody import ledger, signatures
 from ..materials import uses
-from . import bedside, certificates, processing, qc, release, storage
+from . import bedside, certificates, courses, processing, qc, release, storage
 from .transition import Effect, Outcome, apply_transition, events_of
 
 
@@ -155,6 +155,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
     site = sites.collecting_site(actor, fields.site)
     with transaction(keep_loaded=True):
         patient = _find_or_create_patient(fields.patient, actor)
+        course, started = courses.assign(patient, fields.course, site, actor, collected_at)
         din, check = new_din(collected_at.year, site.code)
         unit = Unit(
             din=din,
@@ -171,6 +172,7 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
             collected_by_id=actor.id,
             donor_testing=fields.donor_testing,
             site_id=site.id,
+            chain_of_identity=course.code,
             expires_at=collected_at + kind.shelf_life,
             children=[],  # a new collection has none: known without asking
         )
@@ -181,7 +183,13 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
             action="register",
             actor=actor,
             movement=ledger.movement_of(unit),
-            data={**fields.model_dump(mode="json"), "site": site.code, "patient_id": patient.id},
+            data={
+                **fields.model_dump(mode="json", exclude={"course"}),
+                "site": site.code,
+                "patient_id": patient.id,
+                "chain_of_identity": course.code,
+                "course_started": started,
+            },
             at=now,
         )
     return ActionResult(unit, [entry])
