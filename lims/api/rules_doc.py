@@ -48,7 +48,11 @@ REGISTER = (
 )
 
 PASSWORDS = (
-    Rule("password", ("wrong_password",), "the signer's own password"),
+    Rule(
+        "password",
+        ("wrong_password",),
+        "the signer's own password (who signs in by single sign-on: their signing password)",
+    ),
     Rule("physician_password", ("wrong_password",), "the prescribing physician's password"),
 )
 

@@ -40,6 +40,10 @@ class Request(BaseModel):
 
 
 class TokenRequest(Request):
+    """A username and the account's own password. An account made by single sign-on has no
+    password here and gets no token this way; with LOCAL_PASSWORDS=0 only an admin account
+    not linked to the provider does (decision 105)."""
+
     username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     password: Annotated[
         str, StringConstraints(min_length=1, max_length=1024, strip_whitespace=False)
@@ -178,6 +182,10 @@ class UnitOut(Response):
     donor_testing: DonorTesting | None = Field(
         description="whether the collection's donor testing was performed (a product: its "
         "collection's); null: not recorded, labelled as not performed"
+    )
+    chain_of_identity: str | None = Field(
+        description="the therapy course's chain-of-identity identifier (ISBT 128 ST-028: CH + "
+        "facility + year + 6 characters), shared by every collection and product of the course"
     )
     received_at: UtcTime | None
     processed_at: UtcTime | None

@@ -54,7 +54,9 @@ def check_password(user: User, password: str, field: str = "password") -> None:
             f"{who} no signing password yet: set one under Account, signing password "
             "(after signing in again at the provider); nothing was changed"
         )
-        raise Invalid(message, code="signing_password_needed", fields={field: message})
+        # The API's one code for a signature's password refused (its contract unchanged),
+        # counted against the signing budget like any password that could not sign.
+        raise Invalid(message, code="wrong_password", fields={field: "no signing password yet"})
     if not user.active or not user.check_signature_password(password, local_passwords=local):
         who = "your" if field == "password" else f"{user.full_name}'s"
         message = f"wrong password: {who} signature was not accepted; nothing was changed"
