@@ -168,7 +168,8 @@ def _apply_role_map(provider: Provider, user: User, claims: Mapping[str, object]
     role = sso.mapped_role(provider.role_map, claims, provider.roles_claim)
     if role is None or user.role in (role, Role.PENDING.value):
         return
-    group = next(g for g, r in provider.role_map if r == role)
+    held = set(sso.claim_values(claims, provider.roles_claim))
+    group = next(g for g, r in provider.role_map if r == role and g in held)
     before = user.role
     user.role = role
     grant_ends = bool(user.all_patients) and role != Role.CLINICIAN.value
