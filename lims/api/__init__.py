@@ -26,6 +26,7 @@ from . import (  # noqa: E402,F401  (views register on bp)
     audit,  # ledger search and unit reports
     certificates,  # a released unit's certificate of release, JSON or PDF
     equipment,  # the equipment register: items, calibrations, status, units touched
+    imports,  # bulk imports of patients, units, locations, users: dry run, confirm, job
     jobs,  # long jobs: ledger verification with progress
     labels,  # unit, wristband and location labels
     notifications,  # the caller's inbox

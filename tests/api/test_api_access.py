@@ -16,6 +16,7 @@ from . import (
     access_audit,
     access_certificates,
     access_equipment,
+    access_imports,
     access_printing,
     access_qc_imports,
     access_readiness,
@@ -128,6 +129,7 @@ ENDPOINTS = {
     **access_shipments.ENDPOINTS,
     **access_reagents.ENDPOINTS,
     **access_qc_imports.ENDPOINTS,
+    **access_imports.ENDPOINTS,
     **access_validation.ENDPOINTS,
     **access_sites.ENDPOINTS,
 }
@@ -142,6 +144,7 @@ ROWS = {
     **access_shipments.ROWS,
     **access_reagents.ROWS,
     **access_qc_imports.ROWS,
+    **access_imports.ROWS,
     **access_validation.ROWS,
     **access_sites.ROWS,
 }
