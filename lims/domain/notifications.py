@@ -67,8 +67,14 @@ EVENTS: dict[str, EventKind] = {
         EventKind(
             "reagent_lot_flagged", "Reagent lot used up or expired", Urgency.HIGH, ("lab", "qa")
         ),
+        # For the hospital's systems, not for people: the webhook alone carries it, with the
+        # product's FHIR resource at release and the Procedure at administration (decision 107).
+        EventKind("fhir_resource", "FHIR resource", Urgency.NORMAL, ()),
     )
 }
+# The kinds people receive (in-app, e-mail) and choose channels for; the others go to the
+# webhook only.
+PERSONAL_EVENTS = {key: kind for key, kind in EVENTS.items() if kind.audience}
 
 PERSONAL_CHANNELS = (Channel.INAPP, Channel.EMAIL)
 

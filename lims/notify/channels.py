@@ -82,19 +82,20 @@ def send_email(delivery: Delivery, message: Message) -> None:
 def send_webhook(delivery: Delivery, message: Message) -> None:
     config = current_app.config
     event = delivery.event
-    body = json.dumps(
-        {
-            "id": delivery.idempotency_key,
-            "event": event.kind,
-            "urgency": event.urgency,
-            "unit_id": event.unit_id,
-            "title": message.title,
-            "body": message.body,
-            "link": message.link,
-            "created_at": utc_iso(event.created_at),
-        },
-        sort_keys=True,
-    ).encode()
+    call = {
+        "id": delivery.idempotency_key,
+        "event": event.kind,
+        "urgency": event.urgency,
+        "unit_id": event.unit_id,
+        "title": message.title,
+        "body": message.body,
+        "link": message.link,
+        "created_at": utc_iso(event.created_at),
+    }
+    if event.kind == "fhir_resource":  # the FHIR resource as it stood then (docs/fhir.md)
+        call["trigger"] = event.data.get("trigger")
+        call["resource"] = event.data.get("resource")
+    body = json.dumps(call, sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
         "Idempotency-Key": delivery.idempotency_key,

@@ -58,6 +58,9 @@ def _details(kind: str, data: dict[str, Any], unit: Unit | None) -> str:
         return f"In transit since {_when(data.get('dispatched_at'))}{late}."
     if kind == "ready_for_review":
         return "QC is complete; the product waits for QA review and release."
+    if kind == "fhir_resource":
+        resource = data.get("resource") or {}
+        return f"{resource.get('resourceType', 'Resource')} of the unit, {data.get('trigger')}."
     if kind in ("equipment_due", "reagent_lot_flagged", "shipment_discrepancy"):
         return str(data.get("message") or "")
     return f"Status: {data.get('status') or (unit.status if unit else '—')}."

@@ -20,7 +20,14 @@ from sqlalchemy.orm import selectinload
 from .. import dispatch
 from ..db import transaction
 from ..domain.errors import Conflict, Forbidden, Invalid, NotFound
-from ..domain.notifications import EVENTS, PERSONAL_CHANNELS, EventKind, Urgency, may_switch_off
+from ..domain.notifications import (
+    EVENTS,
+    PERSONAL_CHANNELS,
+    PERSONAL_EVENTS,
+    EventKind,
+    Urgency,
+    may_switch_off,
+)
 from ..domain.roles import Role
 from ..extensions import db
 from ..models import Delivery, Notification, NotificationPreference, User
@@ -154,7 +161,7 @@ def preferences(user: User) -> Preferences:
         )
     }
     rows = []
-    for kind in EVENTS.values():
+    for kind in PERSONAL_EVENTS.values():
         locked = not may_switch_off(kind)
         cells = [
             Choice(kind, c.value, locked or (kind.key, c.value) not in off, locked)
@@ -169,7 +176,7 @@ def _check_choices(choices: Mapping[tuple[str, str], bool]) -> None:
     channels = {c.value for c in PERSONAL_CHANNELS}
     for event, channel in choices:
         name = f"{event}.{channel}"
-        if event not in EVENTS:
+        if event not in PERSONAL_EVENTS:
             fields[name] = "unknown event kind"
         elif channel not in channels:
             fields[name] = "unknown channel (choose in-app or e-mail)"

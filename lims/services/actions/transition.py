@@ -19,6 +19,7 @@ from ...domain.lifecycle import Action, Fields
 from ...models import LedgerEntry, MaterialUse, Unit
 from ..custody.ledger import Movement, movement_of
 from ..custody.signatures import SignatureDraft
+from ..fhir import resources
 
 
 class Actor(Protocol):
@@ -119,7 +120,15 @@ def events_of(name: str, unit: Unit) -> list[tuple[str, dict[str, Any]]]:
     if name == "receive":
         return [("unit_received", {"status": unit.status})]
     if name in ("release", "exceptional_release"):
-        return [("product_released", {"expires_at": expires})]
+        return [
+            ("product_released", {"expires_at": expires}),
+            ("fhir_resource", {"trigger": "released", "resource": resources.product(unit)}),
+        ]
+    if name == "administer":
+        entry = resources.administration_entry(unit)  # the entry this action just wrote
+        if entry is not None:
+            procedure = resources.administration(unit, entry)
+            return [("fhir_resource", {"trigger": "administered", "resource": procedure})]
     if name == "expire":
         return [("expired", {"expires_at": expires})]
     return []
