@@ -22,6 +22,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 run: $(VENV)/.runtime
+	@if [ "$(DEMO_SSO)" = "1" ]; then $(MAKE) --no-print-directory $(VENV)/.dev; fi
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	@echo ""
@@ -31,6 +32,13 @@ run: $(VENV)/.runtime
 	@if [ "$(DEMO_PRINTERS)" = "1" ]; then \
 		echo "  demo printers: ZPL printer emulators on 127.0.0.1:9101 (tubes) and :9102 (bags), and the clinic's :9103"; \
 		$(BIN)/python -m lims.printers.emulator --port 9101 --port 9102 --port 9103 & \
+	fi; \
+	if [ "$(DEMO_SSO)" = "1" ]; then \
+		echo "  demo single sign-on (docs/sso.md): a test OpenID provider on 127.0.0.1:9400; Sign in with Demo IdP as tech, qa or newcomer"; \
+		$(BIN)/python -m tests.oidc_provider --port 9400 & \
+		export OIDC_ISSUER=http://127.0.0.1:9400 OIDC_CLIENT_ID=lims-demo OIDC_CLIENT_SECRET=demo-secret \
+			OIDC_PROVIDER_NAME="Demo IdP" OIDC_LINK_CLAIM=preferred_username OIDC_ROLES_CLAIM=groups \
+			OIDC_ROLE_MAP=lims-lab=technician,lims-qa=qa; \
 	fi; \
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) wsgi:app
 

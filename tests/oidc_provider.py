@@ -79,10 +79,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9400)
     args = parser.parse_args()
+    # The demo's accounts, linked by username (the Makefile's OIDC_LINK_CLAIM).
     demo = {
-        "tech": {"email": "tech@demo.lims", "name": "Demo Technician", "groups": ["lims-lab"]},
-        "qa": {"email": "qa@demo.lims", "name": "Demo QA", "groups": ["lims-qa"]},
-        "newcomer": {"email": "newcomer@demo.lims", "name": "New Colleague", "groups": []},
+        name: {"preferred_username": name, "name": full, "groups": groups}
+        for name, full, groups in (
+            ("tech", "Demo Technician", ["lims-lab"]),
+            ("qa", "Demo QA", ["lims-qa"]),
+            ("newcomer", "New Colleague", []),
+        )
     }
     with serve(args.port, demo) as issuer:
         print(f"  demo OpenID provider at {issuer}: sign in as tech, qa or newcomer", flush=True)

@@ -71,8 +71,9 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     assert first.exit_code == 0, first.output
     assert "demo data loaded" in first.output
     seeded = {model: count(model) for model in (User, Patient, Unit, LedgerEntry)}
-    # Five demo users since decision 61: a second clinician whose patient the first does not see.
-    assert seeded[User] == 5 and seeded[Patient] >= 3 and seeded[Unit] >= 6
+    # Five demo users since decision 61: a second clinician whose patient the first does not see;
+    # and since decision 105 a newcomer from single sign-on waiting for a role.
+    assert seeded[User] == 6 and seeded[Patient] >= 3 and seeded[Unit] >= 6
     statuses = set(db.session.scalars(select(Unit.status)))
     assert {"collected", "in_transit", "received", "in_processing", "quarantine"} <= statuses
     assert ledger.verify().intact
@@ -86,6 +87,18 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     the_demo_has_collections_tested_not_tested_and_not_recorded()
     the_demo_has_a_shipment_on_its_way_one_arrived_short_and_one_being_packed()
     the_demo_locations_have_scannable_codes()
+    the_demo_has_a_newcomer_from_single_sign_on_waiting_for_a_role()
+
+
+def the_demo_has_a_newcomer_from_single_sign_on_waiting_for_a_role() -> None:
+    newcomer = db.session.scalar(select(User).where(User.username == "newcomer"))
+
+    assert (newcomer.role, newcomer.oidc_issuer, newcomer.oidc_subject) == (
+        "pending",
+        "http://127.0.0.1:9400",
+        "newcomer",
+    )
+    assert accounts.authenticate("newcomer", "demo-pass-123") is None
 
 
 def each_demo_clinician_sees_their_own_patients_only() -> None:

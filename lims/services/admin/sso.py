@@ -189,18 +189,20 @@ def _apply_role_map(provider: Provider, user: User, claims: Mapping[str, object]
     )
 
 
-def account_for_claims(claims: Mapping[str, object]) -> User:
+def account_for_claims(claims: Mapping[str, object], found: Provider | None = None) -> User:
     """The account a verified ID token names, ready to be signed in.
 
     Matched by the provider's subject; at a first sign-in by the configured claim (linked
     then), or made anew as pending. The mapping applies to the role. Refused: a deactivated
     account (nothing changed), a pending one (``pending_role``: the new account and its entry
-    are kept for the admin), a claim naming two accounts or an account linked elsewhere."""
-    found = provider()
+    are kept for the admin), a claim naming two accounts or an account linked elsewhere.
+    ``found``: the provider, when not the configured one (demo data)."""
+    found = found or provider()
     if found is None:
         raise Forbidden("single sign-on is not configured", code="sso_off")
     sub = _subject(claims)
-    accounts.system_user()  # exists before the transaction that may name it
+    if found.role_map:
+        accounts.system_user()  # exists before the transaction that may name it
     with transaction():
         lock("lims.accounts")
         user = db.session.scalar(
