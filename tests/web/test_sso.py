@@ -223,6 +223,7 @@ def close_form(password: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.req("P11-10")
 def test_a_signing_password_is_set_after_reauthenticating_and_then_signs(
     app, client, users, issuer, deviation_id
 ):
