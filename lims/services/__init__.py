@@ -8,6 +8,7 @@ below. Grouped by what the lab does:
 - ``clinic``: the clinician's side: appointments, readiness, turnaround estimates.
 - ``audit``: QA's reading: ledger search, custody reports, timeline, deviations, charts.
 - ``admin``: accounts, locations, inventory, database roles, site settings.
+- ``fhir``: patients and units as FHIR R4 resources, and finding them for a person.
 
 Shared by all: ``search`` (unit lists), ``sequences`` (identifier numbers), ``inbox``
 (notifications as people read them), ``access`` (which patients and units a person may see:

@@ -76,7 +76,6 @@ def given(users):
     return source_id, product.id, product.patient_id
 
 
-@pytest.mark.req("LIMS-1")
 def test_each_resource_is_valid_r4_and_says_what_the_lab_recorded(client, token, given):
     source_id, product_id, patient_id = given
     tech = token("technician")
@@ -180,6 +179,7 @@ def test_a_web_session_does_not_open_fhir(login, given):
     assert refused(client, f"/Patient/{given[2]}", None, 401) == "login"
 
 
+@pytest.mark.req("LIMS-3")
 def test_another_clinicians_patient_is_not_found_until_granted_all(client, token, users, given):
     from lims.services.admin import accounts
 

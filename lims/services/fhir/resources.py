@@ -287,16 +287,20 @@ def product(unit: Unit) -> dict[str, Any]:
                 "source": reference("Patient", unit.patient_id),
                 "collectedDateTime": instant(source.collected_at),
             },
-            "processing": (
-                [
-                    _drop_empty(
-                        {
-                            "description": f"processed at {site.name}" if site else "processed",
-                            "timeDateTime": instant(unit.processed_at or unit.created_at),
-                        }
-                    )
-                ]
-            ),
+            # made when its parent was processed or split (``created_at``: that moment)
+            "processing": [
+                _drop_empty(
+                    {
+                        "description": (
+                            f"made from {parent.din} {parent.product_code} {parent.division}"
+                            if parent is not None
+                            else "made"
+                        )
+                        + (f" at {site.name}" if site else ""),
+                        "timeDateTime": instant(unit.created_at),
+                    }
+                )
+            ],
             "storage": [
                 _drop_empty(
                     {
