@@ -69,6 +69,7 @@ def _unit_fields(unit: Unit) -> dict[str, Any]:
         "collection_site": unit.collection_site,
         "collected_at": unit.collected_at,
         "donor_testing": unit.donor_testing,
+        "chain_of_identity": unit.chain_of_identity,
         "received_at": unit.received_at,
         "processed_at": unit.processed_at,
         "expires_at": unit.expires_at,

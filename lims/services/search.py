@@ -138,6 +138,8 @@ def _text_filter(text: str, viewer: User) -> ColumnElement[bool] | None:
     if len(text) > MAX_QUERY:
         message = f"search for at most {MAX_QUERY} characters"
         raise Invalid(message, code="query_too_long", fields={"q": message})
+    if identifiers.looks_like_chain_of_identity(text):  # every unit of one therapy course
+        return Unit.chain_of_identity == identifiers.parse_chain_of_identity(text)
     try:
         din = _identifier(text)
     except Invalid:

@@ -128,3 +128,12 @@ def test_a_record_number_shaped_like_an_identifier_is_still_found(api, register,
 @pytest.mark.parametrize("role", ["technician", "clinician", "qa", "admin"])
 def test_every_role_sees_the_list(api, three_collections, role):
     assert len(_ids(api.get("/units", as_=role))) == 3
+
+
+def test_a_chain_of_identity_finds_every_unit_of_the_course(api, three_collections, register):
+    ada = three_collections["ada"]
+    again = register("BLOOD", mrn="MRN-A1", name="Ada Lovelace")  # a second session, same course
+    body = api.get(f"/units/{again.id}").get_json()
+    assert body["chain_of_identity"] == ada.chain_of_identity
+    scanned = identifiers.coi_barcode_data(ada.chain_of_identity)
+    assert sorted(_ids(api.get("/units", query_string={"q": scanned}))) == [ada.id, again.id]

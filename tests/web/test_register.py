@@ -185,3 +185,21 @@ def test_a_person_at_two_sites_chooses_where_the_collection_was_taken(login, use
     assert response.status_code == 302
     unit = db.session.scalars(db.select(Unit)).one()
     assert unit.din.startswith("C0002") and unit.site_id == clinic.id
+
+
+def test_a_course_typed_on_the_form_joins_it_and_another_patient_s_is_refused_there(login):
+    client = login("clinician")
+    client.post("/units/register", data=register_form(mrn="MRN-OTHER", name="Other Person"))
+    theirs = db.session.scalars(db.select(Unit)).one().chain_of_identity
+
+    refused = client.post("/units/register", data=register_form(course=theirs))
+    assert refused.status_code == 409
+    assert "belongs to another patient" in text_of(refused)
+    assert unit_count() == 1
+
+    first = client.post("/units/register", data=register_form(course="new"))
+    unit = db.session.get(Unit, int(first.location.rsplit("/", 1)[1]))
+    assert unit.chain_of_identity not in (None, theirs)
+    page = client.get(f"/patients/{unit.patient_id}").get_data(as_text=True)
+    assert f'data-course="{unit.chain_of_identity}"' in page
+    assert "data-chain-of-identity" in client.get(first.location).get_data(as_text=True)

@@ -291,6 +291,7 @@ def _product(unit: Unit) -> dict[str, Any]:
         "barcode": unit.barcode_data,
         "product_code": unit.product_code,
         "division": unit.division,
+        "chain_of_identity": unit.chain_of_identity,
         "type": unit.unit_type,
         "description": kind.name,
         "volume_ml": unit.volume_ml,

@@ -239,6 +239,10 @@ def _product(cert: Certificate) -> list:
         ("DIN", product["din"]),
         ("Product code", product["product_code"]),
         ("Division", product["division"]),
+    ]
+    if product.get("chain_of_identity"):  # certificates issued before decision 104 have none
+        rows.append(("Chain of identity", product["chain_of_identity"]))
+    rows += [
         ("Product", f"{product['description']} ({product['type']})"),
         ("Quantity", quantity),
     ]

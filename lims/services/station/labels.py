@@ -159,6 +159,11 @@ def facility_lines() -> tuple[str, ...]:
     return (name, address) if address else (name,)
 
 
+def _course_line(unit: Unit) -> tuple[str, ...]:
+    """The therapy course's chain-of-identity identifier (decision 104), when it has one."""
+    return (f"Chain of identity {unit.chain_of_identity}",) if unit.chain_of_identity else ()
+
+
 def source_tube(unit: Unit) -> Label:
     """Six lines at most fit a 2" × 1" tube at the smallest text: the facility's name and
     address are left to the product bag (the tube never leaves the facility); the warnings
@@ -190,13 +195,23 @@ def product_bag(unit: Unit) -> Label:
         f"Expires {local_time(unit.expires_at)}",
         f"Store {storage_text(kind.storage)}",
         _quantity(unit),
+        *_course_line(unit),
         *facility_lines(),
     )
     product = codes.product_barcode_data(unit.product_code, unit.division)
+    course = (
+        (Code128(identifiers.coi_barcode_data(unit.chain_of_identity), unit.chain_of_identity),)
+        if unit.chain_of_identity
+        else ()
+    )
     return Label(
         "product_bag",
         lines,
-        (Code128(unit.barcode_data), Code128(product, f"{unit.product_code} {unit.division}")),
+        (
+            Code128(unit.barcode_data),
+            Code128(product, f"{unit.product_code} {unit.division}"),
+            *course,
+        ),
         _din(unit.din),
         datamatrix=codes.unit_datamatrix_data(unit.barcode_data, unit.product_code, unit.division),
         warnings=(*unit_warnings(unit), BIOHAZARD),

@@ -17,6 +17,7 @@ from ...domain.errors import ServiceError
 from ...domain.readiness import ON_BOARD
 from ...domain.roles import Role
 from ...security import roles_required
+from ...services.actions import courses
 from ...services.audit.timeline import timeline
 from ...services.clinic import appointments, readiness
 from ...services.custody import ledger
@@ -71,6 +72,7 @@ def _page(patient, form=None, error=None, status=200) -> ResponseReturnValue:
         tree=readiness.patient_tree(patient, units),
         collections=_collections(units),
         appointments=appointments.of_patient(patient),
+        courses=courses.of_patient(patient.id),
         form=form if mine else None,
         cancel_form=CancelForm(formdata=None),
         mine=mine,

@@ -111,6 +111,12 @@ class RegisterForm(ServiceForm):
     )
     # Shown to a person working at more than one site (decision 103): where it was collected.
     facility = SelectField("Collected at site", choices=[], validate_choice=False)
+    course = StringField(
+        "Therapy course",
+        render_kw=text_input(20, autocomplete="off", placeholder="CH… or new"),
+        description="Leave empty to continue the patient's latest course (a new patient starts "
+        "one); scan or type a course's chain-of-identity identifier, or type new to start another",
+    )
     submit = SubmitField("Register collection")
 
     def __init__(
@@ -149,6 +155,7 @@ class RegisterForm(ServiceForm):
                 "collected_at": collected.isoformat() if collected else None,
                 "donor_testing": self.donor_testing.data,
                 "site": self.facility.data if len(self.facility.choices) > 1 else None,
+                "course": (self.course.data or "").strip() or None,
             }
         )
 
