@@ -51,6 +51,20 @@ def test_searches_find_by_identifier_and_patient_among_what_the_reader_sees(clie
     assert search("/BiologicallyDerivedProduct?identifier=not-a-din") == []
     assert search(f"/Procedure?patient={patient_a}") == []  # released, not administered yet
 
+    # the therapy course's chain of identity (decision 104): an identifier of each unit of it
+    chain = product.chain_of_identity
+    assert chain and chain.startswith("CH") and chain != other.unit.chain_of_identity
+    assert search(f"/BiologicallyDerivedProduct?identifier={chain}") == [str(product.id)]
+    # as scanned: the data identifier &/ before it (%26 in a URL)
+    assert search(f"/Specimen?identifier={resources.CHAIN_OF_IDENTITY}|%26/{chain}") == [
+        str(mine.unit.id)
+    ]
+    assert search(f"/Specimen?identifier={resources.DIN}|{chain}") == []
+    read = fhir_get(client, f"/BiologicallyDerivedProduct/{product.id}", qa)
+    assert {"use": "secondary", "system": resources.CHAIN_OF_IDENTITY, "value": chain} in read[
+        "identifier"
+    ]
+
     # the clinician sees their own patient, not the one the lab registered for nobody
     assert search("/Patient?identifier=MRN-A,MRN-B", doctor) == [patient_a]
     assert search(f"/Specimen?identifier={other.unit.din}", doctor) == []

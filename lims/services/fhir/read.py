@@ -13,7 +13,12 @@ from sqlalchemy.orm import joinedload
 
 from ...domain.catalogue import PRODUCT_TYPES, SOURCE_TYPES
 from ...domain.errors import NotFound, ServiceError
-from ...domain.identifiers import CodeError, parse_din
+from ...domain.identifiers import (
+    CodeError,
+    looks_like_chain_of_identity,
+    parse_chain_of_identity,
+    parse_din,
+)
 from ...domain.status import Status
 from ...extensions import db
 from ...models import Patient, Unit, User
@@ -124,12 +129,11 @@ def _din(code: str) -> str | None:
 
 def _unit_identifier(value: str) -> ColumnElement[bool]:
     system, code = _token(value)
-    chain = getattr(Unit, "chain_of_identity", None)
     conditions = []
     if system in (None, "", resources.DIN) and (din := _din(code)):
         conditions.append(Unit.din == din)
-    if system in (None, "", resources.CHAIN_OF_IDENTITY) and chain is not None:
-        conditions.append(chain == code.strip().upper())
+    if system in (None, "", resources.CHAIN_OF_IDENTITY) and looks_like_chain_of_identity(code):
+        conditions.append(Unit.chain_of_identity == parse_chain_of_identity(code))
     if system == resources.UNIT:
         din, _, rest = code.strip().upper().partition(" ")
         product_code, _, division = rest.partition(" ")

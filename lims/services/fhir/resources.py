@@ -108,8 +108,8 @@ def is_source(unit: Unit) -> bool:
 
 
 def _chain(unit: Unit) -> list[dict[str, Any]]:
-    """The therapy course's chain-of-identity identifier, once the unit carries one."""
-    code = getattr(unit, "chain_of_identity", None)
+    """The therapy course's chain-of-identity identifier (decision 104), when it has one."""
+    code = unit.chain_of_identity
     if not code:
         return []
     return [{"use": "secondary", "system": CHAIN_OF_IDENTITY, "value": code}]
