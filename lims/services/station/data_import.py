@@ -48,11 +48,12 @@ from ...domain.identifiers import MAX_ID, CodeError
 from ...domain.lifecycle import Status
 from ...domain.roles import PEOPLE, Role
 from ...extensions import db
-from ...models import Job, Location, Patient, Site, Unit, User
+from ...models import Job, Location, Patient, Site, TherapyCourse, Unit, User
 from ...models.data_import import DataImport
 from ...models.location import LOCATION_KINDS
 from ...models.types import utcnow
 from .. import sequences
+from ..actions import courses
 from ..admin import accounts
 from ..custody import jobs, ledger
 
@@ -751,10 +752,76 @@ class UnitPlanner(Planner):
                     row.status = UNCHANGED  # on record: its history since is the app's
             if row.key and row.key not in in_file:
                 in_file[row.key] = row
+        self._check_courses(rows)
+
+    def _check_courses(self, rows: list[Row]) -> None:
+        """A course named must be one of the patient's (decision 104); a product takes its
+        parent's, so it names none of its own or the same."""
+        named = {r.values["course"] for r in rows if r.values["course"] not in (None, "new")}
+        owners: dict[str, int] = {}
+        for chunk in _chunks(named):
+            owners.update(
+                db.session.execute(
+                    select(TherapyCourse.code, TherapyCourse.patient_id).where(
+                        TherapyCourse.code.in_(chunk)
+                    )
+                ).all()
+            )
+        for row in rows:
+            code = row.values["course"]
+            if row.refused or code in (None, "new"):
+                continue
+            if code not in owners:
+                row.refuse(
+                    "chain_of_identity",
+                    f"no therapy course {code} on record: leave it empty (the patient's latest "
+                    "course, or a new one) or write new",
+                )
+            elif owners[code] != row.values["patient_id"]:
+                row.refuse("chain_of_identity", f"therapy course {code} is another patient's")
+
+    def _courses(self, new: list[Row]) -> None:
+        """Each new unit's chain of identity: a product its parent's; a collection the course
+        the file names, a new one ("new"), or else the patient's latest (or a new one),
+        through ``courses.assign`` as at registration."""
+        patients = {
+            p.id: p
+            for chunk in _chunks(r.values["patient_id"] for r in new)
+            for p in db.session.scalars(select(Patient).where(Patient.id.in_(chunk)))
+        }
+        by_key: dict[str, str] = {}
+        latest: dict[int, str] = {}
+        for row in new:
+            v = row.values
+            parent = v["parent"]
+            code = None
+            if parent:
+                code = by_key.get(parent)
+                if code is None:
+                    din, pc, div = parent.split(" ")
+                    code = db.session.scalar(
+                        select(Unit.chain_of_identity).where(
+                            Unit.din == din, Unit.product_code == pc, Unit.division == div
+                        )
+                    )
+            if code is None:
+                requested = v["course"]
+                if requested is None and v["patient_id"] in latest:
+                    code = latest[v["patient_id"]]
+                else:
+                    site = v["site"] or self.first_site
+                    course, _ = courses.assign(
+                        patients[v["patient_id"]], requested, site, self.actor, v["collected_at"]
+                    )
+                    code = course.code
+                    latest[v["patient_id"]] = code
+            v["chain_of_identity"] = code
+            by_key[row.key] = code
 
     def write(self, rows: list[Row], provenance: dict[str, Any], progress: Progress) -> None:
         new = [r for r in rows if r.status == CREATED]
         self._raise_sequences(new)
+        self._courses(new)
         table = Unit.__table__
         ids: dict[str, int] = {}
         for start in range(0, len(new), CHUNK * 4):
@@ -833,6 +900,7 @@ class UnitPlanner(Planner):
             "released_at": v["released_at"],
             "exceptional_release": False,
             "administered_at": v["administered_at"],
+            "chain_of_identity": v["chain_of_identity"],
             "qc_alert": None,
             "created_at": self.now,
             "updated_at": self.now,
@@ -855,6 +923,7 @@ class UnitPlanner(Planner):
                 cell_count=v["cell_count"],
                 site=v["site"].code if v["site"] is not None else None,
                 parent=v["parent"],
+                chain_of_identity=v["chain_of_identity"],
                 history=history,
             ),
             unit_id=row.record_id,
@@ -945,7 +1014,9 @@ class LocationPlanner(Planner):
                 "code": code,
                 "name": name,
                 "kind": kind,
-                "parent_id": parent_loc.id if parent_loc is not None else None,
+                "parent_id": parent_loc.id
+                if parent_loc is not None
+                else (parent_row.record_id if parent_row is not None else None),
                 "parent_row": parent_row.number if parent_row is not None else None,
                 "site_id": site_id,
             }
@@ -970,7 +1041,8 @@ class LocationPlanner(Planner):
             return
         v = row.values
         found = by_code.get(v["code"]) if v["code"] else None
-        if found is None and not v["code"] and v["parent_row"] is None:
+        new_parent = v["parent_row"] is not None and v["parent_id"] is None
+        if found is None and not v["code"] and not new_parent:
             found = db.session.scalar(
                 select(Location).where(
                     Location.name == v["name"],
