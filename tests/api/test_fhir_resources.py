@@ -177,6 +177,14 @@ def test_unknown_ids_types_and_methods_are_operation_outcomes(client, token, giv
 def test_a_web_session_does_not_open_fhir(login, given):
     client = login("technician")
     assert refused(client, f"/Patient/{given[2]}", None, 401) == "login"
+    assert client.get("/fhir/Patient").headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_password_an_admin_set_is_changed_before_fhir_opens(client, token, users, given):
+    tech = token("technician")
+    users["technician"].must_change_password = True
+    db.session.commit()
+    assert refused(client, f"/Patient/{given[2]}", tech, 403) == "forbidden"
 
 
 @pytest.mark.req("LIMS-3")
