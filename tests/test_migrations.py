@@ -151,3 +151,31 @@ def test_the_installation_becomes_one_site_with_every_account_a_member(quiet_app
         config["TIMEZONE"],
         "processing_lab",
     )
+
+
+# On PostgreSQL: going back to 0017 with data in the tables rebuilds ``users`` on SQLite
+# (0019's downgrade), which its foreign keys refuse; the backfill's SQL is the same on both.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_existing_units_get_one_course_per_patient_in_order_of_first_collection(quiet_app, users):
+    """Migration 0018: each patient's units share one course, numbered by first collection."""
+    from lims.services.actions import units
+    from tests.conftest import registration
+
+    clinician = users["clinician"]
+    later = units.register(registration(mrn="MRN-L", name="Later Patient"), clinician).unit
+    for hours in (3, 1):  # the earlier patient's first collection is the earliest of all
+        units.register(registration(mrn="MRN-E", name="Early Patient", hours_ago=hours), clinician)
+    later_id, year = later.patient_id, later.collected_at.year
+    db.session.remove()
+    downgrade(revision="0017")
+    upgrade()
+    with db.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT patient_id, chain_of_identity FROM units ORDER BY id")
+        ).all()
+    codes = {patient: {code for p, code in rows if p == patient} for patient, _ in rows}
+    prefix = f"CH{quiet_app.config['FACILITY_CODE']}{year % 100:02d}"
+    early_id = next(p for p in codes if p != later_id)
+    assert codes == {later_id: {prefix + "000002"}, early_id: {prefix + "000001"}}
+    made = units.register(registration(mrn="MRN-N", name="New Patient"), clinician).unit
+    assert made.chain_of_identity == prefix + "000003"

@@ -76,6 +76,7 @@ def _one_course_per_patient(bind) -> None:
             sa.text("UPDATE units SET chain_of_identity = :code WHERE patient_id = :patient"),
             {"code": code, "patient": patient_id},
         )
+    bind.execute(sa.text(COURSE_SEQUENCES))  # none but left by an earlier downgrade
     for (facility, year), last in taken.items():
         bind.execute(
             sa.text(
@@ -86,7 +87,13 @@ def _one_course_per_patient(bind) -> None:
         )
 
 
+# The courses' sequences: scope ``CH`` + facility, 7 characters (a DIN's scope is the 5-character
+# facility number, a wristband's ``P`` + facility).
+COURSE_SEQUENCES = "DELETE FROM identifier_sequences WHERE scope LIKE 'CH_____'"
+
+
 def downgrade():
+    op.execute(COURSE_SEQUENCES)
     op.drop_index("ix_units_chain_of_identity", table_name="units")
     with op.batch_alter_table("units") as batch:
         batch.drop_column("chain_of_identity")
