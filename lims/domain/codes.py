@@ -22,6 +22,8 @@ from .identifiers import (
     CodeError,
     ParsedDin,
     check_character,
+    looks_like_chain_of_identity,
+    parse_chain_of_identity,
     parse_din,
     parse_tagged,
     validate_facility_code,
@@ -140,6 +142,14 @@ def classify(text: object) -> Scanned:
         product = _product(PRODUCT_PREFIX + product_part)
         return UnitCode(din, product.product_code, product.division)
     cleaned = re.sub(r"[\s\-]", "", raw).upper()
+    if looks_like_chain_of_identity(cleaned):
+        course = parse_chain_of_identity(cleaned)
+        raise CodeError(
+            f"{course} is the chain-of-identity identifier of a therapy course: it names every "
+            "unit of the course, not one. Scan the unit's DIN barcode, or search the units list "
+            "for the course",
+            code="chain_of_identity",
+        )
     if cleaned[:1] in _TAGGED and len(cleaned) == 13:
         # Wristband, location, equipment and reagent-lot codes have 13 characters; a DIN
         # typed with its check character has 14, so they cannot be confused.

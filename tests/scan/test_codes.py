@@ -100,3 +100,11 @@ def test_unreadable_codes_say_what_is_wrong(text, code):
         classify(text)
     assert refused.value.code == code
     assert refused.value.message
+
+
+@pytest.mark.parametrize("scanned", ["&/CHT000126000042", "CHT0001 26 000042"])
+def test_a_course_identifier_scanned_at_the_station_says_it_names_a_course(scanned):
+    with pytest.raises(CodeError) as refused:
+        classify(scanned)
+    assert refused.value.code == "chain_of_identity"
+    assert refused.value.message.startswith("CHT000126000042 is the chain-of-identity identifier")
