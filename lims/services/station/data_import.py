@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 
 JOB_KIND = "data_import"
 ACTION = "import"  # the ledger entries' action
-CHUNK = 500  # keys per query
+CHUNK = 5000  # keys per query (fewer scans of a table not yet analysed after a bulk insert)
+INSERT_BATCH = 2000  # rows per multi-row INSERT
 # An import's status.
 PREVIEWED, IMPORTING, IMPORTED, FAILED = "previewed", "importing", "imported", "failed"
 # A row's result.
@@ -505,11 +506,16 @@ class PatientPlanner(Planner):
             )
         table = Patient.__table__
         ids: dict[str, int] = {}
-        for start in range(0, len(values), CHUNK * 4):
-            part = values[start : start + CHUNK * 4]
-            stmt = table.insert().returning(table.c.id, table.c.mrn, sort_by_parameter_order=True)
-            ids.update((mrn, pid) for pid, mrn in db.session.execute(stmt, part))
+        for start in range(0, len(values), INSERT_BATCH):
+            part = values[start : start + INSERT_BATCH]
+            db.session.execute(table.insert(), part)  # the ids read back below (see units)
             progress.add(len(part))
+        for chunk in _chunks(r.key for r in new):
+            ids.update(
+                db.session.execute(
+                    select(table.c.mrn, table.c.id).where(table.c.mrn.in_(chunk))
+                ).all()
+            )
         for row in rows:
             if row.status == UPDATED:
                 db.session.execute(
@@ -824,13 +830,21 @@ class UnitPlanner(Planner):
         self._courses(new)
         table = Unit.__table__
         ids: dict[str, int] = {}
-        for start in range(0, len(new), CHUNK * 4):
-            part = new[start : start + CHUNK * 4]
-            stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-            values = [self._unit_values(r) for r in part]
-            for row, (uid,) in zip(part, db.session.execute(stmt, values), strict=True):
-                row.record_id = ids[row.key] = uid
+        # A plain multi-row INSERT (psycopg pipelines it), then the ids read back by DIN: an
+        # INSERT … RETURNING of thousands of rows is one statement the driver must parse.
+        for start in range(0, len(new), INSERT_BATCH):
+            part = new[start : start + INSERT_BATCH]
+            db.session.execute(table.insert(), [self._unit_values(r) for r in part])
             progress.add(len(part))
+        for chunk in _chunks(r.values["din"] for r in new):
+            for uid, din, pc, div in db.session.execute(
+                select(table.c.id, table.c.din, table.c.product_code, table.c.division).where(
+                    table.c.din.in_(chunk)
+                )
+            ):
+                ids[_unit_key(din, pc, div)] = uid
+        for row in new:
+            row.record_id = ids[row.key]
         parents = [
             {"child": row.record_id, "parent": ids.get(row.values["parent"]) or self._existing(row)}
             for row in new
