@@ -71,6 +71,7 @@ OTHER_ACTIONS = {
     "shipment_unexpected": "Arrived unexpectedly with a shipment",
     "shipment_received": "Shipment received",
     "shipment_cancelled": "Shipment cancelled",
+    "import": "Imported from a file (history recorded elsewhere)",
 }
 ACTION_NAMES: dict[str, str] = {
     **{name: action.label for name, action in ACTIONS.items()},
