@@ -15,6 +15,12 @@ from lims.models.search_index import SQLITE_TABLES, in_models
 TABLES = {
     "api_tokens",
     "therapy_courses",
+    "treatment_plans",
+    "treatment_sessions",
+    "outcome_assessments",
+    "assessment_photos",
+    "outcome_reminders",
+    "adverse_reactions",
     "equipment",
     "printers",
     "print_rules",
@@ -94,6 +100,8 @@ APPEND_ONLY = (
     "equipment_records",
     "material_uses",
     "release_certificates",
+    "outcome_assessments",
+    "assessment_photos",
 )
 
 

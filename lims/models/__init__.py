@@ -14,6 +14,14 @@ from .printing import JOB_STATUSES, PRINTER_KINDS, Printer, PrintJob, PrintRule
 from .qc import Deviation, QcResult, QcSpec, Signature
 from .shipment import Shipment, ShipmentItem
 from .site import SITE_KINDS, Site, user_sites
+from .treatment import (
+    AdverseReaction,
+    AssessmentPhoto,
+    OutcomeAssessment,
+    OutcomeReminder,
+    TreatmentPlan,
+    TreatmentSession,
+)
 from .unit import IdentifierSequence, Unit
 from .user import ApiToken, User
 
@@ -26,6 +34,8 @@ APPEND_ONLY_TABLES = (
     "equipment_records",
     "material_uses",
     "release_certificates",
+    "outcome_assessments",
+    "assessment_photos",
 )
 
 __all__ = [
@@ -37,8 +47,10 @@ __all__ = [
     "LOCATION_KINDS",
     "PRINTER_KINDS",
     "SITE_KINDS",
+    "AdverseReaction",
     "ApiToken",
     "Appointment",
+    "AssessmentPhoto",
     "DataImport",
     "Delivery",
     "Deviation",
@@ -53,6 +65,8 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "OutboxEvent",
+    "OutcomeAssessment",
+    "OutcomeReminder",
     "Patient",
     "PrintJob",
     "PrintRule",
@@ -67,6 +81,8 @@ __all__ = [
     "Signature",
     "Site",
     "TherapyCourse",
+    "TreatmentPlan",
+    "TreatmentSession",
     "Unit",
     "User",
     "ValidationReport",
