@@ -272,9 +272,26 @@ def seed_demo() -> bool:
         aliquots[0],
     )
     seed_sso.stock()  # a newcomer from single sign-on waiting for a role
+    _past_import(users["admin"])
     # What beat would have said by now: the centrifuge due tomorrow, the expired lot flagged.
     materials_warnings.run_checks()
     return True
+
+
+DEMO_IMPORT = (
+    b"code,name,kind,parent\r\n"
+    b",Archive room,room,\r\n"
+    b",Freezer -80 B (from the old lab),freezer,Archive room\r\n"
+)
+
+
+def _past_import(admin: User) -> None:
+    """One past bulk import (docs/import.md): the old lab's archive room and its freezer,
+    imported by the admin with their ledger entries citing the file."""
+    from .services.station import data_import
+
+    data = data_import.Upload(DEMO_IMPORT, "old-lab-locations.csv", "locations")
+    data_import.import_file(data, admin)
 
 
 def _second_clinician(doctor2: User, tech: User, now) -> None:

@@ -88,6 +88,18 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     the_demo_has_a_shipment_on_its_way_one_arrived_short_and_one_being_packed()
     the_demo_locations_have_scannable_codes()
     the_demo_has_a_newcomer_from_single_sign_on_waiting_for_a_role()
+    the_demo_has_one_past_import()
+
+
+def the_demo_has_one_past_import() -> None:
+    from lims.models import DataImport, LedgerEntry, Location
+
+    imp = db.session.scalar(select(DataImport))
+    assert (imp.kind, imp.status, imp.imported_count) == ("locations", "imported", 2)
+    freezer = db.session.scalar(select(Location).where(Location.name.startswith("Freezer -80 B")))
+    assert freezer.parent.name == "Archive room"
+    cited = db.session.scalars(select(LedgerEntry.data).where(LedgerEntry.action == "import"))
+    assert all(imp.sha256 in data for data in cited)
 
 
 def the_demo_has_a_newcomer_from_single_sign_on_waiting_for_a_role() -> None:
