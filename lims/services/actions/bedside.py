@@ -21,6 +21,7 @@ from ...extensions import db
 from ...models import Patient, Unit, User
 from ...notify import outbox
 from ..custody import ledger
+from . import treatment
 from .transition import Outcome
 
 PAST = {"dispense": "dispensed", "administer": "administered"}
@@ -117,6 +118,8 @@ def administer(unit: Unit, fields: AdministerFields, now: datetime, actor: User)
     unit.administered_at = at
     unit.location_id = None
     outcome.recorded["administered_at"] = at.isoformat()
+    # the dose from the product's QC, and the session of its course it fills (decision 111)
+    outcome.recorded.update(treatment.record_administration(unit, fields.volume_ml, at))
     return outcome
 
 
