@@ -206,6 +206,20 @@ def test_a_forged_or_replayed_state_is_refused_with_a_clear_page(client, users, 
     assert client.get("/").status_code == 302
 
 
+def test_a_sign_in_the_person_declines_at_the_provider_is_a_clear_400(client, users):
+    started = client.get("/login/sso")
+    declined = oidc_provider.requests.post(
+        started.location, data={"action": "deny"}, timeout=5, allow_redirects=False
+    )
+
+    answer = client.get(declined.headers["Location"])
+
+    assert answer.status_code == 400
+    assert "The sign-in provider refused the sign-in: " in text_of(answer)
+    assert "denied the request" in text_of(answer)
+    assert client.get("/").status_code == 302
+
+
 @pytest.fixture
 def deviation_id(register, users) -> int:
     product = walk(register("ADIPOSE"), "quarantine", users)
