@@ -14,6 +14,8 @@ ROUTES: dict[str, tuple] = {
     "auth.signing_password": ("GET", "/account/signing-password", ALL),
     # Sign in again at the provider (off, or not linked: back to the page above).
     "auth.signing_reauth": ("POST", "/account/signing-password/reauth", ALL),
+    # The admin's unlink form on the person's page ({person}: routes_sites' maker).
+    "admin.sso_unlink": ("GET", "/admin/users/{person}/sso-unlink", {"admin"}),
 }
 
 ROWS: dict = {}

@@ -158,6 +158,31 @@ def test_an_unknown_person_has_no_access_until_an_admin_gives_a_role(client, use
     assert person.role == "qa"  # from now on the mapping applies at each sign-in
 
 
+def test_an_admin_unlinks_an_account_and_its_next_sign_in_links_it_again(
+    client, users, issuer, login
+):
+    oidc_provider.set_user(issuer, "sub-old", {"preferred_username": "doctor"})
+    oidc_provider.set_user(issuer, "sub-new-id", {"preferred_username": "doctor"})
+    assert sso_sign_in(client, "sub-old").status_code == 302
+    client.post("/logout")
+    assert sso_sign_in(client, "sub-new-id").status_code == 409  # linked elsewhere
+    doctor = users["clinician"]
+
+    admin = login("admin")
+    shown = admin.get(f"/admin/users/{doctor.id}")
+    assert "Unlink doctor" in shown.get_data(as_text=True)
+    done = admin.post(f"/admin/users/{doctor.id}/sso-unlink", data={"sso-reason": "new ID card"})
+    again = admin.post(f"/admin/users/{doctor.id}/sso-unlink", data={})
+    admin.post("/logout")
+
+    assert done.status_code == 302 and again.status_code == 409
+    [unlinked] = entries("sso_unlinked")
+    assert (unlinked["subject"], unlinked["actor"]) == ("sub-old", "Test Admin")
+    assert sso_sign_in(client, "sub-new-id").status_code == 302
+    db.session.refresh(doctor)
+    assert doctor.oidc_subject == "sub-new-id"
+
+
 def test_a_deactivated_account_is_refused_and_nothing_changes(client, users, issuer):
     oidc_provider.set_user(issuer, "sub-doc", {"preferred_username": "doctor", "groups": []})
     accounts.deactivate(users["clinician"], by=users["admin"], reason="left")

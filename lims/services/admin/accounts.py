@@ -312,6 +312,7 @@ ADMIN_ACTIONS = (
     "access_revoked",
     "user_sites_changed",  # written by services.admin.sites
     "sso_linked",  # the rest by services.admin.sso (decisions 105-106)
+    "sso_unlinked",
     "signing_password_set",
     "signing_password_changed",
 )

@@ -309,3 +309,20 @@ def set_signing_password(
             subject=user.oidc_subject,
             reauthenticated_at=reauthenticated_at.isoformat(),
         )
+
+
+def unlink(user: User, *, by: User, reason: str | None = None) -> User:
+    """An admin ends an account's link to the provider (a person given a new identity
+    there, a link made wrongly): the next sign-in links by the claim again; the signing
+    password goes with the link. Recorded as ``sso_unlinked`` with what it was linked to."""
+    why = accounts._check_reason(reason)
+    with transaction():
+        accounts._lock_accounts(by, user)
+        if not user.sso_linked:
+            raise Conflict(f"{user.username} is not linked to single sign-on", code="unchanged")
+        issuer, subject = user.oidc_issuer, user.oidc_subject
+        user.oidc_issuer = user.oidc_subject = None
+        user.oidc_linked_at = user.signing_password_set_at = None
+        user.signing_password_hash = None
+        accounts._record("sso_unlinked", by, user, why, issuer=issuer, subject=subject)
+    return user

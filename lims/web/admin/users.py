@@ -18,7 +18,7 @@ from ...domain.errors import ServiceError
 from ...domain.roles import Role
 from ...models import User
 from ...security import roles_required
-from ...services.admin import accounts, sites
+from ...services.admin import accounts, sites, sso
 from ..units.base_forms import ServiceForm
 from . import bp
 from .user_forms import (
@@ -43,6 +43,7 @@ ACTION_NAMES = {
     "password_changed": "Password changed by the person",
     "user_sites_changed": "Sites changed",
     "sso_linked": "Linked to single sign-on",
+    "sso_unlinked": "Unlinked from single sign-on",
     "signing_password_set": "Signing password set by the person",
     "signing_password_changed": "Signing password changed by the person",
 }
@@ -119,6 +120,7 @@ def _user_page(user: User, status: int = 200, **forms_and_error) -> ResponseRetu
         "active_form": ActiveForm(prefix="active", formdata=None),
         "patients_form": AllPatientsForm(prefix="patients", formdata=None),
         "password_form": PasswordForm(prefix="pw", formdata=None),
+        "sso_form": ActiveForm(prefix="sso", formdata=None),
     }
     forms.update(forms_and_error)
     page = render_template(
@@ -207,6 +209,21 @@ def change_role(user_id: int) -> ResponseReturnValue:
         ),
         lambda person: (
             f"{person.username} is now {Role(person.role).label} (was {Role(before).label})."
+        ),
+    )
+
+
+@bp.route("/users/<id:user_id>/sso-unlink", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def sso_unlink(user_id: int) -> ResponseReturnValue:
+    """End the account's link to the single sign-on provider (decision 105)."""
+    return _change(
+        user_id,
+        Change(ActiveForm, "sso", "sso", "The link was not ended"),
+        lambda person, form: sso.unlink(person, by=_admin(), reason=form.reason.data),
+        lambda person: (
+            f"{person.username} is no longer linked to single sign-on: their next sign-in "
+            "there links by the configured claim again."
         ),
     )
 
