@@ -77,6 +77,7 @@ def celery_config(redis_url: str | None) -> dict:
             "expiry-checks": {"task": "lims.expiry_checks", "schedule": 300.0},
             "transit-checks": {"task": "lims.transit_checks", "schedule": 600.0},
             "materials-checks": {"task": "lims.materials_checks", "schedule": 3600.0},
+            "outcome-reminders": {"task": "lims.outcome_reminders", "schedule": 3600.0},
             "head-receipt": {
                 "task": "lims.issue_head_receipt",
                 "schedule": 60.0 * _int("HEAD_RECEIPT_MINUTES", 60),
@@ -130,6 +131,14 @@ class Config:
     # A shipment between sites is overdue this long after dispatch unless the packer gave
     # the expected arrival (decision 102).
     SHIPMENT_EXPECTED_HOURS = _int("SHIPMENT_EXPECTED_HOURS", 24)
+    # The outcome visits after a course's first session, in months (0: the baseline, before
+    # it); the clinician is told this many days before a visit is due, and again once this
+    # many days after it is overdue (decision 112).
+    OUTCOME_SCHEDULE_MONTHS = os.environ.get("OUTCOME_SCHEDULE_MONTHS", "0,3,6,12")
+    OUTCOME_DUE_NOTICE_DAYS = _int("OUTCOME_DUE_NOTICE_DAYS", 7)
+    OUTCOME_OVERDUE_DAYS = _int("OUTCOME_OVERDUE_DAYS", 14)
+    # Where the outcome photographs are stored (their SHA-256 is in the database).
+    PHOTO_DIR = os.environ.get("PHOTO_DIR") or str(INSTANCE_DIR / "photos")
     # A long job with no result after this long is failed by the sweep (its process died).
     JOB_STALL_MINUTES = _int("JOB_STALL_MINUTES", 60)
     # Beat signs the ledger's head this often (when it moved), so a cut tail is caught.

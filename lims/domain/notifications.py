@@ -67,6 +67,13 @@ EVENTS: dict[str, EventKind] = {
         EventKind(
             "reagent_lot_flagged", "Reagent lot used up or expired", Urgency.HIGH, ("lab", "qa")
         ),
+        # The treatment course (decisions 112, 113): outcome visits for the treating clinician
+        # (named in the event), adverse reactions for QA at once.
+        EventKind("assessment_due", "Outcome visit due", Urgency.NORMAL, ("clinician",)),
+        EventKind("assessment_overdue", "Outcome visit overdue", Urgency.HIGH, ("clinician",)),
+        EventKind(
+            "adverse_reaction", "Adverse reaction reported", Urgency.URGENT, ("qa", "clinician")
+        ),
         # For the hospital's systems, not for people: the webhook alone carries it, with the
         # product's FHIR resource at release and the Procedure at administration (decision 107).
         EventKind("fhir_resource", "FHIR resource", Urgency.NORMAL, ()),

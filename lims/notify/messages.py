@@ -61,7 +61,14 @@ def _details(kind: str, data: dict[str, Any], unit: Unit | None) -> str:
     if kind == "fhir_resource":
         resource = data.get("resource") or {}
         return f"{resource.get('resourceType', 'Resource')} of the unit, {data.get('trigger')}."
-    if kind in ("equipment_due", "reagent_lot_flagged", "shipment_discrepancy"):
+    if kind in (
+        "equipment_due",
+        "reagent_lot_flagged",
+        "shipment_discrepancy",
+        "assessment_due",
+        "assessment_overdue",
+        "adverse_reaction",
+    ):
         return str(data.get("message") or "")
     return f"Status: {data.get('status') or (unit.status if unit else '—')}."
 

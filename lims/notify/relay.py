@@ -4,6 +4,7 @@ idempotency key. Safe to run concurrently and twice: events are claimed row by r
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from flask import current_app
@@ -29,6 +30,13 @@ def _active(role: Role) -> list[User]:
     )
 
 
+def _named_clinician(event: OutboxEvent) -> User | None:
+    """An event about a patient rather than a unit (an outcome visit due) names the treating
+    clinician in its payload."""
+    clinician_id = json.loads(event.payload or "{}").get("clinician_id")
+    return db.session.get(User, clinician_id) if isinstance(clinician_id, int) else None
+
+
 def recipients(event: OutboxEvent) -> list[User]:
     """Who the event's audience is, each person once."""
     people: dict[int, User] = {}
@@ -39,7 +47,7 @@ def recipients(event: OutboxEvent) -> list[User]:
         elif audience == "qa":
             found = _active(Role.QA)
         else:  # the patient's clinician; when none is known, every clinician
-            clinician = unit.patient.clinician if unit is not None else None
+            clinician = unit.patient.clinician if unit is not None else _named_clinician(event)
             found = [clinician] if clinician and clinician.active else _active(Role.CLINICIAN)
         for user in found:
             people.setdefault(user.id, user)

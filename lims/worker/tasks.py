@@ -14,6 +14,7 @@ from flask import current_app
 from ..notify import relay
 from ..notify.deliver import deliver
 from ..services.actions import schedule
+from ..services.clinic import outcomes
 from ..services.custody import jobs, receipts
 from ..services.materials import warnings as materials_warnings
 from ..services.station import data_import, printing, qc_import
@@ -69,6 +70,13 @@ def materials_checks() -> dict:
     """Beat, hourly: equipment calibration and maintenance due or overdue, reagent lots past
     their expiry (each warning and flag once, so running it more often is safe)."""
     return materials_warnings.run_checks()
+
+
+@shared_task(name="lims.outcome_reminders", ignore_result=True)
+def outcome_reminders() -> int:
+    """Beat, hourly: outcome visits coming due or overdue, each told to the clinician once
+    (decision 112)."""
+    return outcomes.remind()
 
 
 @shared_task(name="lims.ledger_verify_job", ignore_result=True, acks_late=False)

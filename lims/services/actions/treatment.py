@@ -196,7 +196,7 @@ def _record(action: str, plan: TreatmentPlan, actor: User, at: datetime, **data:
         unit=None,
         action=action,
         actor=actor,
-        movement=ledger.Movement(),
+        movement=ledger.movement_of(None),
         data={
             "patient_id": plan.patient_id,
             "plan_id": plan.id,
