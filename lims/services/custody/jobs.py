@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -198,24 +198,31 @@ def _unfinished(kind: str) -> Job | None:
 
 
 def _dispatch(job_id: int) -> None:
-    """To a Celery worker when a broker is configured; else, or if it cannot take the job,
-    a thread of this process."""
+    dispatch_job("lims.ledger_verify_job", job_id, run_ledger_verify, f"lims-job-{job_id}")
+
+
+def dispatch_job(task: str, job_id: int, run: Callable[[int], Any], thread_name: str) -> None:
+    """A queued job to a Celery worker (the task called ``task``) when a broker is configured;
+    else, or if it cannot take the job, ``run(job_id)`` on a thread of this process with its
+    own app context (a thread has no one to tell of a failure: the log does)."""
     app = current_app._get_current_object()
 
     def in_a_thread() -> None:
         threading.Thread(
-            target=_run_in_thread, args=(app, job_id), name=f"lims-job-{job_id}", daemon=True
+            target=_run_in_thread, args=(app, job_id, run), name=thread_name, daemon=True
         ).start()
 
-    dispatch.enqueue("lims.ledger_verify_job", job_id, here=in_a_thread, here_if_unreachable=True)
+    dispatch.enqueue(task, job_id, here=in_a_thread, here_if_unreachable=True)
 
 
-def _run_in_thread(app: Flask, job_id: int) -> None:
+def _run_in_thread(app: Flask, job_id: int, run: Callable[[int], Any]) -> None:
     with app.app_context():
         try:
-            run_ledger_verify(job_id)
-        except Exception:  # a thread has no one to tell; the log does
+            run(job_id)
+        except Exception:
             log.exception("job %s stopped", job_id)
+        finally:
+            db.session.remove()
 
 
 # ---------------------------------------------------------------------------- running
@@ -227,7 +234,7 @@ def run_ledger_verify(job_id: int) -> str:
     Returns the job's final status, or ``"skipped"`` when the job was not queued (another
     worker has it, or it is finished): running a delivered task twice does the work once.
     """
-    total = _claim(job_id)
+    total = claim(job_id)
     if total is None:
         return "skipped"
     progress = ProgressWriter(job_id, total)
@@ -264,12 +271,15 @@ def _receipt_after_verification(job_id: int) -> None:
         log.warning("no head receipt after job %s", job_id, exc_info=True)
 
 
-def _claim(job_id: int) -> int | None:
+def claim(job_id: int, kind: str | None = None) -> int | None:
+    """Mark a queued job (of ``kind``, if given) running, in a short transaction of its own;
+    its total, or None when it was not queued (delivered twice, or finished)."""
+    condition = (JOBS.c.id == job_id) & (JOBS.c.status == "queued")
+    if kind is not None:
+        condition &= JOBS.c.kind == kind
     with db.engine.begin() as conn:
         claimed = conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == job_id, JOBS.c.status == "queued")
-            .values(status="running", started_at=utcnow())
+            update(JOBS).where(condition).values(status="running", started_at=utcnow())
         ).rowcount
         if not claimed:
             return None

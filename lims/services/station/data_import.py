@@ -29,17 +29,15 @@ import hashlib
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from ... import dispatch
 from ...db import lock, transaction
 from ...domain import codes, identifiers, import_files
 from ...domain.catalogue import CATALOGUE
@@ -1381,40 +1379,14 @@ def _fail(import_id: int, error: str) -> None:
 def _dispatch(job_id: int) -> None:
     """To a Celery worker (``lims.data_import_job``) when a broker is configured; else, or
     when it cannot take the job, a thread of this process."""
-    app = current_app._get_current_object()
-
-    def in_a_thread() -> None:
-        threading.Thread(
-            target=_run_in_thread, args=(app, job_id), name=f"lims-job-import-{job_id}", daemon=True
-        ).start()
-
-    dispatch.enqueue("lims.data_import_job", job_id, here=in_a_thread, here_if_unreachable=True)
-
-
-def _run_in_thread(app: Flask, job_id: int) -> None:
-    with app.app_context():
-        try:
-            run_job(job_id)
-        except Exception:
-            log.exception("import job %s stopped", job_id)
-        finally:
-            db.session.remove()
-
-
-JOBS = Job.__table__
+    jobs.dispatch_job("lims.data_import_job", job_id, run_job, f"lims-job-import-{job_id}")
 
 
 def run_job(job_id: int) -> str:
     """Claim a queued import job and write its import, all or nothing. Returns the job's final
     status, or ``"skipped"`` when it was not queued (a message delivered twice)."""
-    with db.engine.begin() as conn:
-        claimed = conn.execute(
-            update(JOBS)
-            .where(JOBS.c.id == job_id, JOBS.c.status == "queued", JOBS.c.kind == JOB_KIND)
-            .values(status="running", started_at=utcnow())
-        ).rowcount
-        total = conn.scalar(select(JOBS.c.total).where(JOBS.c.id == job_id)) or 0
-    if not claimed:
+    total = jobs.claim(job_id, JOB_KIND)
+    if total is None:
         return "skipped"
     import_id = db.session.scalar(select(DataImport.id).where(DataImport.job_id == job_id))
     db.session.rollback()
