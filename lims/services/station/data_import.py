@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -343,6 +343,28 @@ class Planner:
     def write(self, rows: list[Row], provenance: dict[str, Any], progress: Progress) -> None:
         raise NotImplementedError
 
+    def record(
+        self, rows: list[Row], provenance: dict[str, Any], facts: Callable[[Row], dict]
+    ) -> None:
+        """One import entry per created or updated record (no unit): where it came from, its
+        facts, and for an update the fields it changed."""
+        still = ledger.Movement(None, None, None, None, None, None)
+        drafts = [
+            ledger.Draft(
+                ACTION,
+                still,
+                _entry_data(
+                    row,
+                    provenance,
+                    **facts(row),
+                    fields=sorted(row.changes) if row.status == UPDATED else None,
+                ),
+            )
+            for row in rows
+            if row.status in (CREATED, UPDATED)
+        ]
+        ledger.append_many(drafts, actor=self.actor, at=self.now)
+
     # -- cells
 
     def text(self, row: Row, column: str, limit: int, *, required: bool = False) -> str | None:
@@ -522,22 +544,7 @@ class PatientPlanner(Planner):
                 progress.add(1)
             elif row.status == CREATED:
                 row.record_id = ids[row.key]
-        drafts = [
-            ledger.Draft(
-                ACTION,
-                ledger.Movement(None, None, None, None, None, None),
-                _entry_data(
-                    row,
-                    provenance,
-                    patient_id=row.record_id,
-                    mrn=row.key,
-                    fields=sorted(row.changes) if row.status == UPDATED else None,
-                ),
-            )
-            for row in rows
-            if row.status in (CREATED, UPDATED)
-        ]
-        ledger.append_many(drafts, actor=self.actor, at=self.now)
+        self.record(rows, provenance, lambda row: {"patient_id": row.record_id, "mrn": row.key})
 
 
 # ---------------------------------------------------------------------------- units
@@ -1118,23 +1125,16 @@ class LocationPlanner(Planner):
                     made[row.number] = existing
                 continue
             progress.add(1)
-        drafts = [
-            ledger.Draft(
-                ACTION,
-                ledger.Movement(None, None, None, None, None, None),
-                _entry_data(
-                    row,
-                    provenance,
-                    location_id=row.record_id,
-                    code=row.values["code"],
-                    name=row.values["name"],
-                    location_kind=row.values["kind"],
-                ),
-            )
-            for row in rows
-            if row.status in (CREATED, UPDATED)
-        ]
-        ledger.append_many(drafts, actor=self.actor, at=self.now)
+        self.record(
+            rows,
+            provenance,
+            lambda row: {
+                "location_id": row.record_id,
+                "code": row.values["code"],
+                "name": row.values["name"],
+                "location_kind": row.values["kind"],
+            },
+        )
 
 
 # ---------------------------------------------------------------------------- users
@@ -1231,23 +1231,15 @@ class UserPlanner(Planner):
             else:
                 continue
             progress.add(1)
-        drafts = [
-            ledger.Draft(
-                ACTION,
-                ledger.Movement(None, None, None, None, None, None),
-                _entry_data(
-                    row,
-                    provenance,
-                    user_id=row.record_id,
-                    username=row.key,
-                    to_role=row.values["role"],
-                    fields=sorted(row.changes) if row.status == UPDATED else None,
-                ),
-            )
-            for row in rows
-            if row.status in (CREATED, UPDATED)
-        ]
-        ledger.append_many(drafts, actor=self.actor, at=self.now)
+        self.record(
+            rows,
+            provenance,
+            lambda row: {
+                "user_id": row.record_id,
+                "username": row.key,
+                "to_role": row.values["role"],
+            },
+        )
 
 
 PLANNERS: dict[str, type[Planner]] = {
