@@ -40,5 +40,6 @@ from . import (  # noqa: E402,F401  (views register on bp)
     scan,  # what a code is, the wristband check, a batch
     shipments,  # shipments between sites: packing, two-person dispatch, receipt by scan
     sites,  # the sites of the network and an account's sites
+    treatment,  # a patient's treatment course: plans, sessions, outcome visits, photos
     validation,  # validation reports: the list, one report, QA's signed approval
 )

@@ -36,6 +36,7 @@ from . import (
     schemas,
     shipments_doc,
     sites_doc,
+    treatment_doc,
     validation_doc,
 )
 from .operation import Operation, Rule
@@ -403,6 +404,7 @@ OPERATIONS = (
     *printing_doc.OPERATIONS,
     *sites_doc.OPERATIONS,
     *shipments_doc.OPERATIONS,
+    *treatment_doc.OPERATIONS,
 )
 
 
@@ -435,6 +437,7 @@ def _component_schemas() -> dict[str, Any]:
                 *printing_doc.INPUTS,
                 *sites_doc.INPUTS,
                 *shipments_doc.INPUTS,
+                *treatment_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -454,6 +457,7 @@ def _component_schemas() -> dict[str, Any]:
                 *printing_doc.OUTPUTS,
                 *sites_doc.OUTPUTS,
                 *shipments_doc.OUTPUTS,
+                *treatment_doc.OUTPUTS,
             )
         ),
     ]

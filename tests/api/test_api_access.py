@@ -23,6 +23,7 @@ from . import (
     access_reagents,
     access_shipments,
     access_sites,
+    access_treatment,
     access_validation,
 )
 from .access import PUBLIC, Endpoint
@@ -132,6 +133,7 @@ ENDPOINTS = {
     **access_imports.ENDPOINTS,
     **access_validation.ENDPOINTS,
     **access_sites.ENDPOINTS,
+    **access_treatment.ENDPOINTS,
 }
 # Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
 ROWS = {
@@ -147,6 +149,7 @@ ROWS = {
     **access_imports.ROWS,
     **access_validation.ROWS,
     **access_sites.ROWS,
+    **access_treatment.ROWS,
 }
 
 

@@ -461,9 +461,9 @@ def course_of(patient_id: object, viewer: User) -> dict[str, Any]:
     patient = _patient(patient_id, viewer)
     plans = {p.course_code: p for p in plans_of(patient)}
     result = []
-    for course, units in courses.of_patient(patient.id):
+    for course, _count in courses.of_patient(patient.id):
         plan = plans.get(course.code)
-        result.append({"course": course, "units": units, "plan": plan})
+        result.append({"course": course, "units": courses.units_of(course), "plan": plan})
     return {"patient": patient, "courses": result}
 
 

@@ -49,12 +49,12 @@ Text = Annotated[
 GlobalScore = Annotated[int, Field(ge=-3, le=3, strict=True)]
 
 
-class AssessmentFields(BaseModel):
+class Measures(BaseModel):
+    """What a visit measured: an assessment's fields and a correction's (a correction states
+    every value again; the visit is the corrected one's)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    visit: Annotated[str, StringConstraints(max_length=12)] = Field(
-        description="the visit of the schedule: baseline, month_3, month_6, month_12 …"
-    )
     assessed_at: datetime | None = Field(None, description="when (default: now), with its zone")
     hair_count: int | None = Field(None, ge=0, le=5000, description="hairs in the target area")
     area_cm2: float | None = Field(
@@ -73,8 +73,16 @@ class AssessmentFields(BaseModel):
     notes: Text | None = None
 
 
-class CorrectionFields(AssessmentFields):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+class AssessmentFields(Measures):
+    visit: Annotated[str, StringConstraints(max_length=12)] = Field(
+        description="the visit of the schedule: baseline, month_3, month_6, month_12 …"
+    )
+
+
+class CorrectionFields(Measures):
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)
+    ] = Field(description="why the recorded values are corrected")
 
 
 MEASURED = (
@@ -184,7 +192,7 @@ def _require_own(patient: Patient, actor: User) -> None:
         )
 
 
-def _when(fields: AssessmentFields, now: datetime) -> datetime:
+def _when(fields: Measures, now: datetime) -> datetime:
     if fields.assessed_at is None:
         return now
     if fields.assessed_at.tzinfo is None:
@@ -195,7 +203,7 @@ def _when(fields: AssessmentFields, now: datetime) -> datetime:
     return moment
 
 
-def _values(fields: AssessmentFields, visit: rules.Visit) -> dict[str, Any]:
+def _values(fields: Measures, visit: rules.Visit) -> dict[str, Any]:
     if all(getattr(fields, name) is None for name in MEASURED):
         raise _bad("hair_count", "record at least one measure or scale")
     if visit.months == 0:
@@ -294,10 +302,7 @@ def correct(
     original = _assessment(assessment_id, actor)
     plan = original.plan
     _require_own(plan.patient, actor)
-    fields: CorrectionFields = _validated(
-        CorrectionFields,
-        {**(data or {}), "visit": original.visit} if isinstance(data, Mapping) else data,
-    )
+    fields: CorrectionFields = _validated(CorrectionFields, data)
     visit = _visit(original.visit)
     now = utcnow()
     values = _values(fields, visit)
