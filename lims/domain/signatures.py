@@ -29,6 +29,7 @@ ACTION_MEANINGS: dict[str, tuple[Meaning, ...]] = {
     "exceptional_release": (Meaning.APPROVED_EXCEPTIONAL_RELEASE,),
     "reject": (Meaning.REJECTED,),
     "close_deviation": (Meaning.REVIEWED,),  # QA's signed decision on a deviation
+    "close_adverse_reaction": (Meaning.REVIEWED,),  # QA's decision on an adverse reaction
 }
 
 
