@@ -42,7 +42,7 @@ from ...db import lock, transaction
 from ...domain import codes, identifiers, import_files
 from ...domain.catalogue import CATALOGUE
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from ...domain.identifiers import MAX_ID, CodeError
+from ...domain.identifiers import CodeError
 from ...domain.lifecycle import Status
 from ...domain.roles import PEOPLE, Role
 from ...extensions import db
@@ -54,6 +54,8 @@ from .. import sequences
 from ..actions import courses
 from ..admin import accounts
 from ..custody import jobs, ledger
+from . import file_imports
+from .file_imports import TooLarge
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +108,6 @@ USERNAME = accounts.USERNAME_RE
 EMAIL = accounts.EMAIL_RE
 
 
-class TooLarge(ServiceError):
-    http_status, code = 413, "too_large"
-
-
 @dataclass(frozen=True)
 class Upload:
     """What the form, the API or the command line hands in."""
@@ -120,25 +118,8 @@ class Upload:
 
 
 @dataclass(frozen=True)
-class Summary:
+class Summary(file_imports.Progress):
     """An import as its page and the API show it: counts and the job's progress."""
-
-    status: str
-    counts: dict[str, int]
-    job_status: str | None = None
-    progress: int = 0
-    total: int = 0
-    error: str | None = None
-
-    @property
-    def percent(self) -> int:
-        if self.total <= 0:
-            return 100 if self.finished else 0
-        return min(100, self.progress * 100 // self.total)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (IMPORTED, FAILED)
 
     @property
     def words(self) -> str:
@@ -187,18 +168,12 @@ def kind_of(key: object) -> import_files.Kind:
 
 def get_import(import_id: object, viewer: User) -> DataImport:
     _require_admin(viewer)
-    ident = import_id if isinstance(import_id, int) and not isinstance(import_id, bool) else 0
-    found = db.session.get(DataImport, ident) if 0 < ident <= MAX_ID else None
-    if found is None:
-        raise NotFound(f"no import with id {str(import_id)[:40]}", code="unknown_import")
-    return found
+    return file_imports.by_id(DataImport, import_id, "import")
 
 
 def recent_imports(viewer: User, limit: int = 50) -> list[DataImport]:
     _require_admin(viewer)
-    return list(
-        db.session.scalars(select(DataImport).order_by(DataImport.id.desc()).limit(max(1, limit)))
-    )
+    return file_imports.recent(DataImport, limit)
 
 
 def summary(imp: DataImport, rows: list[dict[str, Any]] | None = None) -> Summary:
@@ -209,8 +184,7 @@ def summary(imp: DataImport, rows: list[dict[str, Any]] | None = None) -> Summar
     running = job is not None and job.status in ("queued", "running")
     counts = dict.fromkeys(ROW_STATUSES, 0)
     if rows is not None or not running:
-        for row in imp.rows if rows is None else rows:
-            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        counts = file_imports.count_rows(imp.rows if rows is None else rows, ROW_STATUSES)
     if job is None:
         return Summary(status, counts, error=imp.error)
     if running:
@@ -239,12 +213,6 @@ def template(kind: object, file_format: object) -> tuple[bytes, str, str]:
 # ---------------------------------------------------------------------------- the dry run
 
 
-def _filename(name: object) -> str:
-    text = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    text = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", "", text).strip()
-    return (text or "upload.csv")[:200]
-
-
 def read_upload(data: Upload) -> tuple[import_files.Kind, import_files.Table]:
     """The file read as a table of its kind (no database): 413 over the size cap, 422 naming
     the field for anything else."""
@@ -255,7 +223,7 @@ def read_upload(data: Upload) -> tuple[import_files.Kind, import_files.Table]:
             fields={"file": "too large"},
         )
     try:
-        table = import_files.read(data.content, _filename(data.filename), kind)
+        table = import_files.read(data.content, file_imports.safe_filename(data.filename), kind)
     except import_files.FileError as exc:
         raise Invalid(exc.message, code="unreadable_file", fields={"file": exc.message}) from None
     return kind, table
@@ -271,7 +239,7 @@ def upload(data: Upload, actor: User) -> DataImport:
         imp = DataImport(
             kind=kind.key,
             sha256=sha256,
-            filename=_filename(data.filename),
+            filename=file_imports.safe_filename(data.filename),
             file_format=table.format,
             content=data.content,
             preview=_dump([row.shown() for row in plan]),

@@ -54,7 +54,7 @@ from ...db import transaction
 from ...domain import codes, identifiers, instrument_files, qc
 from ...domain.catalogue import CATALOGUE
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from ...domain.identifiers import MAX_ID, CodeError
+from ...domain.identifiers import CodeError
 from ...domain.lifecycle import ACTIONS, Context, Status
 from ...domain.materials import EQUIPMENT_KINDS, equipment_problem
 from ...domain.roles import Role
@@ -65,6 +65,8 @@ from .. import access
 from ..actions import qc as qc_service
 from ..actions import units
 from ..materials import registry
+from . import file_imports
+from .file_imports import TooLarge
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +84,6 @@ READY, REFUSED, SKIPPED, DONE = "ready", "refused", "skipped", "imported"
 ROW_STATUSES = (READY, REFUSED, SKIPPED, DONE)
 
 
-class TooLarge(ServiceError):
-    http_status, code = 413, "too_large"
-
-
 @dataclass(frozen=True)
 class Upload:
     """What the form, the API or the command line hands in."""
@@ -99,25 +97,8 @@ class Upload:
 
 
 @dataclass(frozen=True)
-class Summary:
+class Summary(file_imports.Progress):
     """An import as its page and the API show it: counts and the job's progress."""
-
-    status: str  # previewed, importing, imported, failed
-    counts: dict[str, int]
-    job_status: str | None = None
-    progress: int = 0
-    total: int = 0
-    error: str | None = None
-
-    @property
-    def percent(self) -> int:
-        if self.total <= 0:
-            return 100 if self.finished else 0
-        return min(100, self.progress * 100 // self.total)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (IMPORTED, FAILED)
 
     @property
     def words(self) -> str:
@@ -160,18 +141,12 @@ def may_confirm(user: User) -> bool:
 
 def get_import(import_id: object, viewer: User) -> QcImport:
     _require_importer(viewer)
-    ident = import_id if isinstance(import_id, int) and not isinstance(import_id, bool) else 0
-    found = db.session.get(QcImport, ident) if 0 < ident <= MAX_ID else None
-    if found is None:
-        raise NotFound(f"no instrument import with id {str(import_id)[:40]}", code="unknown_import")
-    return found
+    return file_imports.by_id(QcImport, import_id, "instrument import")
 
 
 def recent_imports(viewer: User, limit: int = 50) -> list[QcImport]:
     _require_importer(viewer)
-    return list(
-        db.session.scalars(select(QcImport).order_by(QcImport.id.desc()).limit(max(1, limit)))
-    )
+    return file_imports.recent(QcImport, limit)
 
 
 def instruments() -> list[Equipment]:
@@ -220,12 +195,6 @@ def _text_field(value: object, name: str, label: str, limit: int) -> str:
         message = f"the {label} is at most {limit} characters, without control characters"
         raise Invalid(message, code="invalid_fields", fields={name: message})
     return text
-
-
-def _filename(name: object) -> str:
-    text = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    text = re.sub(r"[\x00-\x1f\x7f\ud800-\udfff]", "", text).strip()
-    return (text or "upload.csv")[:200]
 
 
 def _unreadable(exc: instrument_files.FileError) -> Invalid:
@@ -318,7 +287,7 @@ def upload(data: Upload, actor: User) -> QcImport:
         imp = QcImport(
             sha256=sha256,
             format=parsed.format,
-            filename=_filename(data.filename),
+            filename=file_imports.safe_filename(data.filename),
             equipment_id=item.id,
             mapping=(
                 json.dumps(instrument_files.parse_mapping(data.mapping).as_json(), sort_keys=True)
