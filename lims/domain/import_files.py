@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
@@ -319,6 +318,8 @@ def _header(header: list[str], kind: Kind) -> list[str]:
 def _clean(value: str) -> str:
     if _CONTROL.search(value):
         raise FileError("the file holds control characters: save it as CSV or XLSX again")
+    if len(value) > MAX_CELL:
+        raise FileError(f"a cell holds more than {MAX_CELL} characters: {value[:40]!r}…")
     return value.strip()
 
 
@@ -342,13 +343,24 @@ def _xlsx_rows(content: bytes) -> Iterable[tuple[int, list[str]]]:
 
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:  # openpyxl's refusals of a damaged workbook are of many kinds
         raise FileError(
             f"the workbook cannot be read ({type(exc).__name__}): save it again"
         ) from None
     try:
-        sheet = book.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        number = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise FileError(
+                    f"row {number + 1} of the workbook cannot be read ({type(exc).__name__}): "
+                    "save it again"
+                ) from None
+            number += 1
             yield number, [_cell_text(v) for v in values]
     finally:
         book.close()
