@@ -23,6 +23,7 @@ def init_app(app: Flask) -> None:
 
 from . import (  # noqa: E402,F401  (views register on bp)
     account,  # the caller's own account: end the token in use, change the password
+    adverse_reactions,  # adverse reactions: reported, investigated, closed signed; the report
     audit,  # ledger search and unit reports
     certificates,  # a released unit's certificate of release, JSON or PDF
     equipment,  # the equipment register: items, calibrations, status, units touched

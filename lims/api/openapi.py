@@ -22,6 +22,7 @@ from ..services.station.labels import LabelOptions
 from ..services.station.scan import MAX_BATCH
 from . import (
     account_doc,
+    adverse_reactions_doc,
     audit_doc,
     certificates_doc,
     equipment_doc,
@@ -405,6 +406,7 @@ OPERATIONS = (
     *sites_doc.OPERATIONS,
     *shipments_doc.OPERATIONS,
     *treatment_doc.OPERATIONS,
+    *adverse_reactions_doc.OPERATIONS,
 )
 
 
@@ -438,6 +440,7 @@ def _component_schemas() -> dict[str, Any]:
                 *sites_doc.INPUTS,
                 *shipments_doc.INPUTS,
                 *treatment_doc.INPUTS,
+                *adverse_reactions_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -458,6 +461,7 @@ def _component_schemas() -> dict[str, Any]:
                 *sites_doc.OUTPUTS,
                 *shipments_doc.OUTPUTS,
                 *treatment_doc.OUTPUTS,
+                *adverse_reactions_doc.OUTPUTS,
             )
         ),
     ]

@@ -19,6 +19,7 @@ from . import (
     access_imports,
     access_printing,
     access_qc_imports,
+    access_reactions,
     access_readiness,
     access_reagents,
     access_shipments,
@@ -134,6 +135,7 @@ ENDPOINTS = {
     **access_validation.ENDPOINTS,
     **access_sites.ENDPOINTS,
     **access_treatment.ENDPOINTS,
+    **access_reactions.ENDPOINTS,
 }
 # Placeholders an area's paths name, beyond the ones below: name -> maker(users, role, unit).
 ROWS = {
@@ -150,6 +152,7 @@ ROWS = {
     **access_validation.ROWS,
     **access_sites.ROWS,
     **access_treatment.ROWS,
+    **access_reactions.ROWS,
 }
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import case, func, select, update
 from ...db import lock, transaction
 from ...domain import treatment as rules
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, from_validation_error
+from ...domain.identifiers import MAX_ID
 from ...domain.ledger_chain import utc_iso
 from ...domain.lifecycle import Status
 from ...domain.roles import Role
@@ -62,7 +63,7 @@ def label(value: str | None) -> str:
     return (value or "—").replace("_", "-")
 
 
-class ReportFields(BaseModel):
+class ReactionReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     onset_at: datetime = Field(description="when the reaction began, with its zone")
@@ -73,26 +74,26 @@ class ReportFields(BaseModel):
     relation: Literal[rules.RELATIONS] = Field(  # type: ignore[valid-type]
         description="the reporter's judgement of its relation to the product"
     )
-    patient_id: int | None = Field(
+    patient_id: Annotated[int, Field(gt=0, le=MAX_ID, strict=True)] | None = Field(
         None,
         description="the patient the report is for (from the patient page): must be the "
         "product's patient",
     )
 
 
-class NoteFields(BaseModel):
+class ReactionNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     note: Text = Field(description="what was looked into and found")
 
 
-class CloseFields(BaseModel):
+class ReactionCloseIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     outcome: Text = Field(description="QA's conclusion: cause, relation found, what follows")
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)] = Field(
-        description="the signer's password again"
-    )
+    password: Annotated[
+        str, StringConstraints(strip_whitespace=False, min_length=1, max_length=1024)
+    ] = Field(description="the signer's password again")
     meaning: Literal[tuple(m.value for m in ACTION_MEANINGS[CLOSE])] = Field(  # type: ignore[valid-type]
         description="the meaning of the signature"
     )
@@ -119,7 +120,7 @@ def _require(user: User, roles: frozenset[str], doing: str) -> None:
 # ---------------------------------------------------------------------------- reporting
 
 
-def _onset(fields: ReportFields, unit: Unit, now: datetime) -> datetime:
+def _onset(fields: ReactionReportIn, unit: Unit, now: datetime) -> datetime:
     if fields.onset_at.tzinfo is None:
         raise _bad("onset_at", "give the time with its zone")
     onset = fields.onset_at.astimezone(UTC)
@@ -149,7 +150,7 @@ def report(unit_id: object, data: Mapping[str, Any] | None, actor: User) -> Adve
     if actor.role != Role.CLINICIAN.value:
         raise Forbidden("only a clinician reports an adverse reaction", code="role_not_allowed")
     unit = access.require_unit(actor, unit_id)  # 404 to whoever may not see the patient
-    fields: ReportFields = _validated(ReportFields, data)
+    fields: ReactionReportIn = _validated(ReactionReportIn, data)
     if fields.patient_id is not None and fields.patient_id != unit.patient_id:
         raise _bad(
             "patient_id",
@@ -338,7 +339,7 @@ def _open_for_change(reaction_id: object, actor: User) -> AdverseReaction:
 def add_note(reaction_id: object, data: Mapping[str, Any] | None, actor: User) -> AdverseReaction:
     """QA records what the investigation found so far; each note a ledger entry."""
     _require(actor, frozenset({Role.QA.value}), "investigate an adverse reaction")
-    fields: NoteFields = _validated(NoteFields, data)
+    fields: ReactionNoteIn = _validated(ReactionNoteIn, data)
     now = utcnow()
     with transaction():
         reaction = _open_for_change(reaction_id, actor)
@@ -398,7 +399,7 @@ def close(reaction_id: object, data: Mapping[str, Any] | None, actor: User) -> A
     Wrong password: ``Invalid`` with code ``wrong_password``, counted as a failed signing.
     """
     _require(actor, frozenset({Role.QA.value}), "close an adverse reaction")
-    fields: CloseFields = _validated(CloseFields, data)
+    fields: ReactionCloseIn = _validated(ReactionCloseIn, data)
     with transaction():
         reaction = _open_for_change(reaction_id, actor)
         if reaction.reported_by_id == actor.id:
