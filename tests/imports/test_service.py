@@ -13,7 +13,7 @@ from lims.models import LedgerEntry, Patient, Unit
 from lims.services.custody import ledger
 from lims.services.station import data_import
 
-from .conftest import PATIENTS, csv_file, din, unit_rows
+from .conftest import PATIENTS, csv_file, din, finish_threads, unit_rows
 
 
 def count(model, *where) -> int:
@@ -43,8 +43,6 @@ def test_patients_then_units_imported_with_import_entries_and_twice_creates_noth
     assert {row["status"] for row in again.rows} == {"unchanged"}
     before = count(LedgerEntry)
     data_import.confirm(again.id, admin)
-    from .conftest import finish_threads
-
     finish_threads()
     assert count(Unit) == 3 and count(Patient) == 2 and count(LedgerEntry) == before
 
@@ -77,3 +75,21 @@ def test_bad_rows_are_refused_beside_the_cell_and_nothing_is_confirmed(admin, im
     else:
         raise AssertionError("a dry run with refused rows was confirmed")
     assert count(Unit) == 0
+
+
+def test_a_row_refused_when_the_job_runs_fails_the_whole_import(admin, imported, users):
+    """Between the dry run and the job someone registers the file's last patient with another
+    name: the job judges every row again and writes nothing at all."""
+    imp = data_import.upload(data_import.Upload(csv_file(PATIENTS), "p.csv", "patients"), admin)
+    assert {row["status"] for row in imp.rows} == {"created"}
+    db.session.add(Patient(mrn="MRN-2", name="Someone Else", wristband="PC0001999999X"))
+    db.session.commit()
+    entries = count(LedgerEntry)
+
+    done = data_import.confirm(imp.id, admin)
+    finish_threads()
+    imp = data_import.get_import(done.imp.id, admin)
+    summary = data_import.summary(imp)
+    assert imp.status == "failed" and summary.job_status == "failed"
+    assert "row 3, name: record number MRN-2 is Someone Else on record" in summary.words
+    assert count(Patient) == 1 and count(LedgerEntry) == entries
