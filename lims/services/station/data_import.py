@@ -1235,8 +1235,8 @@ def confirm(import_id: object, actor: User) -> Confirmed:
     refused = sum(1 for row in rows if row["status"] == REFUSED)
     if refused:
         raise Conflict(
-            f"{refused} rows are refused: fix the cells marked and upload the file again "
-            "(an import is all or nothing)",
+            f"{refused} row{'' if refused == 1 else 's'} refused: fix the cells marked and upload "
+            "the file again (an import is all or nothing)",
             code="rows_refused",
         )
     with transaction():
@@ -1308,7 +1308,8 @@ def write_import(import_id: int, progress: Progress | None = None) -> int:
             first = refused[0]
             column, why = next(iter(first.problems.items()))
             raise Conflict(
-                f"{len(refused)} rows are refused now (row {first.number}, {column}: {why}); "
+                f"{len(refused)} row{'' if len(refused) == 1 else 's'} refused now (row "
+                f"{first.number}, {column}: {why}); "
                 "the records changed since the dry run",
                 code="rows_refused",
             )
