@@ -72,3 +72,23 @@ def test_users_cannot_sign_in_until_a_password_is_set_and_a_file_never_changes_a
     renamed = [rows[0], ["jdoe", "Jane Q. Doe", "technician", "jdoe@example.org"]]
     done = imported("users", csv_file(renamed))
     assert done.rows[0]["status"] == "updated" and done.rows[0]["changes"] == ["email", "full_name"]
+
+
+def test_units_are_stored_by_the_storage_rules(admin, imported):
+    from lims.services.admin import locations
+
+    imported("patients", csv_file(PATIENTS))
+    box = locations.create_location("Box 9", "box", None, admin, rows=1, columns=2)
+    a1 = box.children[0].code
+    header = ["din", "type", "mrn", "status", "collected_at", "volume_ml", "location"]
+    row = ["ADIPOSE", "MRN-1", "collected", "2025-03-02 09:15", "120"]
+    rows = [header, [din(51), *row, box.code], [din(52), *row, a1], [din(53), *row, a1]]
+    imp = data_import.upload(data_import.Upload(csv_file(rows), "u.csv", "units"), admin)
+
+    problems = [r["problems"].get("location") for r in imp.rows]
+    assert problems[0] == "Box 9 is a box of positions: name the position"
+    assert problems[1] is None and "already holds the unit of row 3" in problems[2]
+    done = imported("units", csv_file(rows[:3:2]))
+    again = data_import.upload(data_import.Upload(csv_file(rows[:3:2]), "u.csv", "units"), admin)
+    assert done.imported_count == 1 and again.rows[0]["status"] == "unchanged"
+    assert db.session.scalar(select(Unit.location_id)) == box.children[0].id

@@ -43,7 +43,7 @@ from ...domain import codes, identifiers, import_files
 from ...domain.catalogue import CATALOGUE
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ...domain.identifiers import CodeError
-from ...domain.lifecycle import Status
+from ...domain.lifecycle import FINAL_STATUSES, Status
 from ...domain.roles import PEOPLE, Role
 from ...extensions import db
 from ...models import Job, Location, Patient, Site, TherapyCourse, Unit, User
@@ -95,6 +95,7 @@ PRODUCT_STATUSES = frozenset(
 )
 # The history a units row may give, in the order it happened.
 HISTORY = ("collected_at", "received_at", "processed_at", "released_at", "administered_at")
+FINAL = [s.value for s in FINAL_STATUSES]
 NEEDS = {  # a status and the time the file must give for it
     Status.RECEIVED: "received_at",
     Status.PROCESSED: "processed_at",
@@ -678,12 +679,13 @@ class UnitPlanner(Planner):
                     select(Patient.mrn, Patient.id).where(Patient.mrn.in_(chunk))
                 ).all()
             )
-        locations: dict[str, tuple[int, int | None]] = {}
+        locations: dict[str, Location] = {}
         for chunk in _chunks(r.values["location_code"] for r in rows if r.values["location_code"]):
-            for lid, code, site_id in db.session.execute(
-                select(Location.id, Location.code, Location.site_id).where(Location.code.in_(chunk))
-            ):
-                locations[code] = (lid, site_id)
+            locations.update(
+                (loc.code, loc)
+                for loc in db.session.scalars(select(Location).where(Location.code.in_(chunk)))
+            )
+        held = self._occupants([loc.id for loc in locations.values() if loc.kind == "position"])
         in_file: dict[str, Row] = {}
         for row in rows:
             v = row.values
@@ -694,13 +696,7 @@ class UnitPlanner(Planner):
                 )
             v["patient_id"] = patient_id
             if v["location_code"]:
-                found = locations.get(v["location_code"])
-                if found is None:
-                    row.refuse("location", f"no location has code {v['location_code']}")
-                elif v["site"] is not None and found[1] not in (None, v["site"].id):
-                    row.refuse("location", "the location is at another site than the unit")
-                else:
-                    v["location_id"] = found[0]
+                self._place(row, locations.get(v["location_code"]), held)
             v.setdefault("location_id", None)
             parent = v["parent"]
             if parent:
@@ -732,6 +728,41 @@ class UnitPlanner(Planner):
             if row.key and row.key not in in_file:
                 in_file[row.key] = row
         self._check_courses(rows)
+
+    @staticmethod
+    def _occupants(position_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """Who is in each position now (a unit not administered, discarded …): its key, and
+        how a refusal names it."""
+        held: dict[int, tuple[str, str]] = {}
+        for chunk in _chunks(position_ids):
+            for location_id, din, pc, div in db.session.execute(
+                select(Unit.location_id, Unit.din, Unit.product_code, Unit.division).where(
+                    Unit.location_id.in_(chunk), Unit.status.not_in(FINAL)
+                )
+            ):
+                key = _unit_key(din, pc, div)
+                held[location_id] = (key, f"unit {key} on record")
+        return held
+
+    def _place(self, row: Row, place: Location | None, held: dict[int, tuple[str, str]]) -> None:
+        """Where the unit is stored, by the storage rules: a location of its site, a box's
+        position rather than the box, one unit to a position (on record or in the file)."""
+        v = row.values
+        if place is None:
+            row.refuse("location", f"no location has code {v['location_code']}")
+        elif v["site"] is not None and place.site_id not in (None, v["site"].id):
+            row.refuse("location", "the location is at another site than the unit")
+        elif place.is_grid:
+            row.refuse("location", f"{place.name} is a box of positions: name the position")
+        elif place.kind == "position" and v["status"] is not None and not v["status"].is_final:
+            other = held.get(place.id)
+            if other is not None and other[0] != row.key:
+                row.refuse("location", f"position {place.path} already holds {other[1]}")
+            else:
+                held[place.id] = (row.key, f"the unit of row {row.number}")
+                v["location_id"] = place.id
+        else:
+            v["location_id"] = place.id
 
     def _check_courses(self, rows: list[Row]) -> None:
         """A course named must be one of the patient's (decision 104); a product takes its
