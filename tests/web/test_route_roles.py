@@ -19,14 +19,17 @@ from . import (
     routes_charts,
     routes_equipment,
     routes_imports,
+    routes_outcomes,
     routes_printing,
     routes_qa,
     routes_qc_imports,
+    routes_reactions,
     routes_readiness,
     routes_reagents,
     routes_shipments,
     routes_sites,
     routes_sso,
+    routes_treatment,
     routes_validation,
 )
 
@@ -89,10 +92,13 @@ ROUTES = {
     **routes_reagents.ROUTES,
     **routes_qc_imports.ROUTES,
     **routes_imports.ROUTES,
+    **routes_outcomes.ROUTES,
     **routes_validation.ROUTES,
     **routes_sites.ROUTES,
     **routes_shipments.ROUTES,
     **routes_sso.ROUTES,
+    **routes_treatment.ROUTES,
+    **routes_reactions.ROUTES,
 }
 # Placeholders an area's URLs name, beyond the ones below: name -> maker(users, owner, unit).
 ROWS = {
@@ -107,10 +113,13 @@ ROWS = {
     **routes_reagents.ROWS,
     **routes_qc_imports.ROWS,
     **routes_imports.ROWS,
+    **routes_outcomes.ROWS,
     **routes_validation.ROWS,
     **routes_sites.ROWS,
     **routes_shipments.ROWS,
     **routes_sso.ROWS,
+    **routes_treatment.ROWS,
+    **routes_reactions.ROWS,
 }
 ANSWERED = {200, 302}
 

@@ -10,4 +10,4 @@ from flask import Blueprint
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 
-from . import routes  # noqa: E402,F401  (views register on bp)
+from . import routes, treatment  # noqa: E402,F401  (views register on bp)
