@@ -29,7 +29,7 @@ from ...security import note_refusal, roles_required, signing_throttle
 from ...services import access, search
 from ...services.actions import processing, qc, units
 from ...services.admin import sites
-from ...services.audit import certificate
+from ...services.audit import adverse_reactions, certificate
 from ...services.audit.timeline import timeline
 from ...services.custody import ledger
 from ...services.station import shipments
@@ -135,6 +135,8 @@ def detail(unit_id: int) -> ResponseReturnValue:
         certificate=certificate.latest_of(unit),
         may_print_file_copy=certificate.may_print_file_copy(_actor()),
         shipment=shipments.holding(unit.id),
+        reactions=adverse_reactions.of_lot(unit, _actor()),
+        reaction_label=adverse_reactions.label,
     )
 
 
