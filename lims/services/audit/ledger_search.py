@@ -72,6 +72,9 @@ OTHER_ACTIONS = {
     "shipment_received": "Shipment received",
     "shipment_cancelled": "Shipment cancelled",
     "import": "Imported from a file (history recorded elsewhere)",
+    "report_adverse_reaction": "Adverse reaction reported",
+    "investigate_adverse_reaction": "Adverse reaction investigation note",
+    "close_adverse_reaction": "Adverse reaction closed (signed)",
 }
 ACTION_NAMES: dict[str, str] = {
     **{name: action.label for name, action in ACTIONS.items()},
