@@ -9,6 +9,7 @@ choice anyway, and this service refuses to record one.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from ..domain.notifications import (
 )
 from ..domain.roles import Role
 from ..extensions import db
-from ..models import Delivery, Notification, NotificationPreference, User
+from ..models import Delivery, Notification, NotificationPreference, OutboxEvent, User
 from ..models.types import utcnow
 from ..notify.deliver import deliver, retry_failed
 from .search import UnitPage
@@ -68,6 +69,26 @@ def inbox(user: User, *, unread_only: bool = False, page: int = 1, per_page: int
         .offset((page - 1) * per_page)
     )
     return UnitPage(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def links(items: list[Notification]) -> dict[int, str]:
+    """Notification id -> the page of this LIMS a message without a unit points to (its
+    event's ``path``, e.g. a patient's treatment for an outcome reminder), in one query."""
+    ids = [n.id for n in items if n.unit_id is None]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Notification.id, OutboxEvent.payload)
+        .join(Delivery, Delivery.id == Notification.delivery_id)
+        .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+        .where(Notification.id.in_(ids))
+    )
+    found = {}
+    for notification_id, payload in rows:
+        path = json.loads(payload or "{}").get("path")
+        if isinstance(path, str) and path.startswith("/") and not path.startswith("//"):
+            found[notification_id] = path
+    return found
 
 
 def unread(user: User) -> Unread:

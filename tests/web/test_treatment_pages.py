@@ -94,3 +94,15 @@ def test_a_plan_that_does_not_fit_is_refused_with_the_form_kept(login, register)
     text = page.get_data(as_text=True)
     assert "Nothing was planned" in text and "keep me" in text
     assert TreatmentPlan.query.count() == 0
+
+
+def test_an_outcome_reminder_in_the_inbox_opens_the_treatment_page(login, register, users):
+    from lims.services.actions import treatment
+    from lims.services.clinic import outcomes
+    from tests.api.access_treatment import plan_body
+
+    patient = register("ADIPOSE").patient.id
+    treatment.create_plan(patient, plan_body(), users["clinician"])  # baseline due in a week
+    assert outcomes.remind() == 1
+    inbox = login("clinician").get("/notifications").get_data(as_text=True)
+    assert f'href="/patients/{patient}/treatment" data-link' in inbox

@@ -46,6 +46,7 @@ def inbox_page() -> ResponseReturnValue:
     return render_template(
         "notifications/inbox.html",
         page=page,
+        links=inbox.links(page.items),
         filters=filters,
         unread_only="unread" in filters,
         events=EVENTS,
