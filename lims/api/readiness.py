@@ -20,6 +20,7 @@ from .body import json_object, query
 from .readiness_schemas import (
     AppointmentOut,
     EstimateOut,
+    NextSessionOut,
     PatientReadinessOut,
     ReadinessOut,
     ReadinessQuery,
@@ -81,6 +82,23 @@ def _unit_out(line: readiness.UnitLine, board: readiness.Board) -> UnitReadiness
     )
 
 
+def _session_out(line: readiness.SessionLine | None) -> NextSessionOut | None:
+    if line is None:
+        return None
+    s = line.session
+    return NextSessionOut(
+        id=s.id,
+        plan_id=s.plan_id,
+        number=s.number,
+        kind=s.kind,
+        product_type=s.product_type,
+        planned_at=s.planned_at,
+        course=line.course_code,
+        product_ready=line.ready,
+        ready_unit_id=line.ready_unit.id if line.ready_unit else None,
+    )
+
+
 @bp.get("/readiness")
 @read_only
 @roles_required(Role.CLINICIAN, Role.QA, Role.ADMIN)
@@ -101,6 +119,7 @@ def readiness_board():
                     next_appointment=appointment_out(row.next_appointment)
                     if row.next_appointment
                     else None,
+                    next_session=_session_out(row.next_session),
                     appointments=[appointment_out(a) for a in row.appointments],
                     warnings=_warnings(row.warnings),
                     units=[_unit_out(line, board) for line in row.units],

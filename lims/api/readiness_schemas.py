@@ -74,11 +74,30 @@ class UnitReadinessOut(Response):
     warnings: list[WarningOut]
 
 
+class NextSessionOut(Response):
+    """The patient's next planned treatment session and whether its product is ready."""
+
+    id: int
+    plan_id: int
+    number: int
+    kind: str
+    product_type: str
+    planned_at: UtcTime
+    course: str = Field(description="the plan's therapy course (chain of identity)")
+    product_ready: bool = Field(
+        description="a live unit of this product type and course is ready (released, in date)"
+    )
+    ready_unit_id: int | None
+
+
 class PatientReadinessOut(Response):
     id: int
     name: str
     mrn: str
     next_appointment: AppointmentOut | None
+    next_session: NextSessionOut | None = Field(
+        description="the next planned session of the patient's treatment plans"
+    )
     appointments: list[AppointmentOut] = Field(description="booked, still to come, soonest first")
     warnings: list[WarningOut]
     units: list[UnitReadinessOut]

@@ -106,3 +106,17 @@ def test_an_outcome_reminder_in_the_inbox_opens_the_treatment_page(login, regist
     assert outcomes.remind() == 1
     inbox = login("clinician").get("/notifications").get_data(as_text=True)
     assert f'href="/patients/{patient}/treatment" data-link' in inbox
+
+
+def test_the_board_shows_the_next_session_and_whether_its_product_is_ready(login, register, users):
+    from lims.services.actions import treatment
+    from tests.api.access_treatment import plan_body
+
+    source = register("ADIPOSE")
+    treatment.create_plan(source.patient.id, plan_body(), users["clinician"])  # SVF in a week
+    client = login("clinician")
+    board = client.get("/readiness/fragment").get_data(as_text=True)
+    assert 'data-session-ready="no"' in board and "no SVF of course" in board
+    walk(source, "released", users)
+    board = client.get("/readiness/fragment").get_data(as_text=True)
+    assert 'data-session-ready="yes"' in board and "✓ SVF ready" in board

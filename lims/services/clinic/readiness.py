@@ -22,7 +22,15 @@ from ...domain.roles import Role
 from ...domain.status import Status
 from ...domain.turnaround import StageSummary
 from ...extensions import db
-from ...models import Appointment, Deviation, Patient, Unit, User
+from ...models import (
+    Appointment,
+    Deviation,
+    Patient,
+    TreatmentPlan,
+    TreatmentSession,
+    Unit,
+    User,
+)
 from ...models.types import utcnow
 from ...timefmt import local_time
 from .. import access
@@ -61,11 +69,27 @@ class UnitLine:
 
 
 @dataclass
+class SessionLine:
+    """The patient's next planned treatment session, and the product ready for it: a live unit
+    of the session's product type and of the plan's therapy course, ready (released, in date,
+    no QC alert)."""
+
+    session: TreatmentSession
+    course_code: str
+    ready_unit: Unit | None
+
+    @property
+    def ready(self) -> bool:
+        return self.ready_unit is not None
+
+
+@dataclass
 class PatientRow:
     patient: Patient
     appointments: list[Appointment]  # booked, still to come (or under way), soonest first
     units: list[UnitLine]
     warnings: list[rules.Warning] = field(default_factory=list)
+    next_session: SessionLine | None = None
 
     @property
     def next_appointment(self) -> Appointment | None:
@@ -248,6 +272,42 @@ def _patient_warnings(row: PatientRow) -> list[rules.Warning]:
     return found
 
 
+def next_sessions(patient_ids: list[int]) -> dict[int, tuple[TreatmentSession, str]]:
+    """Each patient's next planned session with its plan's course, in one query (the
+    treatment plans are ``actions.treatment``'s; the board reads their rows)."""
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        select(TreatmentPlan.patient_id, TreatmentPlan.course_code, TreatmentSession)
+        .join(TreatmentSession, TreatmentSession.plan_id == TreatmentPlan.id)
+        .where(TreatmentPlan.patient_id.in_(patient_ids), TreatmentSession.status == "planned")
+        .order_by(TreatmentSession.planned_at, TreatmentSession.id)
+    ).all()
+    found: dict[int, tuple[TreatmentSession, str]] = {}
+    for patient_id, course_code, session in rows:
+        found.setdefault(patient_id, (session, course_code))
+    return found
+
+
+def session_line(
+    planned: tuple[TreatmentSession, str] | None, lines: list[UnitLine]
+) -> SessionLine | None:
+    if planned is None:
+        return None
+    session, course_code = planned
+    ready = next(
+        (
+            line.unit
+            for line in lines
+            if line.ready
+            and line.unit.unit_type == session.product_type
+            and line.unit.chain_of_identity == course_code
+        ),
+        None,
+    )
+    return SessionLine(session, course_code, ready)
+
+
 def upcoming(now: datetime):
     """The condition of a booked appointment still to come (or under way)."""
     return (Appointment.status == "booked") & (Appointment.scheduled_at >= now - rules.UNDER_WAY)
@@ -305,6 +365,7 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
 
     estimator = Estimator(now)
     undecided = open_deviations([u for live in units_by_patient.values() for u in live])
+    planned = next_sessions(ids)
     rows = []
     for patient in patients:
         appointments = appts_by_patient[patient.id]
@@ -312,6 +373,7 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
         any_ready = any(rules.is_ready(_facts(u), now) for u in live)
         lines = [unit_line(u, appointments, estimator, any_ready, undecided[u.id]) for u in live]
         row = PatientRow(patient, appointments, lines)
+        row.next_session = session_line(planned.get(patient.id), lines)
         row.warnings = _patient_warnings(row)
         rows.append(row)
     far = datetime.max.replace(tzinfo=now.tzinfo)
