@@ -13,7 +13,14 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from . import seed_materials, seed_printing, seed_shipments, seed_sites, seed_sso
+from . import (
+    seed_materials,
+    seed_printing,
+    seed_reactions,
+    seed_shipments,
+    seed_sites,
+    seed_sso,
+)
 from .db import transaction
 from .domain.processing import batch_record, protocol_for
 from .domain.qc import DEFAULT_SPECS
@@ -271,6 +278,7 @@ def seed_demo() -> bool:
         register,
         aliquots[0],
     )
+    seed_reactions.stock(doctor, qa, DEMO_PASSWORD)  # one adverse reaction open, one closed
     seed_sso.stock()  # a newcomer from single sign-on waiting for a role
     _past_import(users["admin"])
     # What beat would have said by now: the centrifuge due tomorrow, the expired lot flagged.

@@ -89,6 +89,18 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     the_demo_locations_have_scannable_codes()
     the_demo_has_a_newcomer_from_single_sign_on_waiting_for_a_role()
     the_demo_has_one_past_import()
+    the_demo_has_one_adverse_reaction_closed_signed_and_one_open()
+
+
+def the_demo_has_one_adverse_reaction_closed_signed_and_one_open() -> None:
+    from lims.models import AdverseReaction, Notification
+    from lims.services.audit import adverse_reactions
+
+    rows = list(db.session.scalars(select(AdverseReaction).order_by(AdverseReaction.id)))
+    assert [r.status for r in rows] == ["closed", "open"]
+    assert adverse_reactions.signature_matches(rows[0])
+    urgent = select(Notification).where(Notification.event == "adverse_reaction")
+    assert {n.urgency for n in db.session.scalars(urgent)} == {"urgent"}
 
 
 def the_demo_has_one_past_import() -> None:
