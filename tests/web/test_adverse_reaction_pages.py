@@ -49,7 +49,9 @@ def report_form(given, **overrides) -> dict:
 
 @pytest.mark.req("T-9")
 def test_a_clinician_reports_and_qa_investigates_closes_and_downloads(login, client, given):
-    page = login("clinician").get(f"/units/{given.id}")
+    page = login("clinician").get(f"/patients/{given.patient_id}")
+    assert f'href="/units/{given.id}/adverse-reactions/new"' in page.get_data(as_text=True)
+    page = client.get(f"/units/{given.id}")
     assert f'href="/units/{given.id}/adverse-reactions/new"' in page.get_data(as_text=True)
 
     sent = client.post(f"/units/{given.id}/adverse-reactions/new", data=report_form(given))
@@ -60,6 +62,8 @@ def test_a_clinician_reports_and_qa_investigates_closes_and_downloads(login, cli
     shown = text_of(client.get(sent.location))
     assert "QA has been told" in shown and "Swelling and itching" in shown
     assert "Add note" not in shown  # only QA investigates
+    patient_page = client.get(f"/patients/{given.patient_id}").get_data(as_text=True)
+    assert f'data-reaction="{reaction_id}"' in patient_page
     client.post("/logout")
 
     login("qa")

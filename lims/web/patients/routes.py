@@ -18,6 +18,7 @@ from ...domain.readiness import ON_BOARD
 from ...domain.roles import Role
 from ...security import roles_required
 from ...services.actions import courses
+from ...services.audit import adverse_reactions
 from ...services.audit.timeline import timeline
 from ...services.clinic import appointments, readiness
 from ...services.custody import ledger
@@ -73,6 +74,9 @@ def _page(patient, form=None, error=None, status=200) -> ResponseReturnValue:
         collections=_collections(units),
         appointments=appointments.of_patient(patient),
         courses=courses.of_patient(patient.id),
+        reactions=adverse_reactions.of_patient(patient.id),
+        reaction_label=adverse_reactions.label,
+        given=[u for u in units if u.status == "administered"],
         form=form if mine else None,
         cancel_form=CancelForm(formdata=None),
         mine=mine,
