@@ -31,6 +31,7 @@ from . import (  # noqa: E402,F401  (views register on bp)
     jobs,  # long jobs: ledger verification with progress
     labels,  # unit, wristband and location labels
     notifications,  # the caller's inbox
+    outcomes,  # the outcomes analysis: change from baseline, response by group
     permits,  # QA's permit to use equipment the register refuses, on one unit
     printing,  # printers, print rules, print jobs and their scan-back, the label report
     qc,  # QC results, specifications and the release queue

@@ -27,6 +27,7 @@ from . import (
     certificates_doc,
     equipment_doc,
     imports_doc,
+    outcomes_doc,
     permits_doc,
     printing_doc,
     qc_imports_doc,
@@ -407,6 +408,7 @@ OPERATIONS = (
     *shipments_doc.OPERATIONS,
     *treatment_doc.OPERATIONS,
     *adverse_reactions_doc.OPERATIONS,
+    *outcomes_doc.OPERATIONS,
 )
 
 
@@ -441,6 +443,7 @@ def _component_schemas() -> dict[str, Any]:
                 *shipments_doc.INPUTS,
                 *treatment_doc.INPUTS,
                 *adverse_reactions_doc.INPUTS,
+                *outcomes_doc.INPUTS,
             )
         ),
         *((model, "serialization") for model in RESPONSE_MODELS),
@@ -462,6 +465,7 @@ def _component_schemas() -> dict[str, Any]:
                 *shipments_doc.OUTPUTS,
                 *treatment_doc.OUTPUTS,
                 *adverse_reactions_doc.OUTPUTS,
+                *outcomes_doc.OUTPUTS,
             )
         ),
     ]

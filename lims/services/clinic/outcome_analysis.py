@@ -202,12 +202,14 @@ def _visit_values(
         if row is None:
             continue
         density_change = count_change = None
-        if baseline is not None and baseline.density_per_cm2 is not None:
-            if row.density_per_cm2 is not None:
-                density_change = round(row.density_per_cm2 - baseline.density_per_cm2, 1)
-        if baseline is not None and baseline.hair_count is not None:
-            if row.hair_count is not None:
-                count_change = row.hair_count - baseline.hair_count
+        if (
+            baseline is not None
+            and baseline.density_per_cm2 is not None
+            and row.density_per_cm2 is not None
+        ):
+            density_change = round(row.density_per_cm2 - baseline.density_per_cm2, 1)
+        if baseline is not None and baseline.hair_count is not None and row.hair_count is not None:
+            count_change = row.hair_count - baseline.hair_count
         values.append(
             VisitValue(
                 visit=visit.key,

@@ -77,7 +77,7 @@ def outcomes_page() -> ResponseReturnValue:
     )
 
 
-@bp.get(".csv", endpoint="csv")
+@bp.get("/export.csv", endpoint="csv")
 @read_only
 @roles_required(*READERS)
 def outcomes_csv() -> ResponseReturnValue:
