@@ -90,8 +90,8 @@ KINDS: dict[str, Kind] = {
                     True,
                     "the ISBT 128 DIN with its check character (or as scanned, =DIN + flags); "
                     "kept as it is",
-                    "C000126000123X",
-                    "C000126000123X",
+                    "C0001260001235",
+                    "C0001260001235",
                 ),
                 Column("type", True, "unit type: ADIPOSE, MARROW, BLOOD, SVF, …", "ADIPOSE", "SVF"),
                 Column("product_code", False, "left empty: the type's", "S1010", "S2010"),
@@ -107,7 +107,7 @@ KINDS: dict[str, Kind] = {
                     "status",
                     True,
                     "its status now: collected, received, quarantine, released, …",
-                    "received",
+                    "processed",
                     "released",
                 ),
                 Column(
@@ -144,7 +144,9 @@ KINDS: dict[str, Kind] = {
                 Column(
                     "received_at", False, "date and time", "2026-03-02 13:40", "2026-03-02 13:40"
                 ),
-                Column("processed_at", False, "date and time", "", "2026-03-02 17:05"),
+                Column(
+                    "processed_at", False, "date and time", "2026-03-02 17:05", "2026-03-02 17:05"
+                ),
                 Column(
                     "released_at",
                     False,

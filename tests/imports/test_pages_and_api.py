@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 
 from lims.domain import import_files
+from lims.services.station import data_import
 from tests.api.helpers import assert_error
 from tests.backends import backend  # noqa: F401  (SQLite alone: pages and API over the service)
 
@@ -27,6 +28,15 @@ def test_templates_read_back_as_their_kind(login, client):
             table = import_files.read(got.data, f"t.{fmt}", kind)
             assert table.format == fmt and table.headers == kind.names and table.rows
     assert client.get("/admin/imports/templates/units.pdf").status_code == 404
+
+
+def test_the_templates_example_rows_import_in_order(users):
+    """Locations, users, patients, then units: every example row is created, none refused."""
+    for key in import_files.ORDER:
+        content, name, _ = data_import.template(key, "csv")
+        imp = data_import.import_file(data_import.Upload(content, name, key), users["admin"])
+        assert imp.status == "imported", (key, data_import.refused_rows(imp))
+        assert {row["status"] for row in imp.rows} == {"created"}
 
 
 def test_refused_cells_are_marked_then_a_clean_file_is_confirmed(login, client):
