@@ -20,6 +20,7 @@ from . import (
     seed_shipments,
     seed_sites,
     seed_sso,
+    seed_treatment,
 )
 from .db import transaction
 from .domain.processing import batch_record, protocol_for
@@ -27,7 +28,7 @@ from .domain.qc import DEFAULT_SPECS
 from .extensions import db
 from .models import Location, Patient, User
 from .models.types import utcnow
-from .seed_history import INSTRUMENT_OF, Staff, seed_history
+from .seed_history import HISTORY_PATIENTS, INSTRUMENT_OF, Staff, seed_history
 from .seed_materials import DemoRegister
 from .services.actions import units
 from .services.admin import accounts, locations
@@ -141,8 +142,13 @@ def seed_demo() -> bool:
         )
     tech, doctor, qa = users["tech"], users["doctor"], users["qa"]
     now = utcnow()
+    # A year of treatment courses (decision 114): the first months before the register below.
+    people = [p[:3] for p in PATIENTS]
+    later_visits = seed_treatment.first_year(
+        tech, doctor, qa, DEMO_PASSWORD, now, [*people, *HISTORY_PATIENTS]
+    )
     materials = seed_materials.stock(qa, tech, DEMO_PASSWORD, now)
-    seed_history(Staff(tech, doctor, qa, DEMO_PASSWORD), now, [p[:3] for p in PATIENTS], materials)
+    seed_history(Staff(tech, doctor, qa, DEMO_PASSWORD), now, people, materials, extra=later_visits)
     cabinet = materials.equipment["biosafety_cabinet"]
 
     def register(
@@ -283,6 +289,7 @@ def seed_demo() -> bool:
     _past_import(users["admin"])
     # What beat would have said by now: the centrifuge due tomorrow, the expired lot flagged.
     materials_warnings.run_checks()
+    seed_treatment.finish()  # and the outcome visits due and overdue
     return True
 
 

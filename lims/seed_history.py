@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -277,9 +277,17 @@ def play(stories: list[Iterator[datetime]]) -> int:
     return steps
 
 
-def seed_history(staff: Staff, now: datetime, patients, materials: Any, seed: int = 6) -> int:
+def seed_history(
+    staff: Staff,
+    now: datetime,
+    patients,
+    materials: Any,
+    seed: int = 6,
+    extra: Sequence[Iterator[datetime]] = (),
+) -> int:
     """Play about eight weeks of collections, every one ended a day or more before ``now``,
-    on the demo register's equipment and lots (``materials``)."""
+    on the demo register's equipment and lots (``materials``); ``extra`` stories (the
+    treatment courses' later visits, ``seed_treatment``) are played in the same time order."""
     rng = random.Random(seed)
     history = History(staff, rng, materials)
     stories: list[Iterator[datetime]] = []
@@ -292,6 +300,7 @@ def seed_history(staff: Staff, now: datetime, patients, materials: Any, seed: in
         for _ in range(count):
             start = now - rng.uniform(40, 56) * D
             stories.append(history.cultured(rng.choice(people), kind, first, msc, start))
+    stories.extend(extra)
     # The past's notifications are relayed once at the end rather than after each step
     # (the outbox keeps them meanwhile), and marked read: they were news weeks ago.
     config = current_app.config
