@@ -99,3 +99,20 @@ def test_the_api_dry_run_confirm_and_the_same_file_again(token, client):
     body = {"kind": "samples", "file": (io.BytesIO(csv_file(PATIENTS)), "patients.csv")}
     wrong = client.post("/api/v1/imports", data=body, headers=headers)
     assert "kind" in assert_error(wrong, 422)["fields"]
+
+
+def test_an_imported_unit_and_its_history_show(login, client, users):
+    from .conftest import unit_rows
+
+    admin = users["admin"]
+    data_import.import_file(data_import.Upload(csv_file(PATIENTS), "p.csv", "patients"), admin)
+    imp = data_import.import_file(
+        data_import.Upload(csv_file(unit_rows(1)), "u.csv", "units"), admin
+    )
+    unit_id = imp.rows[0]["record_id"]
+    login("admin")
+
+    page = text(client.get(f"/units/{unit_id}"))
+    history = client.get(f"/units/{unit_id}/history.csv").get_data(as_text=True)
+    assert "Imported from a file" in page and "received" in page
+    assert imp.sha256 in history

@@ -246,6 +246,7 @@ def _role_label(value: str) -> str:
 EXTRA_LABELS = {
     "identity_check": "Bedside identity check",
     "certificate_issued": "Certificate of release issued",
+    "import": "Imported from a file (history recorded elsewhere)",
 }
 
 
