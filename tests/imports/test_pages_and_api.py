@@ -116,3 +116,15 @@ def test_an_imported_unit_and_its_history_show(login, client, users):
     history = client.get(f"/units/{unit_id}/history.csv").get_data(as_text=True)
     assert "Imported from a file" in page and "received" in page
     assert imp.sha256 in history
+
+
+def test_an_imported_account_shows_its_import_in_its_history(login, client, users):
+    rows = [["username", "full_name", "role"], ["jdoe", "Jane Doe", "technician"]]
+    imp = data_import.import_file(
+        data_import.Upload(csv_file(rows), "staff.csv", "users"), users["admin"]
+    )
+    login("admin")
+
+    page = text(client.get(f"/admin/users/{imp.rows[0]['record_id']}"))
+
+    assert "Imported from a file" in page and "created from staff.csv, row 2" in page

@@ -315,6 +315,7 @@ ADMIN_ACTIONS = (
     "sso_unlinked",
     "signing_password_set",
     "signing_password_changed",
+    "import",  # an account created or updated by a bulk import (services.station.data_import)
 )
 # An entry about an account moves no unit: no status, custodian or location.
 NO_MOVEMENT = ledger.Movement(None, None, None, None, None, None)

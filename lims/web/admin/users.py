@@ -46,6 +46,7 @@ ACTION_NAMES = {
     "sso_unlinked": "Unlinked from single sign-on",
     "signing_password_set": "Signing password set by the person",
     "signing_password_changed": "Signing password changed by the person",
+    "import": "Imported from a file",
 }
 
 
