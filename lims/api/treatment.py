@@ -251,13 +251,17 @@ def _photo_form() -> tuple[str | None, bytes, str | None]:
         problems.pop(name, None)
         if len(form.getlist(name)) + len(files.getlist(name)) > 1:
             problems[name] = "give this field once"
-    if "photo" not in files:
+    if "photo" not in files and "photo" not in form:
         problems.setdefault("photo", "attach the image file")
     if problems:
-        raise Invalid(f"invalid form: {', '.join(sorted(problems))}", fields=problems)
-    upload = files["photo"]
-    content = upload.read(rules.PHOTO_MAX_BYTES + 1)
-    kind = upload.mimetype
+        raise Invalid(
+            f"invalid form: {', '.join(sorted(problems))}", code="invalid_fields", fields=problems
+        )
+    if "photo" in files:
+        upload = files["photo"]
+        content, kind = upload.read(rules.PHOTO_MAX_BYTES + 1), upload.mimetype
+    else:  # a client that sent the bytes as a plain field: the service judges them
+        content, kind = form["photo"].encode("utf-8", "surrogatepass"), ""
     if kind not in rules.PHOTO_TYPES:  # a client that did not name the part's type
         kind = next((t for t, m in outcomes.MAGIC.items() if content.startswith(m)), kind)
     return form.get("view"), content, kind

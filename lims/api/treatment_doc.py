@@ -175,8 +175,12 @@ OPERATIONS: tuple[Operation, ...] = (
         rules=(
             Rule("stage_scale", ("invalid_fields",), "a scale that fits the indication"),
             Rule("stage", ("invalid_fields",), "a stage on that scale"),
-            Rule("course", ("invalid_fields",), "one of the patient's courses, or 'new'"),
-            Rule("sessions.planned_at", ("invalid_fields",), TIME_RULE.words),
+            Rule(
+                "course",
+                ("invalid_fields", "unknown_course", "course_of_another_patient"),
+                "one of the patient's courses (a chain-of-identity identifier), or 'new'",
+            ),
+            Rule("sessions", ("invalid_fields",), TIME_RULE.words),
             Rule(None, ("course_planned",), "one plan per course (409)"),
             NOT_YOURS,
         ),
@@ -211,7 +215,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "PlanOut",
         request="CancelSessionIn",
         errors=(*BODY_ERRORS, 401, 403, 404, 409),
-        rules=(Rule(None, ("not_planned",), "a session still planned (409)"), NOT_YOURS),
+        rules=(
+            Rule("reason", ("invalid_fields",), "3 characters at least, without the spaces"),
+            Rule(None, ("not_planned",), "a session still planned (409)"),
+            NOT_YOURS,
+        ),
     ),
     Operation(
         "post",
@@ -225,10 +233,9 @@ OPERATIONS: tuple[Operation, ...] = (
         rules=(
             Rule("visit", ("invalid_fields",), "a visit of the configured schedule"),
             Rule("hair_count", ("invalid_fields",), "at least one measure or scale"),
-            Rule(
-                "investigator_global",
-                ("invalid_fields",),
-                "no global assessment at baseline (it compares with baseline)",
+            *(
+                Rule(name, ("invalid_fields",), "no global assessment at baseline (it compares)")
+                for name in ("investigator_global", "patient_global")
             ),
             Rule("assessed_at", ("invalid_fields",), "with its zone, not in the future"),
             Rule(None, ("already_assessed",), "one assessment per visit (409)"),
@@ -266,6 +273,7 @@ OPERATIONS: tuple[Operation, ...] = (
         request="PhotoUpload",
         request_media="multipart/form-data",
         errors=(400, 401, 403, 404, 413, 415, 422),
+        headers={"Location": "the photograph's address"},
         rules=(
             Rule("photo", ("invalid_fields",), "a JPEG or PNG file whose bytes are one"),
             NOT_YOURS,

@@ -197,7 +197,10 @@ def _when(fields: Measures, now: datetime) -> datetime:
         return now
     if fields.assessed_at.tzinfo is None:
         raise _bad("assessed_at", "give the time with its zone")
-    moment = fields.assessed_at.astimezone(UTC)
+    try:
+        moment = fields.assessed_at.astimezone(UTC)
+    except OverflowError:
+        raise _bad("assessed_at", "not a date this calendar can hold") from None
     if moment > now + timedelta(minutes=5):
         raise _bad("assessed_at", "in the future")
     return moment
