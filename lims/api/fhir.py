@@ -87,8 +87,8 @@ def _capability() -> dict[str, Any]:
                 {
                     "name": "everything",
                     "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-                    "documentation": "the patient with every collection, product and "
-                    "administration of theirs the reader may see",
+                    "documentation": "the patient with every collection, product, "
+                    "administration and outcome Observation of theirs the reader may see",
                 }
             ]
         types.append(entry)

@@ -145,7 +145,14 @@ def test_the_capability_statement_is_public_and_lists_what_is_served(client):
     statement = fhir_get(client, "/metadata")
     assert statement["fhirVersion"] == "4.0.1"
     served = {r["type"]: r for r in statement["rest"][0]["resource"]}
-    assert set(served) == {"Patient", "Specimen", "BiologicallyDerivedProduct", "Procedure"}
+    assert set(served) == {
+        "Patient",
+        "Specimen",
+        "BiologicallyDerivedProduct",
+        "Procedure",
+        "Observation",
+    }
+    assert {p["name"] for p in served["Observation"]["searchParam"]} == {"_id", "patient"}
     assert {p["name"] for p in served["BiologicallyDerivedProduct"]["searchParam"]} >= {
         "identifier",
         "patient",
@@ -163,7 +170,7 @@ def test_unknown_ids_types_and_methods_are_operation_outcomes(client, token, giv
     assert refused(client, f"/BiologicallyDerivedProduct/{source_id}", tech, 404) == "not-found"
     assert refused(client, f"/Specimen/{product_id}", tech, 404) == "not-found"
     assert refused(client, f"/Procedure/{source_id}", tech, 404) == "not-found"
-    assert refused(client, "/Observation", tech, 404) == "not-found"
+    assert refused(client, "/MedicationRequest", tech, 404) == "not-found"
     assert refused(client, "/Patient/999999/$everything", tech, 404) == "not-found"
     assert refused(client, "/Patient?name=Ada", tech, 400) == "invalid"
     assert refused(client, "/Patient?_count=many", tech, 400) == "invalid"

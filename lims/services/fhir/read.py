@@ -21,11 +21,11 @@ from ...domain.identifiers import (
 )
 from ...domain.status import Status
 from ...extensions import db
-from ...models import Patient, Unit, User
+from ...models import OutcomeAssessment, Patient, Unit, User
 from .. import access
-from . import resources
+from . import observations, resources
 
-TYPES = ("Patient", "Specimen", "BiologicallyDerivedProduct", "Procedure")
+TYPES = ("Patient", "Specimen", "BiologicallyDerivedProduct", "Procedure", "Observation")
 # The search parameters each type takes (besides _count and _offset), as the
 # CapabilityStatement lists them.
 SEARCH_PARAMS: dict[str, dict[str, str]] = {
@@ -45,6 +45,10 @@ SEARCH_PARAMS: dict[str, dict[str, str]] = {
     },
     "Procedure": {
         "_id": "the administered product's id",
+        "patient": "the patient's id (or Patient/<id>)",
+    },
+    "Observation": {
+        "_id": "<assessment id>-<measure code>, e.g. 12-hair-density",
         "patient": "the patient's id (or Patient/<id>)",
     },
 }
@@ -221,7 +225,42 @@ def read(user: User, kind: str, ident: str) -> dict[str, Any]:
         raise _unknown_type(kind)
     if kind == "Patient":
         return resources.patient(_patient(user, ident))
+    if kind == "Observation":
+        return _observation(user, ident)
     return _render(kind, _unit(user, kind, ident))
+
+
+def _observation(user: User, ident: str) -> dict[str, Any]:
+    parts = observations.split_id(ident)
+    row = db.session.get(OutcomeAssessment, parts[0]) if parts else None
+    if row is None or not access.may_see_patient(user, row.patient_id):
+        raise no_resource("Observation", ident)
+    found = [o for o in observations.observations([row]) if o["id"] == ident]
+    if not found:  # a measure this assessment did not record
+        raise no_resource("Observation", ident)
+    return found[0]
+
+
+def _observation_id(value: str) -> ColumnElement[bool]:
+    parts = observations.split_id(value.strip())
+    return OutcomeAssessment.id == (parts[0] if parts else 0)
+
+
+def _search_observations(user: User, params: Mapping[str, Sequence[str]], count: int, offset: int):
+    """Every Observation of the matching assessments the reader may see, paged in memory (a
+    patient's course has tens of them)."""
+    ids = _values(params, "_id")
+    conditions = [access.visible_patients(user, OutcomeAssessment.patient_id)]
+    conditions += _any_of(ids, _observation_id)
+    conditions += _any_of(
+        _values(params, "patient"),
+        lambda v: OutcomeAssessment.patient_id == (_record_id(v, "Patient") or 0),
+    )
+    found = observations.observations(observations.rows(*conditions))
+    for value in ids:  # the exact ids asked for, not every measure of their rows
+        wanted = {v.strip() for v in value.split(",")}
+        found = [o for o in found if o["id"] in wanted]
+    return Page(found[offset : offset + count], len(found), count, offset)
 
 
 def search(user: User, kind: str, params: Mapping[str, Sequence[str]]) -> Page:
@@ -230,6 +269,8 @@ def search(user: User, kind: str, params: Mapping[str, Sequence[str]]) -> Page:
         raise _unknown_type(kind)
     _check_params(kind, params)
     count, offset = _paging(params)
+    if kind == "Observation":
+        return _search_observations(user, params, count, offset)
     if kind == "Patient":
         conditions = [access.visible_patients(user)]
         conditions += _any_of(_values(params, "identifier"), _patient_identifier)
@@ -254,7 +295,8 @@ def search(user: User, kind: str, params: Mapping[str, Sequence[str]]) -> Page:
 
 def everything(user: User, ident: str) -> list[dict[str, Any]]:
     """One patient's course: the patient, every collection, product and administration of
-    theirs the reader may see (``Patient/<id>/$everything``)."""
+    theirs the reader may see, and the outcome assessments' Observations
+    (``Patient/<id>/$everything``)."""
     record = _patient(user, ident)
     units = db.session.scalars(
         select(Unit)
@@ -270,4 +312,7 @@ def everything(user: User, ident: str) -> list[dict[str, Any]]:
             entry = resources.administration_entry(unit)
             if entry is not None:
                 given.append(resources.administration(unit, entry))
-    return found + given
+    assessed = observations.observations(
+        observations.rows(OutcomeAssessment.patient_id == record.id)
+    )
+    return found + given + assessed
