@@ -80,7 +80,7 @@ def test_a_report_reaches_qa_at_once_as_urgent_without_the_patients_name(given, 
     assert "Pat Example" not in event.payload and "Erythema" not in event.payload
 
 
-def test_refusals_change_nothing(given, users):
+def test_refusals_and_a_double_submit_change_nothing(given, users):
     doc2 = accounts.create_user("doc2", "clinician", PASSWORD, full_name="Other Doctor")
     source = given.parent  # the collection: same patient, never given
     before = written()
@@ -110,17 +110,12 @@ def test_refusals_change_nothing(given, users):
             adverse_reactions.report(unit_id, data, who)
         assert refused.value.code == code, (who.username, data)
     assert written() == before
-
-
-def test_the_same_report_twice_is_one_reaction_and_a_409(given, users):
-    data = reaction()
-    adverse_reactions.report(given.id, data, users["clinician"])
-    before = written()
-
+    twice = reaction()  # a double submit: the same report again
+    adverse_reactions.report(given.id, twice, users["clinician"])
+    once = written()
     with pytest.raises(Conflict) as second:
-        adverse_reactions.report(given.id, data, users["clinician"])
-
-    assert second.value.code == "already_reported" and written() == before
+        adverse_reactions.report(given.id, twice, users["clinician"])
+    assert second.value.code == "already_reported" and written() == once
 
 
 @pytest.mark.req("T-9")
