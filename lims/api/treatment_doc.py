@@ -147,6 +147,14 @@ PLAN_LINKS = {
     name: {"plan_id": "$response.body#/id"}
     for name in ("get_treatment_plan", "add_treatment_session", "record_assessment")
 }
+MEASURE_RULES = (
+    Rule("hair_count", ("invalid_fields",), "at least one measure or scale"),
+    *(
+        Rule(name, ("invalid_fields",), "no global assessment at baseline (it compares with it)")
+        for name in ("investigator_global", "patient_global")
+    ),
+    Rule("assessed_at", ("invalid_fields",), "with its zone, not in the future"),
+)
 TIME_RULE = Rule(
     "planned_at", ("invalid_fields",), "with its zone, from a day ago to five years ahead"
 )
@@ -232,12 +240,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(*BODY_ERRORS, 401, 403, 404, 409),
         rules=(
             Rule("visit", ("invalid_fields",), "a visit of the configured schedule"),
-            Rule("hair_count", ("invalid_fields",), "at least one measure or scale"),
-            *(
-                Rule(name, ("invalid_fields",), "no global assessment at baseline (it compares)")
-                for name in ("investigator_global", "patient_global")
-            ),
-            Rule("assessed_at", ("invalid_fields",), "with its zone, not in the future"),
+            *MEASURE_RULES,
             Rule(None, ("already_assessed",), "one assessment per visit (409)"),
             NOT_YOURS,
         ),
@@ -257,7 +260,7 @@ OPERATIONS: tuple[Operation, ...] = (
         request="CorrectionFields",
         errors=(*BODY_ERRORS, 401, 403, 404, 409),
         rules=(
-            Rule("hair_count", ("invalid_fields",), "at least one measure or scale"),
+            *MEASURE_RULES,
             Rule(None, ("stale_assessment",), "the latest version only (409)"),
             NOT_YOURS,
         ),
