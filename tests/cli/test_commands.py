@@ -90,6 +90,49 @@ def test_seed_demo_fills_an_empty_database_once(runner):
     the_demo_has_a_newcomer_from_single_sign_on_waiting_for_a_role()
     the_demo_has_one_past_import()
     the_demo_has_one_adverse_reaction_closed_signed_and_one_open()
+    the_demo_has_a_year_of_treatment_courses_whose_outcomes_vary_with_dose()
+
+
+def the_demo_has_a_year_of_treatment_courses_whose_outcomes_vary_with_dose() -> None:
+    from datetime import UTC, datetime
+
+    from lims.models import (
+        AssessmentPhoto,
+        Equipment,
+        OutcomeAssessment,
+        OutcomeReminder,
+        ReagentLot,
+        TreatmentPlan,
+    )
+    from lims.services.clinic import outcome_analysis, outcomes
+
+    plans = list(db.session.scalars(select(TreatmentPlan)))
+    assert len(plans) == 12
+    first_given = min(s.administered_at for p in plans for s in p.sessions if s.administered_at)
+    assert (datetime.now(UTC) - first_given).days >= 365
+    rows = list(db.session.scalars(select(OutcomeAssessment)))
+    assert {r.visit for r in rows} == {"baseline", "month_3", "month_6", "month_12"}
+    assert sum(1 for r in rows if r.corrects_id) == 2
+    reminders = {(r.visit, r.kind) for r in db.session.scalars(select(OutcomeReminder))}
+    assert {("month_12", "due"), ("month_12", "overdue")} <= reminders
+    photos = list(db.session.scalars(select(AssessmentPhoto)))
+    visits = {db.session.get(OutcomeAssessment, p.assessment_id).visit for p in photos}
+    assert visits == {"baseline", "month_3", "month_6", "month_12"}
+    qa = db.session.scalar(select(User).where(User.username == "qa"))
+    outcomes.read_photo(photos[0].id, qa)  # stored under PHOTO_DIR, its checksum holding
+    # the first year's register: decommissioned, its lots used up
+    old = db.session.scalars(
+        select(Equipment).where(Equipment.status_reason.like("decommissioned%"))
+    ).all()
+    assert len(old) == 5 and {e.status for e in old} == {"out_of_service"}
+    assert "used_up" in set(db.session.scalars(select(ReagentLot.flagged)))
+
+    result = outcome_analysis.analyse(qa, outcome_analysis.parse_visit({}))
+    dose = {g.label: g.spread for g in next(g for g in result.groupings if g.key == "dose").groups}
+    low, middle, high = (
+        dose[label] for label in ("cells < 5 × 10⁶", "cells 5 to < 20 × 10⁶", "cells ≥ 20 × 10⁶")
+    )
+    assert low.median < middle.median < high.median
 
 
 def the_demo_has_one_adverse_reaction_closed_signed_and_one_open() -> None:
