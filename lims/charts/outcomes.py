@@ -46,6 +46,7 @@ def change_chart(lines: Sequence[PatientLine], visits: Sequence[str], measure: s
         f"Change in {measure}",
         colors=[PALETTE[i % len(PALETTE)] for i, _ in enumerate(shown)],
         allow_interruptions=False,
+        include_x_axis=True,
         dots_size=4,
         value_formatter=_number,
         legend_at_bottom_columns=4,
@@ -71,7 +72,7 @@ def strip_chart(groups: Sequence[GroupStrip], title: str, measure: str) -> Chart
         value_formatter=_number,
         x_value_formatter=lambda x: _label(shown, x),
         legend_at_bottom_columns=3,
-        range=None,
+        include_x_axis=True,  # the zero of "no change" always on the chart
         xrange=(-0.6, len(shown) - 0.4) if shown else None,
         show_x_guides=False,
         x_label_rotation=-20 if len(shown) > 3 else 0,
