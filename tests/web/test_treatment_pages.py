@@ -116,7 +116,7 @@ def test_the_board_shows_the_next_session_and_whether_its_product_is_ready(login
     treatment.create_plan(source.patient.id, plan_body(), users["clinician"])  # SVF in a week
     client = login("clinician")
     board = client.get("/readiness/fragment").get_data(as_text=True)
-    assert 'data-session-ready="no"' in board and "no SVF of course" in board
+    assert 'data-session-ready="no"' in board and "no SVF of this course ready yet" in board
     walk(source, "released", users)
     board = client.get("/readiness/fragment").get_data(as_text=True)
     assert 'data-session-ready="yes"' in board and "✓ SVF ready" in board
