@@ -54,6 +54,7 @@ def test_a_clinician_plans_records_and_corrects_on_the_pages(login, register, us
     text = client.get(f"/patients/{patient}/treatment").get_data(as_text=True)
     assert "1.0 × 10⁶ viable cells in 4 mL" in text
     assert f"/units/{product.id}" in text
+    assert '<option value="new" selected>' in text  # the latest course has its plan
 
     visits = f"/patients/{patient}/treatment/plans/{plan.id}/visits"
     base = {"op": "record", "hair_count": "80", "area_cm2": "0.5"}
