@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lims.domain.errors import Invalid
+from lims.domain.notifications import PERSONAL_EVENTS, Urgency
 from lims.extensions import db
 from lims.models import Delivery, Notification, NotificationPreference
 from lims.services import inbox
@@ -205,7 +206,9 @@ def test_the_preferences_table(login, users):
     for title in ("Unit received", "Positive sterility after release", "Transit overdue"):
         assert title in page
     assert "In-app" in page and "E-mail" in page
-    assert page.count("urgent: cannot be switched off") == 4  # 2 urgent kinds × 2 channels
+    urgent = [kind for kind in PERSONAL_EVENTS.values() if kind.urgency is Urgency.URGENT]
+    assert len(urgent) == 3  # mismatch, positive sterility, adverse reaction
+    assert page.count("urgent: cannot be switched off") == 2 * len(urgent)  # × 2 channels
     assert re.search(r'name="identity_mismatch\.inapp" value="on" checked\s+disabled', html)
     assert "this server sends no e-mail" in page
     assert "your account has no e-mail address" in page
