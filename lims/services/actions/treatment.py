@@ -343,22 +343,6 @@ def plans_of(patient: Patient) -> list[TreatmentPlan]:
     )
 
 
-def next_sessions(patient_ids: list[int]) -> dict[int, TreatmentSession]:
-    """Each patient's next planned session (for the readiness board), by patient id."""
-    if not patient_ids:
-        return {}
-    rows = db.session.execute(
-        select(TreatmentPlan.patient_id, TreatmentSession)
-        .join(TreatmentSession, TreatmentSession.plan_id == TreatmentPlan.id)
-        .where(TreatmentPlan.patient_id.in_(patient_ids), TreatmentSession.status == "planned")
-        .order_by(TreatmentSession.planned_at, TreatmentSession.id)
-    ).all()
-    found: dict[int, TreatmentSession] = {}
-    for patient_id, session in rows:
-        found.setdefault(patient_id, session)
-    return found
-
-
 # ---------------------------------------------------------------------------- the dose given
 
 
@@ -465,14 +449,3 @@ def course_of(patient_id: object, viewer: User) -> dict[str, Any]:
         plan = plans.get(course.code)
         result.append({"course": course, "units": courses.units_of(course), "plan": plan})
     return {"patient": patient, "courses": result}
-
-
-def first_given(plan: TreatmentPlan) -> datetime | None:
-    """When the course's first session was given: the outcome schedule counts from it."""
-    given = [s.administered_at for s in plan.sessions if s.administered_at is not None]
-    return min(given) if given else None
-
-
-def planned_start(plan: TreatmentPlan) -> datetime | None:
-    planned = [s.planned_at for s in plan.sessions if s.status != "cancelled"]
-    return min(planned) if planned else None
