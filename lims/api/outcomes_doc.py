@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from .operation import Operation
+from .operation import Operation, Rule
 from .schemas import Request, Response, UtcTime
 
 
@@ -83,6 +83,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "OutcomesOut",
         query="OutcomesQuery",
         errors=(401, 403, 422),
+        rules=(
+            Rule(
+                "visit",
+                ("invalid_fields",),
+                "a visit of the configured schedule after baseline (OUTCOME_SCHEDULE_MONTHS)",
+            ),
+        ),
     ),
 )
 INPUTS: tuple[type[BaseModel], ...] = (OutcomesQuery,)
