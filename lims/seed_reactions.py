@@ -35,7 +35,7 @@ def stock(doctor: User, qa: User, password: str) -> None:
     given = _given_to(doctor)
     if len(given) < 2:
         return
-    older, newer = given[0], given[-1]
+    older, newer = given[-2], given[-1]  # the two given last
     now = utcnow()
     closed = adverse_reactions.report(
         older.id,

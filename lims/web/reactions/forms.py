@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,11 +16,11 @@ from ...domain.signatures import ACTION_MEANINGS
 from ...services.audit.adverse_reactions import CLOSE, TEXT_MAX, label
 
 SEVERITY_HINTS = {
-    "mild": "noticed, no treatment needed",
-    "moderate": "treated, no lasting harm",
-    "severe": "medical intervention, or lasting harm",
-    "life_threatening": "immediate risk of death",
-    "fatal": "the patient died",
+    "mild": " (no treatment)",
+    "moderate": " (treated)",
+    "severe": " (intervention or lasting harm)",
+    "life_threatening": "",
+    "fatal": "",
 }
 
 
@@ -44,7 +45,7 @@ class ReportReactionForm(_ServiceForm):
     )
     severity = RadioField(
         "Severity",
-        choices=[SelectChoice(s, f"{label(s)} — {SEVERITY_HINTS[s]}") for s in rules.SEVERITIES],
+        choices=[SelectChoice(s, f"{label(s)}{SEVERITY_HINTS[s]}") for s in rules.SEVERITIES],
         validate_choice=False,
     )
     relation = RadioField(
@@ -63,6 +64,11 @@ class ReportReactionForm(_ServiceForm):
     def __init__(self, *args: Any, zone: str = "UTC", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.zone = ZoneInfo(zone)
+
+    def prefill(self, patient_id: int, now: datetime) -> None:
+        """The product's patient, and now (the site's wall clock) as the onset to correct."""
+        self.patient_id.data = str(patient_id)
+        self.onset_at.data = now.astimezone(self.zone).replace(tzinfo=None, second=0, microsecond=0)
 
     def to_data(self) -> dict[str, Any]:
         onset = self.onset_at.data

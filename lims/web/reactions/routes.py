@@ -12,6 +12,7 @@ from ...domain.lifecycle import Status
 from ...domain.roles import Role
 from ...domain.signatures import manifestation
 from ...models import AdverseReaction, Signature, Unit, User
+from ...models.types import utcnow
 from ...security import note_refusal, roles_required, signing_throttle
 from ...services import access
 from ...services.audit import adverse_reaction_pdf, adverse_reactions
@@ -53,7 +54,7 @@ def report(unit_id: int) -> ResponseReturnValue:
     if unit.status != Status.ADMINISTERED.value:
         return _report_page(unit, form, 409)
     if not form.is_submitted():
-        form.patient_id.data = str(unit.patient_id)
+        form.prefill(unit.patient_id, utcnow())
         return _report_page(unit, form)
     try:
         found = adverse_reactions.report(unit.id, form.to_data(), _viewer())
