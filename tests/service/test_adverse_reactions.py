@@ -104,6 +104,13 @@ def test_refusals_and_a_double_submit_change_nothing(given, users):
             Invalid,
             "invalid_fields",
         ),
+        (
+            given.id,
+            reaction(onset_at="0001-01-01T00:00:00+05:00"),  # before year 1 in UTC
+            users["clinician"],
+            Invalid,
+            "invalid_fields",
+        ),
     ]
     for unit_id, data, who, error, code in cases:
         with pytest.raises(error) as refused:

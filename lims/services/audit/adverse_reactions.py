@@ -123,11 +123,14 @@ def _require(user: User, roles: frozenset[str], doing: str) -> None:
 def _onset(fields: ReactionReportIn, unit: Unit, now: datetime) -> datetime:
     if fields.onset_at.tzinfo is None:
         raise _bad("onset_at", "give the time with its zone")
-    onset = fields.onset_at.astimezone(UTC)
+    try:
+        onset = fields.onset_at.astimezone(UTC)
+    except OverflowError:  # a year 1 east of UTC, a year 9999 west of it
+        raise _bad("onset_at", "not a time the product could have been given before") from None
     if onset > now + timedelta(minutes=5):
         raise _bad("onset_at", "in the future")
-    given = unit.administered_at
-    if given is not None and onset < given.astimezone(UTC) - timedelta(minutes=5):
+    given = unit.administered_at or unit.collected_at  # an imported unit may lack the first
+    if onset < given.astimezone(UTC) - timedelta(minutes=5):
         raise _bad("onset_at", "before the product was given")
     return onset
 
