@@ -266,7 +266,7 @@ def _viability(units) -> dict[int, float]:
     (same product code); the latest result (or correction) counts."""
     material = {}
     for unit in units:
-        chain = [u for u in _ancestors(unit)]
+        chain = _ancestors(unit)
         same = [chain[0]]
         for node in chain[1:]:
             if node.product_code != unit.product_code:

@@ -24,7 +24,7 @@ MEASURE = "density (hairs/cm²)"
 
 
 def drawn(result: analysis.Analysis) -> dict:
-    visits = [v for v in result.visits]
+    visits = list(result.visits)
     lines = []
     for course in result.courses:
         by_visit = {v.visit: v.density_change for v in course.visits}
