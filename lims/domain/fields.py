@@ -120,8 +120,8 @@ class RegisterFields(Fields):
         None,
         description="the therapy course the collection belongs to: the chain-of-identity "
         "identifier of one of the patient's courses (CH + facility + year + 6 characters), or "
-        "'new' to start one; left out: the patient's latest course, or a new one for a patient "
-        "who has none",
+        "'new' to start one; left out or empty: the patient's latest course, or a new one for "
+        "a patient who has none",
     )
 
     @field_validator("type")
@@ -135,8 +135,10 @@ class RegisterFields(Fields):
     @field_validator("course")
     @classmethod
     def _course(cls, value: str | None) -> str | None:
-        if value is None or value.lower() == NEW_COURSE:
-            return None if value is None else NEW_COURSE
+        if not value:  # left out, or empty: the patient's latest course
+            return None
+        if value.lower() == NEW_COURSE:
+            return NEW_COURSE
         try:
             return parse_chain_of_identity(value)
         except CodeError as exc:

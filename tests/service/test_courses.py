@@ -102,3 +102,8 @@ def test_the_bag_label_prints_the_course_readable_and_bar_coded(users):
     assert f"Chain of identity {product.chain_of_identity}" in label.lines
     pdf = render(label, STOCKS["bag"], "pdf")
     assert f"&/{product.chain_of_identity}" in linear_codes(pdf_image(pdf))
+
+
+def test_an_empty_course_is_the_same_as_none_given(users):
+    first = _register(users)
+    assert _register(users, course="  ").chain_of_identity == first.chain_of_identity
