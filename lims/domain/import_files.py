@@ -106,9 +106,9 @@ KINDS: dict[str, Kind] = {
                 Column(
                     "status",
                     True,
-                    "its status now: collected, received, quarantine, released, …",
+                    "its status now: collected, received, quarantine, administered, …",
                     "processed",
-                    "released",
+                    "administered",
                 ),
                 Column(
                     "collected_at",
@@ -154,7 +154,13 @@ KINDS: dict[str, Kind] = {
                     "",
                     "2026-03-04 10:00",
                 ),
-                Column("administered_at", False, "date and time (administered)", "", ""),
+                Column(
+                    "administered_at",
+                    False,
+                    "date and time (administered)",
+                    "",
+                    "2026-03-04 11:30",
+                ),
                 Column(
                     "expires_at",
                     False,

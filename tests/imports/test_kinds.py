@@ -27,16 +27,16 @@ def test_units_from_xlsx_a_product_takes_its_collections_course(admin, imported)
         header,
         [din(41, year=26), "ADIPOSE", "MRN-1", "processed", collected, 120, collected.replace(hour=13),
          collected.replace(hour=17), None, None, "new"],
-        [din(41, year=26), "SVF", "MRN-1", "released", collected, 8.5, None,
-         collected.replace(hour=17), datetime(2025, 3, 4, 10), "S1010", None],
+        [din(41, year=26), "SVF", "MRN-1", "quarantine", collected, 8.5, None,
+         collected.replace(hour=17), None, "S1010", None],
     ]  # fmt: skip
     done = imported("units", xlsx_file(rows), "units.xlsx")
 
     assert done.file_format == "xlsx" and done.imported_count == 2
     source, product = db.session.scalars(select(Unit).order_by(Unit.id)).all()
-    assert product.parent_id == source.id and product.status == "released"
+    assert product.parent_id == source.id and product.status == "quarantine"
     assert source.chain_of_identity and product.chain_of_identity == source.chain_of_identity
-    assert product.released_at.isoformat().startswith("2025-03-04T10:00")
+    assert product.processed_at.isoformat().startswith("2025-03-02T17:15")
     # A registration of this facility and year never gets the imported DIN's number again.
     assert unit_service.new_din(2026)[0] > din(41, year=26)[:13]
 

@@ -58,6 +58,7 @@ def test_bad_rows_are_refused_beside_the_cell_and_nothing_is_confirmed(admin, im
         [din(8), "ADIPOSE", "MRN-9", "released", "2025-03-02 09:15", "0", "2025-03-01 13:40"]
     )
     rows.append(rows[1])
+    rows.append([din(9), "SVF", "MRN-1", "released", "2025-03-02 09:15", "8", ""])
     imp = data_import.upload(data_import.Upload(csv_file(rows), "bad.csv", "units"), admin)
     by_row = {row["row"]: row for row in imp.rows}
     assert by_row[2]["status"] == by_row[3]["status"] == "created"
@@ -68,6 +69,8 @@ def test_bad_rows_are_refused_beside_the_cell_and_nothing_is_confirmed(admin, im
     assert "status" in problems  # a collection is not released
     assert "before collected_at" in problems["received_at"]
     assert by_row[6]["problems"] == {"din": "row 2 gives the same din"}
+    # a product still to be given comes in quarantine: QA releases it here (decision 110)
+    assert "imported in quarantine" in by_row[7]["problems"]["status"]
     try:
         data_import.confirm(imp.id, admin)
     except data_import.Conflict as exc:

@@ -81,13 +81,14 @@ SOURCE_STATUSES = frozenset(
         Status.EXPIRED,
     }
 )
+# A product that could still reach a patient (released, dispensed, returned) is not imported
+# as such: it comes in quarantine and QA releases it here, on its QC results and with a
+# signature, so nothing reaches a patient on a release this LIMS never checked (decision 110).
+STILL_TO_GIVE = frozenset({Status.RELEASED, Status.DISPENSED, Status.RETURNED})
 PRODUCT_STATUSES = frozenset(
     {
         Status.QUARANTINE,
-        Status.RELEASED,
-        Status.DISPENSED,
         Status.ADMINISTERED,
-        Status.RETURNED,
         Status.REJECTED,
         Status.DISCARDED,
         Status.EXPIRED,
@@ -577,7 +578,13 @@ class UnitPlanner(Planner):
         else:
             status = Status(status_text)
             allowed = SOURCE_STATUSES if kind is None or kind.is_source else PRODUCT_STATUSES
-            if status not in allowed:
+            if status in STILL_TO_GIVE and allowed is PRODUCT_STATUSES:
+                row.refuse(
+                    "status",
+                    f"a product still to be given is imported in quarantine, not {status.value}: "
+                    "QA releases it here, on its QC results and with a signature",
+                )
+            elif status not in allowed:
                 what = "a source collection" if kind is None or kind.is_source else "a product"
                 row.refuse(
                     "status",
