@@ -27,7 +27,7 @@ from lims.db import is_postgres, lock, transaction
 from lims.domain.ledger_chain import GENESIS, entry_hash
 from lims.domain.roles import Role
 from lims.extensions import db
-from lims.models import LedgerEntry, MaterialUse, Patient, ReagentLot, Unit
+from lims.models import LedgerEntry, MaterialUse, Patient, ReagentLot, TherapyCourse, Unit
 
 from .simulate import Event
 from .stories import PatientPlan
@@ -66,24 +66,48 @@ def _patient_row(plan: PatientPlan, event: Event) -> dict[str, Any]:
 
 
 class ChainWriter:
-    def __init__(self, batch_size: int, on_flush: Callable[[int, int], None] | None = None):
+    def __init__(
+        self,
+        batch_size: int,
+        on_flush: Callable[[int, int], None] | None = None,
+        site_id: int | None = None,
+    ):
+        self.site_id = site_id  # where the bench's courses are started
         self.key = current_app.config["LEDGER_KEY"].encode()
         self.batch_size = batch_size
         self.on_flush = on_flush
         self.seq, self.prev = self.committed = ledger_head()
         self.next_entry_id = next_id(LedgerEntry)
         self.patients: list[dict[str, Any]] = []
+        self.courses: list[dict[str, Any]] = []
         self.units: list[dict[str, Any]] = []
         self.entries: list[dict[str, Any]] = []
         self.lots: list[dict[str, Any]] = []
         self.uses: list[dict[str, Any]] = []
-        self.written = {"patients": 0, "units": 0, "entries": 0, "lots": 0, "uses": 0}
+        self.written = {
+            "patients": 0,
+            "courses": 0,
+            "units": 0,
+            "entries": 0,
+            "lots": 0,
+            "uses": 0,
+        }
         self._pool: ThreadPoolExecutor | None = None
         self._pending: tuple[Future[None], Batch] | None = None
 
     def add(self, event: Event) -> None:
         if event.patient is not None and not event.patient.written:
             self.patients.append(_patient_row(event.patient, event))
+            if event.patient.course_code:
+                self.courses.append(
+                    {
+                        "code": event.patient.course_code,
+                        "patient_id": event.patient.id,
+                        "site_id": self.site_id,
+                        "started_at": event.at,
+                        "started_by_id": event.actor.id,
+                    }
+                )
             event.patient.written = True
         self.units.extend(event.units)
         ids = []
@@ -105,9 +129,9 @@ class ChainWriter:
         """Write what is pending; on PostgreSQL in the background (``finish`` waits for it)."""
         if not self.entries and not self.units and not self.uses:
             return
-        batch = Batch(self.patients, self.units, self.entries, self.lots, self.uses)
+        batch = Batch(self.patients, self.courses, self.units, self.entries, self.lots, self.uses)
         expected_head, self.committed = self.committed, (self.seq, self.prev)
-        self.patients, self.units, self.entries = [], [], []
+        self.patients, self.courses, self.units, self.entries = [], [], [], []
         self.lots, self.uses = [], []
         if not is_postgres():
             with transaction():
@@ -147,13 +171,14 @@ class ChainWriter:
 class Batch:
     """The rows of one transaction, in the order their foreign keys need."""
 
-    def __init__(self, patients, units, entries, lots, uses) -> None:
-        self.patients, self.units, self.entries = patients, units, entries
+    def __init__(self, patients, courses, units, entries, lots, uses) -> None:
+        self.patients, self.courses, self.units, self.entries = patients, courses, units, entries
         self.lots, self.uses = lots, uses
 
     def tables(self) -> list[tuple[Table, list[dict[str, Any]]]]:
         return [
             (Patient.__table__, self.patients),
+            (TherapyCourse.__table__, self.courses),
             (Unit.__table__, self.units),
             (LedgerEntry.__table__, self.entries),
             (ReagentLot.__table__, self.lots),

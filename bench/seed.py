@@ -39,7 +39,7 @@ from lims.services.admin import accounts
 from . import backend_of, database_url, make_app, materials, safe_url
 from .chain import ChainWriter, next_id
 from .simulate import Actor, Event, Simulator
-from .stories import Plan, plan
+from .stories import PatientPlan, Plan, plan
 
 BENCH_USERS = (
     ("bench-doctor1", "clinician", "Dr. Hana Becker"),
@@ -117,6 +117,21 @@ def assign_identifiers(lab: Plan) -> None:
             year = collection.collected_at.year
             collection.din = identifiers.make_din(facility, year, numbers[year])
             numbers[year] += 1
+        # one course per patient, numbered at its first collection's year (decision 104)
+        first: dict[int, tuple[PatientPlan, int]] = {}
+        for collection in sorted(lab.collections, key=lambda c: c.collected_at):
+            first.setdefault(
+                id(collection.patient), (collection.patient, collection.collected_at.year)
+            )
+        per_year: dict[int, list[PatientPlan]] = {}
+        for patient, year in first.values():
+            per_year.setdefault(year, []).append(patient)
+        for year, patients in sorted(per_year.items()):
+            number = reserve(f"{identifiers.COI_PREFIX}{facility}", year, len(patients))
+            for offset, patient in enumerate(patients):
+                patient.course_code = identifiers.make_chain_of_identity(
+                    facility, year, number + offset
+                )
 
 
 def events_in_time_order(
@@ -182,7 +197,7 @@ def seed(
         bar.update(unit_count)
         bar.set_postfix_str(f"ledger entries {writer.written['entries']}", refresh=False)
 
-    writer = ChainWriter(batch_size, on_flush=advance)
+    writer = ChainWriter(batch_size, on_flush=advance, site_id=simulator.site_id)
     lot_events = (e for p in register.all_lots() for e in materials.lot_events(p))
     for event in events_in_time_order(lab, simulator, lot_events):
         writer.add(event)

@@ -316,6 +316,7 @@ class Simulator:
         }
         fields = _check(ACTIONS["register"], None, data, actor, at)
         collected_at = fields.collected_at.astimezone(UTC)
+        started, patient.course_started = not patient.course_started, True
         unit = Unit(
             id=self._take_id(),
             din=plan.din,
@@ -328,6 +329,7 @@ class Simulator:
             custodian_id=actor.id,
             location_id=None,
             site_id=self.site_id,
+            chain_of_identity=patient.course_code,
             volume_ml=fields.volume_ml,
             collection_site=fields.collection_site.lower(),
             collected_at=collected_at,
@@ -339,7 +341,12 @@ class Simulator:
             updated_at=at,
             version=1,
         )
-        recorded = {**fields.model_dump(mode="json"), "patient_id": patient.id}
+        recorded = {
+            **fields.model_dump(mode="json", exclude={"course"}),
+            "patient_id": patient.id,
+            "chain_of_identity": patient.course_code,
+            "course_started": started,
+        }
         entry = entry_content(unit, "register", actor, movement_of(unit), recorded, None, at)
         return unit, Event(at, actor, patient=patient, entries=[entry])
 

@@ -54,6 +54,8 @@ class PatientPlan:
     id: int | None = None
     mrn: str | None = None
     wristband: str | None = None
+    course_code: str | None = None  # one therapy course per bench patient (decision 104)
+    course_started: bool = False
     written: bool = False
 
 

@@ -45,6 +45,12 @@ REGISTER = (
     *guard_rules("register"),
     Rule("patient.birth_date", ("invalid_fields",), "not in the future, not before 1900"),
     Rule("site", ("not_your_site",), "the facility number of one of the registrant's sites"),
+    Rule(
+        "course",
+        ("invalid_fields", "unknown_course"),
+        "'new', or the chain-of-identity identifier of one of the patient's therapy courses: "
+        "CH + 5-character facility + 2-digit year + 6 characters (scanned: '&/' before it)",
+    ),
 )
 
 PASSWORDS = (

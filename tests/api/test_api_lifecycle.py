@@ -26,6 +26,7 @@ UNIT_KEYS = {
     "collection_site",
     "collected_at",
     "donor_testing",
+    "chain_of_identity",
     "received_at",
     "processed_at",
     "expires_at",

@@ -15,8 +15,10 @@ from sqlalchemy import func, select, update
 from lims.domain.notifications import EVENTS, PERSONAL_EVENTS
 from lims.extensions import db
 from lims.models import Delivery, Equipment, Notification, OutboxEvent, ReagentLot, User
-from lims.services.actions import expiry, schedule, units
+from lims.services.actions import expiry, schedule, treatment, units
 from lims.services.admin import sites
+from lims.services.audit import adverse_reactions
+from lims.services.clinic import outcomes
 from lims.services.materials import warnings as materials_warnings
 from lims.services.station import shipments
 from tests.service.lab import (
@@ -67,6 +69,27 @@ def register(users, **overrides):
     return units.register(registration("ADIPOSE", **overrides), users["clinician"]).unit
 
 
+def treated_course(users) -> None:
+    """A planned course given, its baseline visit reminded due then overdue, and an adverse
+    reaction to the product reported (urgent to QA)."""
+    given = walk(register(users, patient={"mrn": "M-6", "name": "Di Treated"}), "dispensed", users)
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    session = {"kind": "initial", "product_type": given.unit_type, "planned_at": soon}
+    plan = {"indication": "androgenetic_alopecia", "sessions": [session]}
+    treatment.create_plan(given.patient_id, plan, users["clinician"])
+    data = data_for("administer", unit=given)
+    units.perform_action(given.id, "administer", data, users["clinician"])
+    outcomes.remind()  # the baseline is due from the first session
+    outcomes.remind(datetime.now(UTC).date() + timedelta(days=30))  # and then overdue
+    reaction = {
+        "onset_at": datetime.now(UTC).isoformat(),
+        "description": "redness and swelling at the injection sites",
+        "severity": "moderate",
+        "relation": "probable",
+    }
+    adverse_reactions.report(given.id, reaction, users["clinician"])
+
+
 def make_every_event(users) -> None:
     """One or more of each kind in docs/product.md §8, through the services and the beat jobs."""
     received = register(users)
@@ -87,6 +110,7 @@ def make_every_event(users) -> None:
     wrong = {**data_for("administer", unit=dispensed), "wristband": failing.patient.wristband}
     with pytest.raises(Exception):  # noqa: B017  (refused: patient mismatch)
         units.perform_action(dispensed.id, "administer", wrong, users["clinician"])
+    treated_course(users)
     in_transit = register(users, patient={"mrn": "M-5", "name": "Cy Transit"})
     units.perform_action(in_transit.id, "dispatch", data_for("dispatch"), users["clinician"])
     ship_with_one_missing(users)
@@ -167,8 +191,9 @@ def test_every_event_kind_reaches_inbox_email_and_webhook(worker, people, smtp_s
     assert hook_kinds == set(EVENTS)
     assert all(c["signed"] for c in webhook.calls)
     # e-mail and webhooks leave the LIMS: identifiers and a link, never a patient's name
-    assert not [m for m in mailbox.messages if "Jo Released" in m.as_string()]
-    assert not [c for c in webhook.calls if "Jo Released" in str(c["body"])]
+    for name in ("Jo Released", "Di Treated"):  # a unit's events, a course's reminders
+        assert not [m for m in mailbox.messages if name in m.as_string()]
+        assert not [c for c in webhook.calls if name in str(c["body"])]
     # each delivery exactly once
     keys = db.session.scalars(select(Delivery.idempotency_key)).all()
     emailed = [m["Message-ID"] for m in mailbox.messages]
