@@ -244,6 +244,7 @@ def app(database_url, app_config) -> Iterator:
     _fresh_fallback()
     with app.app_context():
         yield app
+        db.session.remove()  # first: a job's thread may wait for what the test's session holds
         _let_background_work_end(app)
         db.session.remove()
         db.engine.dispose()
