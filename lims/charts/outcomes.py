@@ -49,7 +49,8 @@ def change_chart(lines: Sequence[PatientLine], visits: Sequence[str], measure: s
         include_x_axis=True,
         dots_size=4,
         value_formatter=_number,
-        legend_at_bottom_columns=4,
+        legend_at_bottom_columns=3,  # a patient's name and course (30-odd characters) each
+        truncate_legend=-1,
     )
     chart.x_labels = list(visits)
     for line in shown:
