@@ -1,4 +1,4 @@
-"""The treatment course on the ``api`` blueprint (issue 18): a patient's whole course, plans
+"""The treatment course on the ``api`` blueprint (docs/treatment.md): a patient's whole course, plans
 and sessions, outcome assessments with corrections and photographs. Thin like the other
 routes: ``services.actions.treatment`` and ``services.clinic.outcomes`` decide, and
 ``services.audit.course`` reads the course whole, as the page does."""

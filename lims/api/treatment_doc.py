@@ -1,4 +1,4 @@
-"""The OpenAPI operations and schemas of the treatment course (issue 18): plans and sessions,
+"""The OpenAPI operations and schemas of the treatment course (docs/treatment.md): plans and sessions,
 outcome assessments, their corrections and photographs, and a patient's whole course;
 ``openapi`` joins them to the rest. The request bodies are the services' own models."""
 

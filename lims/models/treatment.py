@@ -1,4 +1,4 @@
-"""The treatment course after the product (issue 18; decisions 111–113): a plan per therapy
+"""The treatment course after the product (decisions 111–113): a plan per therapy
 course, its sessions (each, once given, with the product and the dose), the outcome assessments
 at the scheduled visits with their photographs, the reminders sent for them, and adverse
 reactions.

@@ -1,4 +1,4 @@
-"""The treatment course after the product and its outcome (issue 18; decisions 111–113): treatment
+"""The treatment course after the product and its outcome (decisions 111–113): treatment
 plans and their sessions, outcome assessments (append-only) and their photographs (append-only),
 the reminders sent for visits, and adverse reactions.
 

@@ -1,4 +1,4 @@
-"""Treatment plans and their sessions (issue 18, decision 111): what a therapy course is for,
+"""Treatment plans and their sessions (decision 111): what a therapy course is for,
 the sessions planned (initial, a series, maintenance every N months) and, once a product is
 given, which session it was and the dose, computed from the product's QC.
 

@@ -1,4 +1,4 @@
-"""A patient's treatment course read whole (issue 18): each therapy course with its units, its
+"""A patient's treatment course read whole (docs/treatment.md): each therapy course with its units, its
 plan and sessions (the product given and the dose in words), and the outcome visits with their
 current assessment, the versions it corrected, the photographs and the change from baseline.
 

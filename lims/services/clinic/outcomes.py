@@ -1,4 +1,4 @@
-"""Outcome assessments of a treatment plan (issue 18, decision 112): the visits of the schedule,
+"""Outcome assessments of a treatment plan (decision 112): the visits of the schedule,
 what each measured, corrections that keep the original, the photographs (stored with their
 SHA-256, checked when read), and the reminders beat sends when a visit is due or overdue.
 

@@ -1,5 +1,5 @@
 """Bulk import of what a lab already has: patients, units (with their history up to a status),
-locations and users, from a CSV or XLSX file (issue 17; decisions 109-110; docs/import.md).
+locations and users, from a CSV or XLSX file (decisions 109-110; docs/import.md).
 
 1. **Dry run** (``upload``, admins): the file is kept as uploaded (its SHA-256 over the bytes)
    and every row is matched to the records by its natural key — MRN, DIN + product code +

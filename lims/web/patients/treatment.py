@@ -1,4 +1,4 @@
-"""A patient's treatment course (issue 18): the plans with their sessions (the product given
+"""A patient's treatment course (docs/treatment.md): the plans with their sessions (the product given
 and the dose in words), the outcome visits with their state, and one visit's page where the
 clinician records the assessment, corrects it (the original struck through beside the
 correction) and uploads photographs, shown side by side across visits.
