@@ -19,12 +19,9 @@ import time
 from datetime import UTC, datetime
 
 import requests
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.flask_client import OAuth
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from joserfc.errors import JoseError
 
 from ...domain.errors import ServiceError
 from ...models import User
@@ -41,6 +38,23 @@ REAUTHENTICATED = "signing_reauth"  # a verified one: for whom, the provider's a
 NEXT = "sso_next"
 
 
+# Authlib (and joserfc under it) is imported where single sign-on is used, not at start-up:
+# about 17 MB in every worker of an installation that has no provider configured.
+
+
+def _oauth_error() -> type[Exception]:
+    from authlib.integrations.base_client import OAuthError
+
+    return OAuthError
+
+
+def _provider_errors() -> tuple[type[Exception], ...]:
+    """What a provider's answer may raise: Authlib's refusals, a bad token, no answer."""
+    from joserfc.errors import JoseError
+
+    return (_oauth_error(), JoseError, requests.RequestException)
+
+
 def _client():
     """Authlib's client for the configured provider, made once per configuration (its
     discovery document and keys are fetched at first use and kept)."""
@@ -48,6 +62,8 @@ def _client():
     key = (config["OIDC_ISSUER"], config["OIDC_CLIENT_ID"], config["OIDC_CLIENT_SECRET"])
     made = current_app.extensions.get(EXTENSION)
     if made is None or made[0] != key:
+        from authlib.integrations.flask_client import OAuth
+
         oauth = OAuth(current_app._get_current_object())  # type: ignore[attr-defined]
         client = oauth.register(
             "lims",
@@ -89,14 +105,16 @@ def _verified_claims() -> dict:
     requests' errors, which ``_failed`` words."""
     token = _client().authorize_access_token()
     claims = token.get("userinfo")
+    refused = _oauth_error()
     if not claims:
-        raise OAuthError(description="the provider sent no ID token")
+        raise refused(description="the provider sent no ID token")
     if claims.get("iss") != current_app.config["OIDC_ISSUER"]:
-        raise OAuthError(description="the ID token comes from another issuer")
+        raise refused(description="the ID token comes from another issuer")
     return dict(claims)
 
 
 def _failed(exc: Exception) -> ResponseReturnValue:
+    OAuthError = _oauth_error()  # the class, imported where it is used
     if isinstance(exc, requests.RequestException):
         current_app.logger.warning("single sign-on: provider unreachable: %s", exc)
         return _problem(502, "The sign-in provider did not answer: try again in a moment.")
@@ -140,7 +158,7 @@ def sso_callback() -> ResponseReturnValue:
         return _reauth_callback(reauth)
     try:
         claims = _verified_claims()
-    except (OAuthError, JoseError, requests.RequestException) as exc:
+    except _provider_errors() as exc:
         return _failed(exc)
     try:
         user = sso.account_for_claims(claims)
@@ -184,7 +202,7 @@ def _reauth_callback(reauth: dict) -> ResponseReturnValue:
         )
     try:
         claims = _verified_claims()
-    except (OAuthError, JoseError, requests.RequestException) as exc:
+    except _provider_errors() as exc:
         return _failed(exc)
     started = datetime.fromtimestamp(float(reauth.get("started", 0)), UTC)
     try:
