@@ -185,9 +185,6 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
         os.environ.get("REDIS_URL") or "memory://"
     )
-    RATELIMIT_HEADERS_ENABLED = True
-    # Redis down: count failed sign-ins per process in memory rather than fail every request.
-    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     API_TOKEN_HOURS = _int("API_TOKEN_HOURS", 12)
     # Single sign-on with OpenID Connect (docs/sso.md, decisions 105-106); off without an
     # issuer. LOCAL_PASSWORDS=0 keeps the password form for unlinked admins only.

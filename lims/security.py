@@ -124,7 +124,7 @@ PER_ADDRESS = Budget("sign-in-address", "LOGIN_ADDRESS_THROTTLE")
 PASSWORD_AGAIN = Budget("password-again", "SIGNING_THROTTLE")
 
 # Redis unreachable: count in this process's memory for a while rather than fail every
-# sign-in (Flask-Limiter's own fallback only serves its decorators).
+# sign-in.
 _FALLBACK = FixedWindowRateLimiter(MemoryStorage())
 _FALLBACK_SECONDS = 30
 _storage_down_until = 0.0

@@ -14,9 +14,11 @@ from ..extensions import login_manager
 from ..models.types import utcnow
 from ..timefmt import local_time, time_left
 from . import idle
+from .sessions import TOKEN_PATHS, CookieSessions
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     # Each area's package makes its blueprint and imports its own views (``<area>/__init__``).
     from . import (
         admin,
@@ -76,7 +78,7 @@ def init_app(app: Flask) -> None:
         from ..domain.identifiers import MAX_ID
         from ..services.admin.accounts import user_for_session
 
-        if request.path.startswith(("/api/", "/fhir/")):
+        if request.path.startswith(TOKEN_PATHS):
             return None  # the API and FHIR authenticate by bearer token only (no CSRF there)
         user_key, _, stamp = str(user_id).partition(":")
         try:
@@ -92,7 +94,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_user_from_token(req):
-        if not req.path.startswith(("/api/", "/fhir/")):
+        if not req.path.startswith(TOKEN_PATHS):
             return None
         scheme, _, token = req.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -61,10 +61,22 @@ def sandbox() -> None:
 
 
 def content_security_policy() -> str:
-    nonce = f" 'nonce-{g.style_nonce}'" if "style_nonce" in g else ""
+    sandboxed = bool(request.environ.get(SANDBOX))
+    if "style_nonce" in g:  # a page with a chart: this request's own policy
+        return _policy(sandboxed, f" 'nonce-{g.style_nonce}'")
+    return _policy_without_nonce(sandboxed)
+
+
+@cache
+def _policy_without_nonce(sandboxed: bool) -> str:
+    """Written once: the policy of every answer without a chart (every API answer)."""
+    return _policy(sandboxed, "")
+
+
+def _policy(sandboxed: bool, nonce: str) -> str:
     return "; ".join(
         (
-            *(("sandbox",) if request.environ.get(SANDBOX) else ()),
+            *(("sandbox",) if sandboxed else ()),
             "default-src 'self'",
             "script-src 'self'",
             f"style-src 'self' {_font_faces()}{nonce}",

@@ -23,6 +23,7 @@ from flask import Flask, current_app, request, session
 from flask_login import current_user, logout_user, user_logged_in, user_logged_out
 
 from ..models import User
+from .sessions import TOKEN_PATHS
 
 BACKGROUND_HEADER = "X-Background"
 SEEN = "seen"  # epoch seconds of the last request a person made
@@ -71,8 +72,8 @@ def _sign_out_idle(app: Flask) -> None:
 def init_app(app: Flask) -> None:
     @app.before_request
     def idle_timeout() -> None:
-        if request.path.startswith("/api/") or request.endpoint == "static":
-            return  # the API signs in by token; a stylesheet is not a person's request
+        if request.path.startswith(TOKEN_PATHS) or request.endpoint == "static":
+            return  # the API and FHIR sign in by token; a stylesheet is not a person's request
         # A permanent session's cookie also expires PERMANENT_SESSION_LIFETIME after it was
         # last set: a second line behind ``seen``.
         if not session and request.cookies.get(app.config["SESSION_COOKIE_NAME"]):

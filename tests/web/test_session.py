@@ -77,3 +77,29 @@ def test_signing_in_starts_a_new_session(client, users):
         assert after.get("csrf_token") != "a token the planter knows"
         assert after["_user_id"].startswith(f"{users['technician'].id}:")
     assert client.get_cookie("session").value != planted_cookie
+
+
+@pytest.mark.parametrize(
+    ("path", "anonymous"), [("/api/v1/units", 401), ("/fhir/Patient", 401), ("/fhir/metadata", 200)]
+)
+def test_a_request_signed_in_by_token_neither_reads_nor_sets_a_session_cookie(
+    client, login, token, path, anonymous
+):
+    """The API and FHIR sign in by bearer token only: a page's session cookie sent along
+    signs nobody in there, and their answers set no cookie (FHIR's used to: decision 115)."""
+    login("technician")  # the client now holds a page session's cookie
+    alone = client.get(path)  # the cookie alone is nobody there
+    assert alone.status_code == anonymous and "Set-Cookie" not in alone.headers
+    response = client.get(path, headers=token("technician"))
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+def test_writing_to_the_session_of_a_token_request_is_refused(app):
+    """A programming error said as such, never a cookie quietly set on an API answer."""
+    from flask import session
+
+    with app.test_request_context("/api/v1/units"):
+        assert not session
+        with pytest.raises(RuntimeError, match="no session to write to"):
+            session["user_id"] = 1
