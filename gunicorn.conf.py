@@ -21,3 +21,15 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M
 _embedded = not os.environ.get("REDIS_URL")
 workers = int(os.environ.get("WEB_CONCURRENCY") or (1 if _embedded else os.cpu_count() or 1))
 threads = int(os.environ.get("GUNICORN_THREADS") or (2 if _embedded else 1))
+
+
+def post_worker_init(worker):
+    """Once the worker has loaded the app, move everything it holds (modules, mappers, the
+    compiled SQL cache, templates) out of the garbage collector's sight: those objects live
+    as long as the worker. Without this, every full collection walked them all again — on a
+    request that makes many objects (the readiness board: 13,000 ORM rows) that was a third
+    of its time (docs/performance.md, decision 115)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -134,3 +134,18 @@ def test_the_apps_own_log_never_repeats_a_query(client, login, register, caplog)
     client.post("/login?next=/units/%3Fq%3DRita", data={"username": "Rita", "password": "x"})
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert not any(word in logged for word in PATIENT), logged[-2000:]
+
+
+def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_sight():
+    """gunicorn's post_worker_init hook (decision 115): the app's long-lived objects are
+    frozen, so a full collection no longer walks them on every busy request."""
+    import gc
+    import runpy
+
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    before = gc.get_freeze_count()
+    try:
+        settings["post_worker_init"](None)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
