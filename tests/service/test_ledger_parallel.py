@@ -66,3 +66,10 @@ def test_an_entry_cut_at_the_seam_of_two_runs_is_named(app, ninety_entries):
     assert not found.intact and found.first_break.seq == 32
     assert "entries are missing" in found.first_break.problem
     assert found == sequential(app)
+
+
+def test_the_worker_reads_the_ledgers_own_table():
+    """The run's reader names the table without importing the models (decision 115)."""
+    from lims.services.custody import ledger_runs
+
+    assert ledger_runs.TABLE == LedgerEntry.__tablename__
