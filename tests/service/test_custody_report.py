@@ -180,6 +180,10 @@ def test_the_pdf_is_a4_numbered_and_carries_the_manifestation(released, users):
     assert "Chain verified at generation" in flat
     assert "generated at" in flat
     assert report.entries[-1].entry_hash[:16] in flat
+    last = report.entries[-1]
+    local, _, zone = last.local_time.rpartition(" ")
+    date, _, clock = last.utc_time.partition("T")
+    assert f"{local} {zone} {date}T {clock}" in flat  # both times whole, each line in its column
 
 
 def test_the_history_export_of_a_collection_uses_the_same_rows(released, users):

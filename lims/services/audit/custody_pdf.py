@@ -76,6 +76,15 @@ def _fit(text: str, column: int, style: ParagraphStyle = TEXT) -> str | Paragrap
     return _p(text, style)
 
 
+def _moment(entry: ReportEntry) -> str:
+    """The local time, its zone below it, and the UTC time broken after its ``T``: four lines
+    of plain text that fit the column, where a Paragraph could wrap only the first and let
+    the UTC time run over the next column (and cost a fifth of a long report's rendering)."""
+    local, _, zone = entry.local_time.rpartition(" ")
+    date, _, clock = entry.utc_time.partition("T")
+    return f"{local}\n{zone}\n{date}T\n{clock}"
+
+
 def _hash(value: str) -> str:
     return "\n".join(value[i : i + 16] for i in range(0, len(value), 16))
 
@@ -86,7 +95,7 @@ def _row(entry: ReportEntry) -> list:
     # is what made a long history slow. The text cells that may wrap stay Paragraphs.
     return [
         f"#{entry.seq}",
-        _fit(f"{entry.local_time}\n{entry.utc_time}", 1, SMALL),
+        _fit(_moment(entry), 1, SMALL),
         _what(entry),
         _fit(entry.status_change or "—", 3),
         _fit(entry.custody_change, 4),
