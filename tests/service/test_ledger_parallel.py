@@ -72,4 +72,4 @@ def test_the_worker_reads_the_ledgers_own_table():
     """The run's reader names the table without importing the models (decision 115)."""
     from lims.services.custody import ledger_runs
 
-    assert ledger_runs.TABLE == LedgerEntry.__tablename__
+    assert LedgerEntry.__tablename__ == ledger_runs.TABLE
