@@ -103,7 +103,8 @@ def _writer_source() -> str:
             values.append(f"(utc_iso({v}) if {v}.__class__ is datetime else None)")
         else:
             values.append(f"(_quote({v}) if {v}.__class__ is str else _value({v}))")
-    # the moment is quoted by the template; any other kind of value goes in whole
+    # The moment's quotes are the template's (utc_iso's text needs no escaping); an entry
+    # whose moment is not a datetime at all is written by ``_slow``.
     template = "{" + ",".join(json.dumps(name) + ":%s" for name in sorted(HASHED_FIELDS)) + "}"
     moment = json.dumps("recorded_at") + ":%s"
     template = template.replace(moment, json.dumps("recorded_at") + ':"%s"')
@@ -117,7 +118,7 @@ def _writer_source() -> str:
 
 
 def _slow(values: Sequence[Any]) -> bytes:
-    """Any entry whose moment is not a datetime (None, in a test): each value by ``_value``."""
+    """An entry whose moment is not a datetime (None, in a test): by the definition itself."""
     content = {name: values[i] for i, name in enumerate(HASHED_FIELDS)}
     return canonical_json(content).encode("ascii")
 
