@@ -64,17 +64,19 @@ def roles_required(*roles: Role, during_password_change: bool = False) -> Callab
     ``during_password_change`` (changing the password, ending one's token).
     """
     allowed = frozenset(roles) or None
+    role_names = frozenset(r.value for r in allowed) if allowed else None
 
     def decorate(view: Callable) -> Callable:
         ROUTE_ROLES[f"{view.__module__}.{view.__qualname__}"] = allowed
 
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
+            user = current_user._get_current_object()  # the proxy resolved once
+            if not user.is_authenticated:
                 abort(401)
-            if current_user.must_change_password and not during_password_change:
+            if user.must_change_password and not during_password_change:
                 return _password_change_first()
-            if allowed is not None and current_user.role not in {r.value for r in allowed}:
+            if role_names is not None and user.role not in role_names:
                 abort(403)
             return view(*args, **kwargs)
 

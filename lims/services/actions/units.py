@@ -420,9 +420,12 @@ def refuse_in_shipment(unit: Unit) -> None:
 # ---------------------------------------------------------------------------- reading
 
 
+ROLE_NAMES = frozenset(r.value for r in Role)
+
+
 def allowed_actions(unit: Unit, user: User) -> list[Action]:
     """What this user may do to this unit now: role, status and state guards agree."""
-    if user.role not in {r.value for r in Role}:
+    if user.role not in ROLE_NAMES:
         return []
     role, now = Role(user.role), utcnow()
     result = []
