@@ -31,12 +31,22 @@ RETURNING_PATIENT = 0.35  # share of collections from a patient seen before
 FIRST_NAMES = (
     "Anna", "Ben", "Clara", "David", "Elif", "Farid", "Greta", "Hugo", "Ines", "Jonas",
     "Kemal", "Lena", "Malik", "Nora", "Oskar", "Paula", "Rafael", "Sofia", "Timo", "Yara",
+    "Amir", "Bianca", "Carlos", "Dana", "Emil", "Fatima", "Georg", "Hana", "Igor", "Julia",
+    "Karin", "Luca", "Mira", "Nils", "Olga", "Pavel", "Rosa", "Sami", "Tara", "Viktor",
 )  # fmt: skip
-LAST_NAMES = (
-    "Albers", "Brandt", "Costa", "Dvorak", "Eriksen", "Fischer", "Garcia", "Hofmann",
-    "Ivanova", "Jansen", "Kowalski", "Lindgren", "Moreau", "Novak", "Okafor", "Petrov",
-    "Quinn", "Rossi", "Schmidt", "Yilmaz",
+# Surnames are a stem and an ending (25 × 16 = 400), so that a full name is shared by a few
+# dozen patients at a million units, as in a big clinic, rather than by a thousand: with 400
+# full names in all, a search by name measured the rare name shared by a town (decision 115).
+SURNAME_STEMS = (
+    "Al", "Brand", "Cost", "Dvor", "Erik", "Fisch", "Garc", "Hof", "Ivan", "Jans",
+    "Kowal", "Lind", "Mor", "Nov", "Okaf", "Petr", "Quin", "Ross", "Schmid", "Yilm",
+    "Berg", "Kram", "Weid", "Sand", "Holt",
 )  # fmt: skip
+SURNAME_ENDINGS = (
+    "ers", "t", "a", "ak", "sen", "er", "ia", "mann", "ova", "en", "ski", "gren", "eau",
+    "ic", "or", "ini",
+)  # fmt: skip
+LAST_NAMES = tuple(stem + ending for stem in SURNAME_STEMS for ending in SURNAME_ENDINGS)
 DIAGNOSES = (
     ("androgenetic alopecia", ("Norwood III", "Norwood IV", "Norwood V", "Ludwig I", "Ludwig II")),
     ("telogen effluvium", ("acute", "chronic")),
