@@ -17,8 +17,8 @@ round so that a machine that gets busier part-way through weighs on both alike:
   (``GET /api/v1/readiness?clinician=<id>`` of a seeded clinician, read by QA: 200 patients,
   the cap)
   and the units list searched by a patient's name (``GET /api/v1/units?q=<name>``; the bench
-  seed draws from 16,000 full names, so each is shared by a few dozen patients at a million units) and by a record
-  number (``q=<record number>``: one patient).
+  seed draws from 16,000 full names, so each is shared by a few dozen patients at a million
+  units) and by a record number (``q=<record number>``: one patient).
 
 The database is seeded first when it has no units (``bench.seed``). Each figure is the median
 over the rounds of wrk's requests per second and latency percentiles; the ratio is this
