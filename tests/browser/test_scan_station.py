@@ -33,6 +33,11 @@ def scan(page, code: str) -> None:
 
 
 def receive_by_keyboard(page) -> None:
+    # the form's first field takes the focus itself (autofocus); a person types once it has
+    # it, and so does the test (on a loaded machine typing could start a moment before)
+    page.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'temperature_c'"
+    )
     page.keyboard.type("4.5")  # temperature: the field has the focus
     page.keyboard.press("Tab")  # container intact? -> first choice, "Yes"
     page.keyboard.press("Space")
