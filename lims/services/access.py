@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased, joinedload, with_expression
 from ..domain.errors import NotFound
 from ..domain.identifiers import MAX_ID
 from ..domain.roles import Role
+from ..driver import DriverSelect, attach, column_keys
 from ..extensions import db
 from ..models import Appointment, LedgerEntry, Patient, Site, Unit, User, user_sites
 from ..models.unit import children_listed
@@ -187,7 +188,57 @@ TO_SHOW = (*WITH_PEOPLE, with_expression(Unit.children_listed, children_listed()
 
 # For those who see every unit, built once (a statement keeps its cache key: decision 96).
 _ANY_UNIT = select(Unit).where(Unit.id == bindparam("unit_id")).options(*WITH_PEOPLE)
-_ANY_UNIT_TO_SHOW = select(Unit).where(Unit.id == bindparam("unit_id")).options(*TO_SHOW)
+
+
+# The same read on the driver (decision 116), for those who see every unit: the unit, its
+# children's ids, its patient and its custodian in one row, made into the session's objects.
+_UNIT_KEYS = column_keys(Unit)
+_PATIENT_KEYS = column_keys(Patient)
+_PERSON_KEYS = column_keys(User)
+_custodian = aliased(User)
+
+
+def shown_units(where: ColumnElement[bool], *order: ColumnElement) -> DriverSelect:
+    return DriverSelect(
+        select(
+            *(getattr(Unit, key) for key in _UNIT_KEYS),
+            children_listed().label("children_listed"),
+            *(getattr(Patient, key).label(f"patient_{key}") for key in _PATIENT_KEYS),
+            *(getattr(_custodian, key).label(f"custodian_{key}") for key in _PERSON_KEYS),
+        )
+        .join(Patient, Patient.id == Unit.patient_id)
+        .outerjoin(_custodian, _custodian.id == Unit.custodian_id)
+        .where(where)
+        .order_by(*order)
+    )
+
+
+_UNIT_END = len(_UNIT_KEYS) + 1  # with children_listed
+_PATIENT_END = _UNIT_END + len(_PATIENT_KEYS)
+
+
+def read_shown(read: DriverSelect, params: dict) -> list[Unit]:
+    """The units ``read`` (made by ``shown_units``) finds, as the session's objects with
+    their patient, custodian and children's ids loaded (``TO_SHOW`` by the ORM)."""
+    found = []
+    for row in read.rows(params):
+        patient = attach(
+            Patient,
+            dict(zip(_PATIENT_KEYS, row[_UNIT_END:_PATIENT_END], strict=True)),
+            existing=True,
+        )
+        custodian = None
+        if row[_PATIENT_END] is not None:
+            custodian = attach(
+                User, dict(zip(_PERSON_KEYS, row[_PATIENT_END:], strict=True)), existing=True
+            )
+        values = dict(zip((*_UNIT_KEYS, "children_listed"), row[:_UNIT_END], strict=True))
+        unit = attach(Unit, values, {"patient": patient, "custodian": custodian}, existing=True)
+        found.append(unit)
+    return found
+
+
+UNIT_SHOWN = shown_units(Unit.id == bindparam("unit_id"))
 
 
 def sees_every_unit(user: User) -> bool:
@@ -202,8 +253,11 @@ def require_unit(user: User, unit_id: object, *, to_show: bool = False) -> Unit:
     ``to_show``: with its children's ids, for a reader that changes nothing."""
     ident = record_id(unit_id)
     found = None
-    if ident is not None and sees_every_unit(user):
-        found = db.session.scalar(_ANY_UNIT_TO_SHOW if to_show else _ANY_UNIT, {"unit_id": ident})
+    if ident is not None and to_show and sees_every_unit(user):
+        shown = read_shown(UNIT_SHOWN, {"unit_id": ident})
+        found = shown[0] if shown else None
+    elif ident is not None and sees_every_unit(user):
+        found = db.session.scalar(_ANY_UNIT, {"unit_id": ident})
     elif ident is not None:
         found = db.session.scalar(
             select(Unit)

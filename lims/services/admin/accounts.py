@@ -28,6 +28,7 @@ from ...db import lock, transaction
 from ...domain import passwords
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound
 from ...domain.roles import PEOPLE, Role
+from ...driver import DriverSelect, attach, column_keys
 from ...extensions import db
 from ...models import ApiToken, LedgerEntry, User
 from ...models.site import missing_sites
@@ -209,9 +210,28 @@ def user_for_session(user_id: int) -> User | None:
     return db.session.scalar(_SESSION_HOLDER, {"user_id": user_id})
 
 
+# The same question on the driver (decision 116): every API request asks it first.
+_TOKEN_HOLDER_ROW = DriverSelect(
+    select(
+        *(getattr(User, key) for key in column_keys(User)), missing_sites().label("sites_missing")
+    )
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
+        User.active.is_(True),
+    )
+)
+
+
 def user_for_token(token: str) -> User | None:
     """The active holder of an unexpired token, in one query (every API request asks)."""
-    return db.session.scalar(_TOKEN_HOLDER, {"digest": ApiToken.digest(token), "now": utcnow()})
+    params = {"digest": ApiToken.digest(token), "now": utcnow()}
+    row = _TOKEN_HOLDER_ROW.first(params)
+    if row is None:
+        return None
+    # the session may hold the person already (a test's, a second sign-in): read afresh
+    return attach(User, row) or db.session.scalar(_TOKEN_HOLDER, params)
 
 
 def revoke_token(token: str, user: User) -> datetime:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Select, bindparam, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
 
 from ...db import transaction
 from ...domain import codes, identifiers
@@ -92,19 +92,24 @@ def _collection(visible: ColumnElement[bool]) -> Select:
     )
 
 
-# For those who see every unit, built once (a statement keeps its cache key: decision 96).
-_ANY_UNIT_BY_CODE = _unit_by_code(true())
-_ANY_COLLECTION = _collection(true())
+# For those who see every unit, read on the driver (decision 116).
+_ANY_UNIT_BY_CODE = access.shown_units(
+    and_(
+        Unit.din == bindparam("din"),
+        Unit.product_code == bindparam("product_code"),
+        Unit.division == bindparam("division"),
+    )
+)
+_ANY_COLLECTION = access.shown_units(Unit.din == bindparam("din"), Unit.id)
 
 
 def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
-    stmt = (
-        _ANY_UNIT_BY_CODE
-        if access.sees_every_unit(actor)
-        else _unit_by_code(access.visible_units(actor))
-    )
     params = {"din": din, "product_code": product_code, "division": division}
-    unit = db.session.scalar(stmt, params)
+    if access.sees_every_unit(actor):
+        found = access.read_shown(_ANY_UNIT_BY_CODE, params)
+        unit = found[0] if found else None
+    else:
+        unit = db.session.scalar(_unit_by_code(access.visible_units(actor)), params)
     if unit is None:
         raise NotFound(
             f"no unit {identifiers.eye_readable(din)} with product code {product_code} {division}",
@@ -115,12 +120,10 @@ def _one_unit(din: str, product_code: str, division: str, actor: User) -> Unit:
 
 def collection_of(din: str, actor: User) -> list[Unit]:
     """The collection's units, if the actor may see them; none at all is 404."""
-    stmt = (
-        _ANY_COLLECTION
-        if access.sees_every_unit(actor)
-        else _collection(access.visible_units(actor))
-    )
-    found = list(db.session.scalars(stmt, {"din": din}))
+    if access.sees_every_unit(actor):
+        found = access.read_shown(_ANY_COLLECTION, {"din": din})
+    else:
+        found = list(db.session.scalars(_collection(access.visible_units(actor)), {"din": din}))
     if not found:
         raise NotFound(
             f"no unit has identifier {identifiers.eye_readable(din)}", code="unknown_identifier"

@@ -1,0 +1,168 @@
+"""The reads every request makes, run on the database driver itself (decision 116).
+
+A request signed in by token asks two things before it does anything else: who holds the
+token, and (for a look-up or a scan) the unit with its patient and custodian. Through the
+ORM each of those cost ~0.2–0.4 ms of CPU — statement cache look-up, execution context,
+result metadata built from the cursor's description, an entity loader per row — where the
+driver alone needs ~0.06 ms. On a look-up that was half of the request.
+
+:class:`DriverSelect` keeps what SQLAlchemy would work out for a Core ``select`` on every
+execution and works it out once per dialect: the SQL text, the order of its parameters, and
+each parameter's and column's own type conversions (``TypeEngine.dialect_impl`` → bind and
+result processors, so a ``UTCDateTime`` reads back exactly as through the ORM, on
+PostgreSQL and on SQLite). It runs on the DB-API connection of the session's current
+connection, so a view marked ``read_only`` reads in its autocommit/deferred mode as before.
+An error the server reports is raised as the exception SQLAlchemy would raise for it; a lost
+connection makes the statement run once more through SQLAlchemy, which fails on it as
+everywhere else (the pool's connections are replaced and the request is 503).
+
+:func:`attach` turns one row into a persistent ORM object of the request's session, as the
+ORM's loader would (its attributes loaded and unchanged; relationships given, or loaded
+lazily on first use), so everything after — access rules, lifecycle guards, serialisers,
+templates, writes — works on a real model object. An object the session holds already is
+not replaced (``attach``'s ``existing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Column, Select, exc, inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import make_transient_to_detached
+
+from .extensions import db
+
+T = TypeVar("T")
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    positional: bool
+    names: tuple[str, ...]  # the parameters in the order the SQL takes them
+    defaults: Mapping[str, Any]  # values the statement carries itself (literals bound)
+    binds: Mapping[str, Processor]
+
+
+class DriverSelect:
+    """A Core ``select`` compiled once per dialect and run on the DB-API cursor."""
+
+    def __init__(self, statement: Select) -> None:
+        self.statement = statement
+        self.keys = tuple(c.key for c in statement.selected_columns)
+        self._prepared: dict[str, _Prepared] = {}
+        # per dialect, from the first execution's cursor description (a column's converter
+        # may depend on the type the server reports, as for NUMERIC on PostgreSQL)
+        self._results: dict[str, tuple[Processor, ...]] = {}
+
+    def _prepare(self, dialect: Dialect) -> _Prepared:
+        compiled = self.statement.compile(dialect=dialect)
+        positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
+        binds = {
+            name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in compiled.binds
+        }
+        defaults = {k: v for k, v in compiled.params.items() if v is not None}
+        prepared = _Prepared(str(compiled), positional, names, defaults, binds)
+        self._prepared[dialect.name] = prepared
+        return prepared
+
+    def rows(self, params: Mapping[str, Any]) -> list[tuple]:
+        """Every row, each value as the column's type reads it."""
+        connection = db.session.connection()
+        dialect = connection.dialect
+        prepared = self._prepared.get(dialect.name) or self._prepare(dialect)
+        values = {**prepared.defaults, **params}
+        binds = prepared.binds
+        for name, value in values.items():
+            process = binds.get(name)
+            if process is not None:
+                values[name] = process(value)
+        arguments: Any = (
+            tuple(values[name] for name in prepared.names) if prepared.positional else values
+        )
+        dbapi_connection = connection.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(prepared.sql, arguments)
+            raw = cursor.fetchall()
+            results = self._results.get(dialect.name)
+            if results is None:
+                results = self._result_processors(dialect, cursor.description)
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+            cursor.close()
+            if lost:  # through SQLAlchemy again: it replaces the pool's connections (503)
+                return [tuple(row) for row in connection.execute(self.statement, params)]
+            # the server refused the statement: raised as SQLAlchemy raises it
+            raise exc.DBAPIError.instance(
+                prepared.sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+        cursor.close()
+        if not any(results):
+            return [tuple(row) for row in raw]
+        return [
+            tuple(value if p is None else p(value) for p, value in zip(results, row, strict=True))
+            for row in raw
+        ]
+
+    def _result_processors(self, dialect: Dialect, description: Sequence) -> tuple[Processor, ...]:
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+            for column, described in zip(self.statement.selected_columns, description, strict=True)
+        )
+        self._results[dialect.name] = results
+        return results
+
+    def first(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row as ``{column key: value}``, or None."""
+        found = self.rows(params)
+        return dict(zip(self.keys, found[0], strict=True)) if found else None
+
+
+def attach(
+    model: type[T],
+    values: dict[str, Any],
+    related: Mapping[str, Any] | None = None,
+    *,
+    existing: bool = False,
+) -> T | None:
+    """``values`` (every column attribute of ``model`` by key, the primary key among them)
+    as a persistent object of this request's session, as if the ORM had loaded it;
+    ``related``: relationships to give it as loaded (an object or None).
+
+    When the session holds that object already: with ``existing``, that object as it is
+    (what an ORM query returns too, unless told to populate it afresh); otherwise None, for
+    a caller that wants it read afresh through the ORM."""
+    session = db.session()
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key(
+        tuple(values[column.key] for column in mapper.primary_key)
+    )
+    held = session.identity_map.get(key)
+    if held is not None:
+        return held if existing else None
+    instance = mapper.class_manager.new_instance()
+    state = instance.__dict__
+    state.update(values)
+    if related:
+        state.update(related)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def column_keys(model: type, leave_out: Sequence[str] = ()) -> tuple[str, ...]:
+    """The keys of a model's mapped table columns (not query expressions)."""
+    return tuple(
+        prop.key
+        for prop in inspect(model).column_attrs
+        if prop.key not in leave_out and all(isinstance(c, Column) for c in prop.columns)
+    )

@@ -1,0 +1,195 @@
+"""Reads on the driver (decision 116): what ``DriverSelect`` reads is what SQLAlchemy reads,
+type for type, on both backends; ``attach`` makes objects the ORM cannot tell from its own;
+a driver error is raised as SQLAlchemy raises it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Float, bindparam, func, inspect, select
+
+from lims.db import transaction
+from lims.driver import DriverSelect, attach, column_keys
+from lims.extensions import db
+from lims.models import Patient, Unit, User
+from lims.services import access
+from lims.services.actions import units
+from lims.services.admin import accounts, locations
+from tests.conftest import USERNAMES
+
+
+@pytest.fixture
+def lab(users, register, act):
+    """Units in several states: a collection received and processed (a product with a
+    custodian and children's ids on its source), one only registered, one discarded."""
+    source = register(mrn="MRN-D1", name="Ada Driver")
+    act(source, "receive")
+    act(source, "start_processing")
+    act(source, "complete_processing")
+    register("MARROW", mrn="MRN-D2", name="Bo Driver")
+    gone = register("BLOOD", mrn="MRN-D3", name="Cy Driver")
+    act(gone, "discard")
+    source_id = source.id
+    db.session.remove()
+    return source_id
+
+
+UNIT_AND_PEOPLE = (
+    select(
+        *(getattr(Unit, k) for k in column_keys(Unit)),
+        Patient.birth_date,
+        User.full_name,
+        User.active,
+    )
+    .join(Patient, Patient.id == Unit.patient_id)
+    .outerjoin(User, User.id == Unit.custodian_id)
+    .where(Unit.id >= bindparam("from_id"))
+    .order_by(Unit.id)
+)
+
+
+def test_rows_are_what_sqlalchemy_reads_value_and_type(app, lab):
+    read = DriverSelect(UNIT_AND_PEOPLE)
+    ours = read.rows({"from_id": 0})
+    theirs = [tuple(r) for r in db.session.execute(UNIT_AND_PEOPLE, {"from_id": 0})]
+    assert len(ours) == 4
+    assert ours == theirs
+    for mine, core in zip(ours, theirs, strict=True):
+        assert [type(v) for v in mine] == [type(v) for v in core]
+    # aware UTC moments and booleans (SQLite stores 0 and 1)
+    first = dict(zip(read.keys, ours[0], strict=True))
+    assert first["collected_at"].tzinfo is UTC
+    assert first["deviation"] is False
+    # a parameter converted by its type on the way in: a moment compared in UTC
+    later = DriverSelect(
+        select(Unit.id).where(Unit.collected_at > bindparam("after", type_=Unit.collected_at.type))
+    )
+    assert later.rows({"after": datetime.now(UTC) + timedelta(days=1)}) == []
+    assert len(later.rows({"after": datetime.now(UTC) - timedelta(days=30)})) == len(ours)
+
+
+def test_first_is_the_row_by_column_key_or_none(app, lab):
+    read = DriverSelect(select(Unit.id, Unit.status).where(Unit.id == bindparam("unit_id")))
+    assert read.first({"unit_id": lab}) == {"id": lab, "status": "processed"}
+    assert read.first({"unit_id": 10**9}) is None
+
+
+def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(app, lab):
+    if db.engine.dialect.name == "sqlite":  # SQLite's sqrt(-1) is NULL, not an error
+        assert DriverSelect(select(func.sqrt(bindparam("x", type_=Float)))).rows({"x": -1.0}) == [
+            (None,)
+        ]
+        return
+    read = DriverSelect(select(func.sqrt(bindparam("x", type_=Float))))
+    with pytest.raises(sa.exc.DBAPIError, match="square root of a negative number"):
+        read.rows({"x": -1.0})
+
+
+def test_an_attached_object_is_one_the_orm_loaded(app, lab):
+    values = DriverSelect(
+        select(*(getattr(Unit, k) for k in column_keys(Unit))).where(Unit.id == lab)
+    ).first({})
+    unit = attach(Unit, values)
+    state = inspect(unit)
+    assert state.persistent and not state.modified and unit not in db.session.dirty
+    assert unit.patient.name == "Ada Driver"  # a relationship not given loads as usual
+    assert [c.unit_type for c in unit.children] == ["SVF"]
+    db.session.remove()
+    loaded = db.session.get(Unit, lab)
+    assert {k: getattr(loaded, k) for k in column_keys(Unit)} == values
+    db.session.remove()
+
+    # changed and flushed like any other (the version counter checked and moved on)
+    unit = attach(Unit, values)
+    with transaction():
+        unit.collection_site = "flank"
+    db.session.remove()
+    again = db.session.get(Unit, lab)
+    assert (again.collection_site, again.version) == ("flank", values["version"] + 1)
+
+
+def test_an_object_the_session_holds_is_not_replaced(app, lab):
+    held = db.session.get(Unit, lab)
+    values = {k: getattr(held, k) for k in column_keys(Unit)}
+    assert attach(Unit, {**values, "status": "stale"}) is None
+    assert attach(Unit, {**values, "status": "stale"}, existing=True) is held
+    assert held.status == "processed"
+
+
+def _person(role: str) -> User:
+    return db.session.scalar(select(User).where(User.username == USERNAMES[role]))
+
+
+def test_units_shown_read_like_the_orm_to_show(app, lab, users):
+    ids = list(db.session.scalars(select(Unit.id).order_by(Unit.id)))
+    fast = [access.read_shown(access.UNIT_SHOWN, {"unit_id": i})[0] for i in ids]
+    fast_view = [
+        (
+            {k: getattr(u, k) for k in column_keys(Unit)},
+            u.child_ids,
+            {k: getattr(u.patient, k) for k in column_keys(Patient)},
+            u.custodian and u.custodian.full_name,
+        )
+        for u in fast
+    ]
+    db.session.remove()
+    orm = [
+        db.session.scalar(select(Unit).where(Unit.id == i).options(*access.TO_SHOW)) for i in ids
+    ]
+    orm_view = [
+        (
+            {k: getattr(u, k) for k in column_keys(Unit)},
+            u.child_ids,
+            {k: getattr(u.patient, k) for k in column_keys(Patient)},
+            u.custodian and u.custodian.full_name,
+        )
+        for u in orm
+    ]
+    assert fast_view == orm_view
+    assert any(view[1] for view in fast_view)  # a source with its products
+    assert any(view[3] for view in fast_view)  # a unit with a custodian
+    assert access.require_unit(_person("qa"), ids[0], to_show=True).id == ids[0]
+
+
+def test_a_unit_in_a_location_shows_its_path(app, lab, users):
+    room = locations.create_location("Room D", "room", None, _person("admin"))
+    bench = locations.create_location("Bench D", "bench", room, _person("admin"))
+    bench_code = bench.code
+    db.session.remove()
+    product = db.session.scalar(select(Unit.id).where(Unit.parent_id == lab))
+    units.perform_action(product, "move", {"location": bench_code}, _person("technician"))
+    db.session.remove()
+    shown = access.require_unit(_person("qa"), product, to_show=True)
+    assert shown.location.path == "Room D › Bench D"
+
+
+def test_the_token_holder_is_read_afresh_and_refused_when_ended(app, users):
+    token, _ = accounts.issue_token(_person("qa"))
+    db.session.remove()
+    holder = accounts.user_for_token(token)
+    assert (holder.username, holder.sites_missing) == (USERNAMES["qa"], 0)
+    assert inspect(holder).persistent and not inspect(holder).modified
+    # the session holds the person already, and they were renamed since: read afresh
+    db.session.expire_on_commit = False  # the person stays in the session as read
+    db.session.execute(
+        sa.update(User)
+        .where(User.id == holder.id)
+        .values(full_name="Renamed")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    again = accounts.user_for_token(token)
+    assert again is holder and again.full_name == "Renamed"
+    db.session.remove()
+    accounts.revoke_token(token, _person("qa"))
+    db.session.remove()
+    assert accounts.user_for_token(token) is None
+    # an unknown token, and one of a deactivated person
+    assert accounts.user_for_token("not-a-token") is None
+    other, _ = accounts.issue_token(_person("technician"))
+    with transaction():
+        _person("technician").active = False
+    db.session.remove()
+    assert accounts.user_for_token(other) is None
