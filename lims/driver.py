@@ -58,7 +58,8 @@ class DriverSelect:
         self._prepared: dict[str, _Prepared] = {}
         # per dialect, from the first execution's cursor description (a column's converter
         # may depend on the type the server reports, as for NUMERIC on PostgreSQL)
-        self._results: dict[str, tuple[Processor, ...]] = {}
+        # (column index, converter) for the columns that have one
+        self._results: dict[str, tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
 
     def _prepare(self, dialect: Dialect) -> _Prepared:
         compiled = self.statement.compile(dialect=dialect)
@@ -106,18 +107,24 @@ class DriverSelect:
                 prepared.sql, arguments, error, dialect.loaded_dbapi.Error, dialect=dialect
             ) from error
         cursor.close()
-        if not any(results):
+        if not results:
             return [tuple(row) for row in raw]
-        return [
-            tuple(value if p is None else p(value) for p, value in zip(results, row, strict=True))
-            for row in raw
-        ]
+        found = []
+        for row in raw:
+            values = list(row)
+            for index, convert in results:
+                values[index] = convert(values[index])
+            found.append(tuple(values))
+        return found
 
-    def _result_processors(self, dialect: Dialect, description: Sequence) -> tuple[Processor, ...]:
-        results = tuple(
+    def _result_processors(
+        self, dialect: Dialect, description: Sequence
+    ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        converters = (
             column.type.dialect_impl(dialect).result_processor(dialect, described[1])
             for column, described in zip(self.statement.selected_columns, description, strict=True)
         )
+        results = tuple((i, c) for i, c in enumerate(converters) if c is not None)
         self._results[dialect.name] = results
         return results
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from lims.api.readiness_schemas import ReadinessOut, UnitReadinessOut
 from lims.extensions import db
 from lims.models import Appointment
 from lims.models.types import utcnow
@@ -55,6 +56,8 @@ def test_the_board_as_json_names_status_readiness_countdown_and_warnings(api, re
     assert unit["counts_down_to"].endswith("Z") and 0 < unit["seconds_left"] <= 24 * 3600
     assert [w["code"] for w in unit["warnings"]] == ["expires_before_appointment"]
     assert board["clinician"]["id"] == users["clinician"].id
+    # lines are built without validation (decision 116): they are valid all the same
+    assert ReadinessOut.model_validate(board).model_dump(mode="json") == board
 
 
 def test_a_unit_at_the_lab_carries_its_estimate(api, register):
@@ -65,6 +68,7 @@ def test_a_unit_at_the_lab_carries_its_estimate(api, register):
     assert line["estimate"]["at"] is None and line["estimate"]["words"].startswith(
         "no estimate yet"
     )
+    assert UnitReadinessOut.model_validate(line).model_dump(mode="json") == line
 
 
 def test_qa_sees_a_chosen_clinicians_board(api, register, users):
