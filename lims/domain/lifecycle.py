@@ -10,6 +10,7 @@ the rest of the code reads the lifecycle, so it names them too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from .fields import (
     METHODS,
@@ -351,4 +352,10 @@ def action(name: str) -> Action:
 
 def available_actions(status: Status | str, role: Role | str) -> list[Action]:
     """Actions a user of ``role`` may start on a unit in ``status`` (before field guards)."""
-    return [a for a in UNIT_ACTIONS.values() if a.allows(status, role)]
+    return list(_available(Status(status), Role(role)))
+
+
+@cache
+def _available(status: Status, role: Role) -> tuple[Action, ...]:
+    # Every look-up and scan asks; the answer is the table's, for a status and a role.
+    return tuple(a for a in UNIT_ACTIONS.values() if a.allows(status, role))
