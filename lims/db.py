@@ -9,11 +9,13 @@ the transaction that asked for it commits; a rollback forgets the request (decis
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, any_, literal, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -173,3 +175,14 @@ def lock(name: str) -> None:
     """
     if is_postgres():
         db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
+def among(column: ColumnElement[Any], values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values``. On PostgreSQL one array parameter (``= ANY(…)``): the statement's
+    text is then the same whatever the number of values, so the driver and the server read it
+    once, where an ``IN`` list of 200 ids was a new statement of 200 parameters every time (the
+    readiness board's five such reads spent ~5 ms in the driver parsing them). Elsewhere
+    SQLAlchemy's ``IN``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(values)

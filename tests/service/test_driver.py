@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Float, bindparam, func, inspect, select
 
-from lims.db import transaction
+from lims.db import among, transaction
 from lims.driver import DriverSelect, attach, column_keys
 from lims.extensions import db
 from lims.models import Patient, Unit, User
@@ -193,3 +193,14 @@ def test_the_token_holder_is_read_afresh_and_refused_when_ended(app, users):
         _person("technician").active = False
     db.session.remove()
     assert accounts.user_for_token(other) is None
+
+
+def test_among_is_in_whatever_the_number_of_values(app, lab):
+    patients = sorted(set(db.session.scalars(select(Unit.patient_id))))
+    for values in ([], patients[:1], patients, [10**9]):
+        got = sorted(db.session.scalars(select(Unit.id).where(among(Unit.patient_id, values))))
+        want = sorted(db.session.scalars(select(Unit.id).where(Unit.patient_id.in_(values))))
+        assert got == want
+    assert (
+        len(db.session.scalars(select(Unit.id).where(among(Unit.patient_id, patients))).all()) == 4
+    )

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ...db import among
 from ...domain import readiness as rules
 from ...domain.catalogue import CATALOGUE
 from ...domain.errors import Forbidden, Invalid, NotFound
@@ -148,7 +149,7 @@ def open_deviations(units: list[Unit]) -> dict[int, tuple[str, ...]]:
     if not patients:
         return {}
     parent_of = dict(
-        db.session.execute(select(Unit.id, Unit.parent_id).where(Unit.patient_id.in_(patients)))
+        db.session.execute(select(Unit.id, Unit.parent_id).where(among(Unit.patient_id, patients)))
         .tuples()
         .all()
     )
@@ -156,7 +157,7 @@ def open_deviations(units: list[Unit]) -> dict[int, tuple[str, ...]]:
     for unit_id, kind in db.session.execute(
         select(Deviation.unit_id, Deviation.kind)
         .join(Unit, Unit.id == Deviation.unit_id)
-        .where(Unit.patient_id.in_(patients), Deviation.closed_at.is_(None))
+        .where(among(Unit.patient_id, patients), Deviation.closed_at.is_(None))
     ):
         kinds.setdefault(unit_id, []).append(kind)
     found = {}
@@ -280,7 +281,7 @@ def next_sessions(patient_ids: list[int]) -> dict[int, tuple[TreatmentSession, s
     rows = db.session.execute(
         select(TreatmentPlan.patient_id, TreatmentPlan.course_code, TreatmentSession)
         .join(TreatmentSession, TreatmentSession.plan_id == TreatmentPlan.id)
-        .where(TreatmentPlan.patient_id.in_(patient_ids), TreatmentSession.status == "planned")
+        .where(among(TreatmentPlan.patient_id, patient_ids), TreatmentSession.status == "planned")
         .order_by(TreatmentSession.planned_at, TreatmentSession.id)
     ).all()
     found: dict[int, tuple[TreatmentSession, str]] = {}
@@ -355,14 +356,14 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     if ids:
         for unit in db.session.scalars(
             select(Unit)
-            .where(Unit.patient_id.in_(ids), Unit.status.in_(on_board), here)
+            .where(among(Unit.patient_id, ids), Unit.status.in_(on_board), here)
             .options(selectinload(Unit.custodian))
             .order_by(Unit.collected_at, Unit.din, Unit.id)
         ):
             units_by_patient[unit.patient_id].append(unit)
         for appointment in db.session.scalars(
             select(Appointment)
-            .where(Appointment.patient_id.in_(ids), upcoming(now))
+            .where(among(Appointment.patient_id, ids), upcoming(now))
             .order_by(Appointment.scheduled_at, Appointment.id)
         ):
             appts_by_patient[appointment.patient_id].append(appointment)
