@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import selectinload
 
 from ...db import among
 from ...domain import readiness as rules
@@ -319,31 +319,6 @@ def _first(rows: Select) -> ColumnElement[bool]:
     return rows.correlate(Patient).limit(1).scalar_subquery().is_not(None)
 
 
-# What a line of the board reads of a unit (its words, estimate, warnings, label, the next
-# session's match): a board of 200 patients loads ~700 units, and the other columns were a
-# tenth of its time. Any other column raises rather than loading unit by unit.
-BOARD_COLUMNS = (
-    Unit.din,
-    Unit.check_character,
-    Unit.product_code,
-    Unit.division,
-    Unit.unit_type,
-    Unit.patient_id,
-    Unit.parent_id,
-    Unit.status,
-    Unit.custodian_id,
-    Unit.chain_of_identity,
-    Unit.collected_at,
-    Unit.received_at,
-    Unit.processing_started_at,
-    Unit.processed_at,
-    Unit.expires_at,
-    Unit.thawed_at,
-    Unit.qc_alert,
-    Unit.version,
-)
-
-
 def board(viewer: User, requested_clinician: object | None = None) -> Board:
     """The viewer's board (or, for QA and admin, a clinician's or everyone's)."""
     clinician = clinician_for(viewer, requested_clinician)
@@ -382,7 +357,7 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
         for unit in db.session.scalars(
             select(Unit)
             .where(among(Unit.patient_id, ids), Unit.status.in_(on_board), here)
-            .options(load_only(*BOARD_COLUMNS, raiseload=True), selectinload(Unit.custodian))
+            .options(selectinload(Unit.custodian))
             .order_by(Unit.collected_at, Unit.din, Unit.id)
         ):
             units_by_patient[unit.patient_id].append(unit)
@@ -448,7 +423,7 @@ def patient_units(patient: Patient) -> list[Unit]:
         db.session.scalars(
             select(Unit)
             .where(Unit.patient_id == patient.id)
-            .options(load_only(*BOARD_COLUMNS, raiseload=True), selectinload(Unit.custodian))
+            .options(selectinload(Unit.custodian))
             .order_by(Unit.collected_at, Unit.din, Unit.id)
         )
     )
