@@ -44,14 +44,8 @@ def appointment_out(a: Appointment) -> AppointmentOut:
     )
 
 
-# A board of 200 patients has ~700 unit lines. Their models are built with
-# ``model_construct``, without validation: every value is the board's own, already of its
-# field's type (ids, the unit's columns, the rules' words and moments), never a request's.
-# The API tests check the board's JSON against these very models (decision 116).
-
-
 def _warnings(found: list[Warning]) -> list[WarningOut]:
-    return [WarningOut.model_construct(code=w.code, level=w.level, text=w.text) for w in found]
+    return [WarningOut(code=w.code, level=w.level, text=w.text) for w in found]
 
 
 def _unit_out(line: readiness.UnitLine, board: readiness.Board) -> UnitReadinessOut:
@@ -59,7 +53,7 @@ def _unit_out(line: readiness.UnitLine, board: readiness.Board) -> UnitReadiness
     left = None
     if line.countdown_to is not None:
         left = max(int((line.countdown_to - board.generated_at).total_seconds()), 0)
-    return UnitReadinessOut.model_construct(
+    return UnitReadinessOut(
         id=u.id,
         parent_id=u.parent_id,
         label=u.label,
@@ -71,7 +65,7 @@ def _unit_out(line: readiness.UnitLine, board: readiness.Board) -> UnitReadiness
         counts_down_to=line.countdown_to,
         seconds_left=left,
         expired=line.expired,
-        estimate=EstimateOut.model_construct(
+        estimate=EstimateOut(
             product_type=est.product_type,
             at=est.at,
             low=est.low,

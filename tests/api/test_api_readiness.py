@@ -56,7 +56,7 @@ def test_the_board_as_json_names_status_readiness_countdown_and_warnings(api, re
     assert unit["counts_down_to"].endswith("Z") and 0 < unit["seconds_left"] <= 24 * 3600
     assert [w["code"] for w in unit["warnings"]] == ["expires_before_appointment"]
     assert board["clinician"]["id"] == users["clinician"].id
-    # lines are built without validation (decision 116): they are valid all the same
+    # the answer is what its schema says it is, field for field
     assert ReadinessOut.model_validate(board).model_dump(mode="json") == board
 
 
