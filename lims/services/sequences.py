@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Insert, bindparam, case
+from sqlalchemy import Insert, Integer, bindparam, case, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..models import IdentifierSequence
 
-
-def _upsert(insert) -> Insert:
-    """The first number of a scope and year inserts its row, every later one adds one — one
-    statement, built once per backend (a statement keeps its cache key)."""
-    table = IdentifierSequence.__table__
-    return (
-        insert(table)
-        .values(scope=bindparam("scope"), year=bindparam("year"), last_value=1)
-        .on_conflict_do_update(
-            index_elements=[table.c.scope, table.c.year],
-            set_={"last_value": table.c.last_value + 1},
-        )
-        .returning(table.c.last_value)
-    )
-
-
-_TAKE = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
+# The first number of a scope and year inserts its row, every later one adds one: one
+# statement, the same SQL on PostgreSQL and on SQLite (3.35 and later), written as text because
+# SQLAlchemy 2.0 keeps no cache key for its PostgreSQL and SQLite INSERT constructs, which were
+# then compiled again on every registration (decision 116).
+_TAKE = text(
+    "INSERT INTO identifier_sequences (scope, year, last_value) VALUES (:scope, :year, 1) "
+    "ON CONFLICT (scope, year) DO UPDATE "
+    "SET last_value = identifier_sequences.last_value + 1 "
+    "RETURNING identifier_sequences.last_value"
+).columns(last_value=Integer)
 
 
 def next_value(scope: str, year: int) -> int:
     """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock)."""
     connection = db.session.connection()  # the caller's transaction
-    statement = _TAKE[connection.dialect.name]
-    return connection.execute(statement, {"scope": scope, "year": year}).scalar_one()
+    return connection.execute(_TAKE, {"scope": scope, "year": year}).scalar_one()
 
 
 def _block(insert) -> Insert:
