@@ -179,8 +179,9 @@ def test_an_unknown_username_costs_as_much_time_as_a_known_one(users):
     accounts.deactivate(users["technician2"], by=users["admin"])
 
     def fastest(username: str) -> float:
+        # the least of five: one run without another process on the core is enough
         times = []
-        for _ in range(3):
+        for _ in range(5):
             start = time.perf_counter()
             assert accounts.authenticate(username, "wrong-password-here") is None
             times.append(time.perf_counter() - start)
