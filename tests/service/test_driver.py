@@ -122,30 +122,22 @@ def _person(role: str) -> User:
     return db.session.scalar(select(User).where(User.username == USERNAMES[role]))
 
 
+def _as_shown(unit: Unit) -> tuple:
+    return (
+        {k: getattr(unit, k) for k in column_keys(Unit)},
+        unit.child_ids,
+        {k: getattr(unit.patient, k) for k in column_keys(Patient)},
+        unit.custodian and unit.custodian.full_name,
+    )
+
+
 def test_units_shown_read_like_the_orm_to_show(app, lab, users):
     ids = list(db.session.scalars(select(Unit.id).order_by(Unit.id)))
-    fast = [access.read_shown(access.UNIT_SHOWN, {"unit_id": i})[0] for i in ids]
-    fast_view = [
-        (
-            {k: getattr(u, k) for k in column_keys(Unit)},
-            u.child_ids,
-            {k: getattr(u.patient, k) for k in column_keys(Patient)},
-            u.custodian and u.custodian.full_name,
-        )
-        for u in fast
-    ]
+    fast_view = [_as_shown(access.read_shown(access.UNIT_SHOWN, {"unit_id": i})[0]) for i in ids]
     db.session.remove()
-    orm = [
-        db.session.scalar(select(Unit).where(Unit.id == i).options(*access.TO_SHOW)) for i in ids
-    ]
     orm_view = [
-        (
-            {k: getattr(u, k) for k in column_keys(Unit)},
-            u.child_ids,
-            {k: getattr(u.patient, k) for k in column_keys(Patient)},
-            u.custodian and u.custodian.full_name,
-        )
-        for u in orm
+        _as_shown(db.session.scalar(select(Unit).where(Unit.id == i).options(*access.TO_SHOW)))
+        for i in ids
     ]
     assert fast_view == orm_view
     assert any(view[1] for view in fast_view)  # a source with its products
