@@ -166,10 +166,10 @@ def attach(
     return instance
 
 
-def column_keys(model: type, leave_out: Sequence[str] = ()) -> tuple[str, ...]:
+def column_keys(model: type) -> tuple[str, ...]:
     """The keys of a model's mapped table columns (not query expressions)."""
     return tuple(
         prop.key
         for prop in inspect(model).column_attrs
-        if prop.key not in leave_out and all(isinstance(c, Column) for c in prop.columns)
+        if all(isinstance(c, Column) for c in prop.columns)
     )
