@@ -1,5 +1,7 @@
 """The ways a delivery leaves: the in-app inbox (a row), e-mail over SMTP, a signed webhook.
 
+Each outgoing message is composed inside the delivery's transaction and sent after it ended:
+no database lock or open transaction waits on a slow SMTP server or webhook receiver.
 E-mail and webhook carry the delivery's idempotency key (Message-ID, Idempotency-Key), so a
 receiver can recognise a redelivery after a worker died between sending and recording it.
 """
@@ -10,6 +12,7 @@ import hashlib
 import hmac
 import json
 import smtplib
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 from urllib.parse import quote, unquote, urlsplit
@@ -56,7 +59,8 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def send_email(delivery: Delivery, message: Message) -> None:
+def email_for(delivery: Delivery, message: Message) -> EmailMessage:
+    """The e-mail, composed while the delivery's transaction can still read its user."""
     config = current_app.config
     mail = EmailMessage()
     mail["From"] = config["MAIL_FROM"]
@@ -68,6 +72,12 @@ def send_email(delivery: Delivery, message: Message) -> None:
     mail.set_content(text)
     link = f'<p><a href="{message.link}">Open the unit</a></p>' if message.link else ""
     mail.add_alternative(f"<p>{message.body}</p>{link}", subtype="html")
+    return mail
+
+
+def send_email(mail: EmailMessage) -> None:
+    """Hand a composed e-mail to the SMTP server (reads nothing from the database)."""
+    config = current_app.config
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=15) as smtp:
             if config.get("MAIL_USE_TLS"):
@@ -79,8 +89,14 @@ def send_email(delivery: Delivery, message: Message) -> None:
         raise ChannelError(f"SMTP: {exc}") from exc
 
 
-def send_webhook(delivery: Delivery, message: Message) -> None:
-    config = current_app.config
+@dataclass(frozen=True)
+class WebhookCall:
+    body: bytes
+    headers: dict[str, str]
+
+
+def webhook_for(delivery: Delivery, message: Message) -> WebhookCall:
+    """The signed call, composed while the delivery's transaction can still read its event."""
     event = delivery.event
     call = {
         "id": delivery.idempotency_key,
@@ -99,11 +115,16 @@ def send_webhook(delivery: Delivery, message: Message) -> None:
     headers = {
         "Content-Type": "application/json",
         "Idempotency-Key": delivery.idempotency_key,
-        "X-LIMS-Signature": signature(config["WEBHOOK_SECRET"], body),
+        "X-LIMS-Signature": signature(current_app.config["WEBHOOK_SECRET"], body),
     }
-    url = config["WEBHOOK_URL"]
+    return WebhookCall(body, headers)
+
+
+def send_webhook(call: WebhookCall) -> None:
+    """Post a composed call to the receiver (reads nothing from the database)."""
+    url = current_app.config["WEBHOOK_URL"]
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=15)
+        response = requests.post(url, data=call.body, headers=call.headers, timeout=15)
     except requests.RequestException as exc:
         raise ChannelError(f"webhook {origin(url)}: {_without_url(str(exc), url)}") from None
     if not 200 <= response.status_code < 300:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import or_, update
@@ -21,7 +22,7 @@ from ..domain.notifications import Channel, backoff_seconds
 from ..extensions import db
 from ..models.notify import Delivery, Notification
 from ..models.types import utcnow
-from .channels import ChannelError, send_email, send_webhook
+from .channels import ChannelError, email_for, send_email, send_webhook, webhook_for
 from .messages import message_for
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,12 @@ def _claim(delivery_id: int) -> bool:
     return claimed == 1
 
 
+def _delivery(delivery_id: int) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id)
+    assert delivery is not None  # claimed above: deliveries are never deleted
+    return delivery
+
+
 def _mark_sent(delivery: Delivery) -> None:
     delivery.status = "sent"
     delivery.sent_at = utcnow()
@@ -60,8 +67,7 @@ def _mark_sent(delivery: Delivery) -> None:
 def deliver(delivery_id: int) -> Outcome:
     if not _claim(delivery_id):
         return Outcome("skipped")  # sent already, or another worker holds it
-    delivery = db.session.get(Delivery, delivery_id)
-    assert delivery is not None
+    delivery = _delivery(delivery_id)
     try:
         if delivery.channel == Channel.INAPP:
             message = message_for(delivery.event, leaves_the_lims=False)
@@ -82,11 +88,15 @@ def deliver(delivery_id: int) -> Outcome:
             return Outcome("sent")
         message = message_for(delivery.event, leaves_the_lims=True)
         if delivery.channel == Channel.EMAIL:
-            send_email(delivery, message)
+            send = partial(send_email, email_for(delivery, message))
         else:
-            send_webhook(delivery, message)
+            send = partial(send_webhook, webhook_for(delivery, message))
+        # The read ends before the peer is called: on SQLite its transaction holds the write
+        # lock (BEGIN IMMEDIATE), on PostgreSQL a connection would sit idle in a transaction.
+        db.session.commit()
+        send()
         with transaction():
-            _mark_sent(delivery)
+            _mark_sent(_delivery(delivery_id))
         return Outcome("sent")
     except ChannelError as exc:
         return _failed(delivery_id, str(exc))
@@ -95,8 +105,7 @@ def deliver(delivery_id: int) -> Outcome:
 def _failed(delivery_id: int, error: str) -> Outcome:
     db.session.rollback()
     with transaction():
-        delivery = db.session.get(Delivery, delivery_id)
-        assert delivery is not None
+        delivery = _delivery(delivery_id)
         delivery.last_error = error[:2000]
         if delivery.attempts >= current_app.config["NOTIFY_MAX_ATTEMPTS"]:
             delivery.status = "failed"

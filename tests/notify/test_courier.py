@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from lims.extensions import db
 from lims.models import Delivery, Notification
@@ -72,7 +72,7 @@ def test_an_action_answers_before_its_notifications_are_delivered(app, client, u
     token, _ = accounts.issue_token(users["technician"])
     db.session.commit()
     lab = {users["technician"].id, users["technician2"].id}
-    courier(app).wait_idle(10)  # the registration's own notifications, if any, are out
+    assert courier(app).wait_idle(10)  # the registration's own notifications, if any, are out
     peer.arrived.clear()
 
     answer = client.post(
@@ -97,3 +97,46 @@ def test_an_action_answers_before_its_notifications_are_delivered(app, client, u
     assert {n.user_id for n in notes} == lab
     webhooks = db.session.scalars(select(Delivery).where(Delivery.channel == "webhook")).all()
     assert webhooks and {d.status for d in webhooks} == {"sent"}
+
+
+@pytest.mark.req("LIMS-1")
+def test_the_bench_keeps_working_while_a_receiver_takes_its_time(app, client, users, held_peer):
+    """A delivery holds no transaction while its peer answers: on SQLite the write lock is
+    free for the next action, and PostgreSQL has no connection of ours idle in a transaction."""
+    peer, _ = held_peer
+    first, second = (
+        units.register(registration("ADIPOSE"), users["clinician"]).unit.id for _ in range(2)
+    )
+    db.session.commit()
+    token, _ = accounts.issue_token(users["technician"])
+    db.session.commit()
+    assert courier(app).wait_idle(10)
+    peer.arrived.clear()
+    headers = {"Authorization": f"Bearer {token}"}
+    receive = {"action": "receive", **data_for("receive")}
+
+    assert (
+        client.post(f"/api/v1/units/{first}/actions", json=receive, headers=headers).status_code
+        == 200
+    )
+    db.session.remove()
+    assert peer.arrived.wait(10)  # the courier is inside the webhook call now
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as conn:
+            idle = conn.scalar(
+                text(
+                    "select count(*) from pg_stat_activity where datname = current_database()"
+                    " and state like 'idle in transaction%'"
+                )
+            )
+        assert idle == 0
+    else:
+        answer = client.post(f"/api/v1/units/{second}/actions", json=receive, headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        db.session.remove()
+    assert peer.bodies == []  # still held: what was checked happened during the call
+
+    peer.gate.set()
+    assert courier(app).wait_idle(20)
+    sent = db.session.scalars(select(Delivery.status).where(Delivery.channel == "webhook")).all()
+    assert sent and set(sent) == {"sent"}

@@ -10,10 +10,11 @@ and the day's label reconciliation.
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from lims.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
@@ -160,6 +161,48 @@ def test_a_printer_that_fails_fails_the_job_with_its_words_then_a_retry_sends_th
     with pytest.raises(Conflict) as twice:
         printing.retry(job.id, tech)
     assert twice.value.code == "not_failed"
+
+
+def test_a_hanging_printer_holds_no_transaction_while_it_is_waited_for(
+    app, users, register, printer, tube_printer
+):
+    """While a print job waits on a printer that does not answer, the database is free: on
+    SQLite another writer gets the write lock, PostgreSQL has no connection of ours idle in a
+    transaction."""
+    unit_id = register("ADIPOSE").id
+    tech_id = users["technician"].id
+    printer.mode = "hang"
+    app.config["PRINTER_TIMEOUT_SECONDS"] = 3.0
+
+    def print_in_another_context() -> str:
+        with app.app_context():
+            try:
+                tech = db.session.get(type(users["technician"]), tech_id)
+                subject = printing.unit_subject(tech, unit_id)
+                return printing.print_label(subject, {}, tech, BENCH).status
+            finally:
+                db.session.remove()
+
+    db.session.remove()
+    with ThreadPoolExecutor(1) as pool:
+        job = pool.submit(print_in_another_context)
+        deadline = time.monotonic() + 5
+        while printer.connections < 1 and not job.done() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not job.done()  # the send is waiting on the printer now
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                idle = conn.scalar(
+                    text(
+                        "select count(*) from pg_stat_activity where datname = current_database()"
+                        " and state like 'idle in transaction%'"
+                    )
+                )
+            assert idle == 0
+        else:
+            other = register("ADIPOSE", mrn="MRN-2")  # a write while the job waits
+            assert other.id and not job.done()
+        assert job.result(10) == "failed"
 
 
 @pytest.mark.req("F-2")

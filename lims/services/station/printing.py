@@ -29,6 +29,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -569,21 +570,30 @@ def send_job(job_id: int) -> str:
     job = db.session.get(PrintJob, job_id)
     printer = job.printer
     timeout = float(current_app.config.get("PRINTER_TIMEOUT_SECONDS", 5))
+    tcp = printer.kind == "zpl_tcp"
+    if tcp:
+        send = partial(
+            zpl.send, printer.host, printer.port, job.content, timeout=timeout, name=printer.name
+        )
+    else:
+        send = partial(
+            cups.send_pdf,
+            printer.queue,
+            job.content,
+            copies=1,  # the PDF holds a page per copy
+            timeout=max(timeout, 10),
+            lp=current_app.config.get("CUPS_LP_COMMAND") or "lp",
+            title=f"{job.subject} {job.template}",
+        )
+    name = printer.name
+    # The read ends before the printer is called: on SQLite its transaction holds the write
+    # lock (BEGIN IMMEDIATE), on PostgreSQL a connection would sit idle in a transaction.
+    db.session.commit()
     error = None
     try:
-        if printer.kind == "zpl_tcp":
-            zpl.send(printer.host, printer.port, job.content, timeout=timeout, name=printer.name)
-        else:
-            cups.send_pdf(
-                printer.queue,
-                job.content,
-                copies=1,  # the PDF holds a page per copy
-                timeout=max(timeout, 10),
-                lp=current_app.config.get("CUPS_LP_COMMAND") or "lp",
-                title=f"{job.subject} {job.template}",
-            )
+        send()
     except PrinterError as exc:
-        error = exc.message if printer.kind == "zpl_tcp" else f"{printer.name}: {exc.message}"
+        error = exc.message if tcp else f"{name}: {exc.message}"
     with transaction():
         job = db.session.get(PrintJob, job_id)
         job.status = "failed" if error else "sent"
