@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ...domain.errors import ServiceError
+from ...extensions import db
 from ...models import User
 from ...security import public, roles_required
 from ...services.admin import sso
@@ -103,6 +104,9 @@ def _problem(status: int, message: str) -> ResponseReturnValue:
 def _verified_claims() -> dict:
     """The ID token's claims, verified by Authlib; raises OAuthError / JoseError /
     requests' errors, which ``_failed`` words."""
+    # No transaction waits on the provider (decision 117): a re-authentication has read the
+    # person signed in, and on SQLite that read holds the write lock until it ends.
+    db.session.commit()
     token = _client().authorize_access_token()
     claims = token.get("userinfo")
     refused = _oauth_error()
