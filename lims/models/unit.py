@@ -127,6 +127,10 @@ class Unit(db.Model):
         return chain
 
     @property
+    def custodian_name(self) -> str | None:
+        return self.custodian.full_name if self.custodian else None
+
+    @property
     def barcode_data(self) -> str:
         return identifiers.barcode_data(self.din)
 

@@ -21,6 +21,7 @@ from tests.service.lab import data_for, qc_data, registration, walk
 from .readiness_lab import H, released_in_past
 
 PROCESSING_HOURS = (2, 3, 3, 3, 4)  # median 3 h
+SECOND_PATIENT = {"mrn": "MRN-2", "name": "Sam Second", "birth_date": "1975-02-03"}
 
 
 @pytest.fixture
@@ -123,6 +124,23 @@ def test_a_receipt_deviation_of_the_source_follows_its_product(users):
     line = line_of(readiness.board(users["clinician"]), source.id)
     assert line.words == "At the lab, waiting for processing"
     assert [w.code for w in line.warnings] == ["deviation_open"]
+
+
+def test_an_open_deviation_of_the_source_warns_on_its_product_and_on_no_other_patient(users):
+    source = units.register(registration("ADIPOSE"), users["clinician"]).unit
+    receipt = {**data_for("receive"), "temperature_c": 12.0, "deviation_note": "thin cool pack"}
+    units.perform_action(source.id, "receive", receipt, users["technician"])
+    for step in ("start_processing", "complete_processing"):
+        units.perform_action(source.id, step, data_for(step, "ADIPOSE"), users["technician"])
+    (product,) = source.children
+    other = walk(
+        units.register(registration("ADIPOSE", patient=SECOND_PATIENT), users["clinician"]).unit,
+        "quarantine",
+        users,
+    )
+    board = readiness.board(users["clinician"])
+    assert [w.code for w in line_of(board, product.id).warnings] == ["deviation_open"]
+    assert line_of(board, other.id).warnings == []
 
 
 def test_a_released_product_is_ready_and_counts_down_to_its_expiry(users):

@@ -8,15 +8,17 @@ with something under way: a live unit or a booked appointment still to come.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ...db import among
+from ...domain import identifiers
 from ...domain import readiness as rules
-from ...domain.catalogue import CATALOGUE
+from ...domain.catalogue import CATALOGUE, UnitType, unit_type
 from ...domain.errors import Forbidden, Invalid, NotFound
 from ...domain.identifiers import MAX_ID
 from ...domain.roles import Role
@@ -33,7 +35,7 @@ from ...models import (
     User,
 )
 from ...models.types import utcnow
-from ...timefmt import local_time
+from ...timefmt import site_zone
 from .. import access
 from .turnaround import recent_summaries
 
@@ -41,20 +43,85 @@ from .turnaround import recent_summaries
 MAX_PATIENTS = 200
 
 
+class Moments:
+    """A board's moments in words, in the site's zone: the zone and "now" read once for the
+    whole board, not once per moment (a board of 700 units writes ~1,300 of them)."""
+
+    def __init__(self, now: datetime, zone: ZoneInfo) -> None:
+        self.now = now
+        self.zone = zone
+
+    def _local(self, moment: datetime, fmt: str) -> str:
+        local = moment.astimezone(self.zone)
+        return f"{local.strftime(fmt)} {local.tzname()}"
+
+    def when(self, moment: datetime) -> str:
+        """A moment with its day (and its year when that is not obvious)."""
+        if abs(moment - self.now).days > 300:
+            return self._local(moment, "%d %b %Y %H:%M")
+        return self._local(moment, "%a %d %b %H:%M")
+
+    def clock(self, moment: datetime) -> str:
+        return self._local(moment, "%H:%M")
+
+
 def when(moment: datetime) -> str:
     """A moment with its day (and its year when that is not obvious), in the site's zone."""
-    if abs(moment - utcnow()).days > 300:
-        return local_time(moment, "%d %b %Y %H:%M")
-    return local_time(moment, "%a %d %b %H:%M")
+    return Moments(utcnow(), site_zone()).when(moment)
 
 
-def clock(moment: datetime) -> str:
-    return local_time(moment, "%H:%M")
+@dataclass(frozen=True, slots=True)
+class BoardUnit:
+    """A unit as the board reads it: the columns its lines, the JSON and the page use, and the
+    custodian's name, from one Core select (no ORM object: 700 of them were a third of a
+    board's time). The names are ``Unit``'s, so the rules, the serialiser and the templates
+    take either."""
+
+    id: int
+    parent_id: int | None
+    patient_id: int
+    din: str
+    check_character: str
+    product_code: str
+    division: str
+    unit_type: str
+    status: str
+    expires_at: datetime | None
+    qc_alert: str | None
+    thawed_at: datetime | None
+    collected_at: datetime
+    received_at: datetime | None
+    processing_started_at: datetime | None
+    processed_at: datetime | None
+    chain_of_identity: str | None
+    custodian_name: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.din}{self.check_character} {self.product_code} {self.division}"
+
+    @property
+    def barcode_data(self) -> str:
+        return identifiers.barcode_data(self.din)
+
+    @property
+    def kind(self) -> UnitType:
+        return unit_type(self.unit_type)
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+
+_BOARD_COLUMNS = [
+    *(getattr(Unit, f.name) for f in fields(BoardUnit) if f.name != "custodian_name"),
+    User.full_name.label("custodian_name"),
+]
 
 
 @dataclass
 class UnitLine:
-    unit: Unit
+    unit: Unit | BoardUnit
     words: str
     ready: bool
     expired: bool
@@ -77,7 +144,7 @@ class SessionLine:
 
     session: TreatmentSession
     course_code: str
-    ready_unit: Unit | None
+    ready_unit: Unit | BoardUnit | None
 
     @property
     def ready(self) -> bool:
@@ -142,26 +209,33 @@ def clinician_for(viewer: User, requested: object | None) -> User | None:
     return user
 
 
-def open_deviations(units: list[Unit]) -> dict[int, tuple[str, ...]]:
+def open_deviations(units: list[Unit] | list[BoardUnit]) -> dict[int, tuple[str, ...]]:
     """unit id -> kinds of the undecided deviations on it or on what it was made from, for
-    every unit given, in two queries (the patients' family tree, their open deviations)."""
+    every unit given: the patients' open deviations in one query and, only for the patients
+    that have one (few: QA decides them), their family tree in a second."""
     patients = {u.patient_id for u in units}
+    found: dict[int, tuple[str, ...]] = {u.id: () for u in units}
     if not patients:
-        return {}
-    parent_of = dict(
-        db.session.execute(select(Unit.id, Unit.parent_id).where(among(Unit.patient_id, patients)))
-        .tuples()
-        .all()
-    )
+        return found
     kinds: dict[int, list[str]] = {}
-    for unit_id, kind in db.session.execute(
-        select(Deviation.unit_id, Deviation.kind)
+    concerned: set[int] = set()
+    for unit_id, patient_id, kind in db.session.execute(
+        select(Deviation.unit_id, Unit.patient_id, Deviation.kind)
         .join(Unit, Unit.id == Deviation.unit_id)
         .where(among(Unit.patient_id, patients), Deviation.closed_at.is_(None))
     ):
         kinds.setdefault(unit_id, []).append(kind)
-    found = {}
+        concerned.add(patient_id)
+    if not kinds:
+        return found
+    parent_of = dict(
+        db.session.execute(select(Unit.id, Unit.parent_id).where(among(Unit.patient_id, concerned)))
+        .tuples()
+        .all()
+    )
     for unit in units:
+        if unit.patient_id not in concerned:
+            continue
         lineage, node = [], unit.id
         while node is not None:
             lineage.extend(kinds.get(node, ()))
@@ -170,7 +244,7 @@ def open_deviations(units: list[Unit]) -> dict[int, tuple[str, ...]]:
     return found
 
 
-def _facts(unit: Unit, deviations: tuple[str, ...] = ()) -> rules.UnitFacts:
+def _facts(unit: Unit | BoardUnit, deviations: tuple[str, ...] = ()) -> rules.UnitFacts:
     kind = CATALOGUE.get(unit.unit_type)
     return rules.UnitFacts(
         unit_type=unit.unit_type,
@@ -178,7 +252,7 @@ def _facts(unit: Unit, deviations: tuple[str, ...] = ()) -> rules.UnitFacts:
         expires_at=unit.expires_at,
         qc_alert=unit.qc_alert,
         thawed_at=unit.thawed_at,
-        custodian_name=unit.custodian.full_name if unit.custodian else None,
+        custodian_name=unit.custodian_name,
         cryopreserved=bool(kind and kind.storage.high_c is not None and kind.storage.high_c < 0),
         is_source=bool(kind and kind.is_source),
         open_deviations=deviations,
@@ -197,7 +271,7 @@ class Estimator:
             self._summaries[product_type] = recent_summaries(product_type)
         return self._summaries[product_type]
 
-    def __call__(self, unit: Unit) -> rules.Estimate | None:
+    def __call__(self, unit: Unit | BoardUnit) -> rules.Estimate | None:
         status = Status(unit.status)
         stage = rules.STAGE_OF_STATUS.get(status)
         product_type = rules.product_for(unit.unit_type, status) if stage else None
@@ -217,7 +291,7 @@ class Estimator:
 
 
 def _injection_for(
-    unit: Unit, appointments: list[Appointment], ready_elsewhere: bool
+    unit: Unit | BoardUnit, appointments: list[Appointment], ready_elsewhere: bool
 ) -> Appointment | None:
     """The injection a unit is meant for: one that names it, else one that names none —
     unless another of the patient's products is ready, which such an injection is taken to
@@ -232,10 +306,11 @@ def _injection_for(
 
 
 def unit_line(
-    unit: Unit,
+    unit: Unit | BoardUnit,
     facts: rules.UnitFacts,
     appointments: list[Appointment],
     estimator: Estimator,
+    moments: Moments,
     ready_elsewhere: bool = False,
 ) -> UnitLine:
     """``facts``: the unit's own (``_facts``), read once for the line and the patient's row."""
@@ -246,18 +321,18 @@ def unit_line(
     injection = appointment.scheduled_at if appointment else None
     return UnitLine(
         unit=unit,
-        words=rules.status_words(facts, now, when),
+        words=rules.status_words(facts, now, moments.when),
         ready=ready,
         expired=rules.is_expired(facts, now),
         countdown_to=rules.counts_down(facts),
         estimate=est,
-        estimate_words=rules.estimate_words(est, when, clock) if est else None,
+        estimate_words=rules.estimate_words(est, moments.when, moments.clock) if est else None,
         appointment=appointment,
-        warnings=rules.warnings(facts, est, injection, now, when),
+        warnings=rules.warnings(facts, est, injection, now, moments.when),
     )
 
 
-def _patient_warnings(row: PatientRow) -> list[rules.Warning]:
+def _patient_warnings(row: PatientRow, moments: Moments) -> list[rules.Warning]:
     found = []
     for appointment in row.appointments:
         if appointment.kind == "injection" and not row.units:
@@ -265,7 +340,7 @@ def _patient_warnings(row: PatientRow) -> list[rules.Warning]:
                 rules.Warning(
                     "nothing_under_way",
                     "danger",
-                    f"Injection booked for {when(appointment.scheduled_at)}, but nothing of "
+                    f"Injection booked for {moments.when(appointment.scheduled_at)}, but nothing of "
                     "this patient is at the lab or ready",
                 )
             )
@@ -351,15 +426,16 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     patients = patients[:MAX_PATIENTS]
     ids = [p.id for p in patients]
 
-    units_by_patient: dict[int, list[Unit]] = {i: [] for i in ids}
+    units_by_patient: dict[int, list[BoardUnit]] = {i: [] for i in ids}
     appts_by_patient: dict[int, list[Appointment]] = {i: [] for i in ids}
     if ids:
-        for unit in db.session.scalars(
-            select(Unit)
+        for row in db.session.execute(
+            select(*_BOARD_COLUMNS)
+            .outerjoin(User, User.id == Unit.custodian_id)
             .where(among(Unit.patient_id, ids), Unit.status.in_(on_board), here)
-            .options(selectinload(Unit.custodian))
             .order_by(Unit.collected_at, Unit.din, Unit.id)
-        ):
+        ).tuples():
+            unit = BoardUnit(*row)
             units_by_patient[unit.patient_id].append(unit)
         for appointment in db.session.scalars(
             select(Appointment)
@@ -369,6 +445,7 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
             appts_by_patient[appointment.patient_id].append(appointment)
 
     estimator = Estimator(now)
+    moments = Moments(now, site_zone())
     undecided = open_deviations([u for live in units_by_patient.values() for u in live])
     planned = next_sessions(ids)
     rows = []
@@ -377,10 +454,10 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
         live = units_by_patient[patient.id]
         facts = [(u, _facts(u, undecided[u.id])) for u in live]
         any_ready = any(rules.is_ready(f, now) for _, f in facts)
-        lines = [unit_line(u, f, appointments, estimator, any_ready) for u, f in facts]
+        lines = [unit_line(u, f, appointments, estimator, moments, any_ready) for u, f in facts]
         row = PatientRow(patient, appointments, lines)
         row.next_session = session_line(planned.get(patient.id), lines)
-        row.warnings = _patient_warnings(row)
+        row.warnings = _patient_warnings(row, moments)
         rows.append(row)
     far = datetime.max.replace(tzinfo=now.tzinfo)
     rows.sort(
@@ -441,11 +518,12 @@ def patient_tree(patient: Patient, units: list[Unit]) -> list[TreeNode]:
         )
     )
     estimator = Estimator(now)
+    moments = Moments(now, site_zone())
     undecided = open_deviations(units)
     facts = {u.id: _facts(u, undecided[u.id]) for u in units}
     any_ready = any(rules.is_ready(f, now) for f in facts.values())
     nodes = {
-        u.id: TreeNode(u, unit_line(u, facts[u.id], appointments, estimator, any_ready))
+        u.id: TreeNode(u, unit_line(u, facts[u.id], appointments, estimator, moments, any_ready))
         for u in units
     }
     roots = []
