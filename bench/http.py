@@ -292,7 +292,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--write", type=Path, help="put the table into this Markdown file")
+    parser.add_argument(
+        "--only", help="measure only the rows whose name contains this (e.g. readiness)"
+    )
     args = parser.parse_args(argv)
+    if args.only and args.write:
+        parser.error("--only measures a part of the table: it is not written (no --write)")
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt install wrk)")
     url = database_url(args.database_url)
@@ -378,6 +383,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     collected = datetime.now(UTC).replace(microsecond=0).isoformat()
     for m in measures[2:4]:  # the registrations
         m.ours["body"] = json.dumps(register).replace("{collected}", collected)
+    if args.only:
+        measures = [m for m in measures if args.only in m.name]
     scripts: dict[tuple[str, str], Path] = {}
     for index, m in enumerate(measures):
         m.ours["path"] = m.ours["path"].replace("{doctor}", str(prepared["doctor"]))

@@ -429,7 +429,8 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     units_by_patient: dict[int, list[BoardUnit]] = {i: [] for i in ids}
     appts_by_patient: dict[int, list[Appointment]] = {i: [] for i in ids}
     if ids:
-        for row in db.session.execute(
+        # Core, not the ORM's column loading (there is no entity to load)
+        for row in db.session.connection().execute(
             select(*_BOARD_COLUMNS)
             .outerjoin(User, User.id == Unit.custodian_id)
             .where(among(Unit.patient_id, ids), Unit.status.in_(on_board), here)
