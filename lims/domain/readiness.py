@@ -154,36 +154,39 @@ def is_ready(facts: UnitFacts, now: datetime) -> bool:
     return facts.status == Status.RELEASED and not is_expired(facts, now) and not facts.qc_alert
 
 
+# What a status says on its own (the rest depend on the unit's facts).
+_PLAIN_WORDS = {
+    Status.COLLECTED: "Collected — not yet sent to the lab",
+    Status.IN_TRANSIT: "On its way to the lab",
+    Status.RECEIVED: "At the lab, waiting for processing",
+    Status.PROCESSED: "Processed — see its products",
+    Status.RETURNED: "Returned to the lab — waiting for QA's decision",
+}
+
+
 def status_words(facts: UnitFacts, now: datetime, when: Formatter) -> str:
     """The unit's status as a clinician reads it."""
     if facts.qc_alert:
         return f"QC alert — do not use: {facts.qc_alert}"
     if is_expired(facts, now):
         return f"Expired {when(facts.expires_at)} — do not use"
-    until = f"usable until {when(facts.expires_at)}" if facts.expires_at else "no expiry set"
     s = facts.status
-    if s == Status.RELEASED:
+    if s == Status.RELEASED or s == Status.DISPENSED:
+        until = f"usable until {when(facts.expires_at)}" if facts.expires_at else "no expiry set"
+        if s == Status.DISPENSED:
+            return f"Dispensed to {facts.custodian_name or 'a clinician'} — {until}"
         if facts.cryopreserved and facts.thawed_at is None:
             return f"Ready for injection — frozen in the bank, {until}; 4 h once thawed"
         return f"Ready for injection — {until}"
-    culture = s == Status.IN_PROCESSING and facts.unit_type in ("SVF", "BM-MNC")
-    words = {
-        Status.COLLECTED: "Collected — not yet sent to the lab",
-        Status.IN_TRANSIT: "On its way to the lab",
-        Status.RECEIVED: "At the lab, waiting for processing",
-        Status.IN_PROCESSING: (
-            "At the lab, in culture (expansion)" if culture else "At the lab, being processed"
-        ),
-        Status.PROCESSED: "Processed — see its products",
-        Status.QUARANTINE: (
-            "In QC — out of specification, awaiting QA's decision"
-            if "qc_out_of_specification" in facts.open_deviations
-            else "In QC — awaiting release"
-        ),
-        Status.DISPENSED: f"Dispensed to {facts.custodian_name or 'a clinician'} — {until}",
-        Status.RETURNED: "Returned to the lab — waiting for QA's decision",
-    }
-    return words.get(s, s.label.capitalize())
+    if s == Status.IN_PROCESSING:
+        if facts.unit_type in ("SVF", "BM-MNC"):
+            return "At the lab, in culture (expansion)"
+        return "At the lab, being processed"
+    if s == Status.QUARANTINE:
+        if "qc_out_of_specification" in facts.open_deviations:
+            return "In QC — out of specification, awaiting QA's decision"
+        return "In QC — awaiting release"
+    return _PLAIN_WORDS.get(s) or s.label.capitalize()
 
 
 @dataclass(frozen=True)
