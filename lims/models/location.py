@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from ..extensions import db
 
@@ -45,8 +45,28 @@ class Location(db.Model):
 
     @property
     def path(self) -> str:
+        """ "Site › Room › Freezer › Rack › Box › A1": the places above it read in one statement
+        (a recursive query) when they are not in the session yet, not one lazy load each."""
+        _held = self._places_above()  # referenced while walking: the session's map is weak
         parts, node = [], self
         while node is not None:
             parts.append(node.name)
             node = node.parent
         return " › ".join(reversed(parts))
+
+    def _places_above(self) -> list[Location]:
+        session = object_session(self)
+        if session is None or self.parent_id is None or "parent" in self.__dict__:
+            return []
+        if session.identity_map.get(session.identity_key(Location, self.parent_id)) is not None:
+            return []  # the parent is there: its lazy load reads nothing
+        above = (
+            select(Location.id, Location.parent_id)
+            .where(Location.id == self.parent_id)
+            .cte("above", recursive=True)
+        )
+        above = above.union_all(
+            select(Location.id, Location.parent_id).join(above, Location.id == above.c.parent_id)
+        )
+        # into the session: each ``parent`` is then found there (a get by primary key)
+        return list(session.scalars(select(Location).where(Location.id.in_(select(above.c.id)))))

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from lims.domain.codes import make_equipment_code, make_location_code, make_reagent_lot_code
 from lims.domain.materials import EQUIPMENT_KINDS, reagent_names
@@ -317,3 +317,18 @@ def required_tests(product_type: str) -> list[str]:
 
 def sign(meaning: str = "approved for release", password: str = PASSWORD) -> dict:
     return {"password": password, "meaning": meaning}
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements the enclosed code sends, as a list filled while it runs."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)

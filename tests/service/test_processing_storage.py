@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lims.domain.errors import Conflict, Invalid
+from lims.extensions import db
+from lims.models import Location
 from lims.services.actions import processing, storage, units
 from lims.services.admin import locations
 
-from .lab import BENCH_LOTS, data_for, entries_of, steps_for, stored
+from .lab import BENCH_LOTS, data_for, entries_of, statements, steps_for, stored
 
 
 def perform(unit, action, data, user):
@@ -182,6 +184,24 @@ def test_a_box_grid_has_a_scannable_position_per_cell(box):
     assert names == ["A1", "A2", "A3", "B1", "B2", "B3"]
     assert len({p.code for p in box.children}) == 6
     assert storage.occupancy(box) == (0, 6)
+
+
+def test_a_position_reads_the_places_above_it_in_one_statement(users):
+    admin = users["admin"]
+    place = locations.create_location("Cryo room", "room", None, admin)
+    for name, kind in (("Tank 1", "freezer"), ("Rack 4", "rack")):
+        place = locations.create_location(name, kind, place, admin)
+    box = locations.create_location("Box 9", "box", place, admin, rows=1, columns=2)
+    position_id = box.children[1].id
+    db.session.expunge_all()
+    position = db.session.get(Location, position_id)
+    with statements() as seen:
+        path = position.path
+    assert path == "Cryo room › Tank 1 › Rack 4 › Box 9 › A2"
+    assert len(seen) == 1, seen
+    with statements() as again:
+        assert position.path == path
+    assert again == []
 
 
 def test_a_position_holds_one_unit(box, unit_in, users):
