@@ -430,12 +430,16 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
     appts_by_patient: dict[int, list[Appointment]] = {i: [] for i in ids}
     if ids:
         # Core, not the ORM's column loading (there is no entity to load)
-        for row in db.session.connection().execute(
-            select(*_BOARD_COLUMNS)
-            .outerjoin(User, User.id == Unit.custodian_id)
-            .where(among(Unit.patient_id, ids), Unit.status.in_(on_board), here)
-            .order_by(Unit.collected_at, Unit.din, Unit.id)
-        ).tuples():
+        for row in (
+            db.session.connection()
+            .execute(
+                select(*_BOARD_COLUMNS)
+                .outerjoin(User, User.id == Unit.custodian_id)
+                .where(among(Unit.patient_id, ids), Unit.status.in_(on_board), here)
+                .order_by(Unit.collected_at, Unit.din, Unit.id)
+            )
+            .tuples()
+        ):
             unit = BoardUnit(*row)
             units_by_patient[unit.patient_id].append(unit)
         for appointment in db.session.scalars(
