@@ -120,6 +120,8 @@ class Config:
     # job is sent after the response (a thread of this process, without Redis) or inside it.
     PRINTER_TIMEOUT_SECONDS = float(os.environ.get("PRINTER_TIMEOUT_SECONDS", "5"))
     PRINT_IN_BACKGROUND = os.environ.get("PRINT_IN_BACKGROUND", "1") == "1"
+    # Without a broker, beat's schedule runs on a thread of each process (lims.worker.clock).
+    EMBEDDED_BEAT = os.environ.get("EMBEDDED_BEAT", "1") == "1"
     CUPS_LP_COMMAND = os.environ.get("CUPS_LP_COMMAND", "lp")  # CUPS's lp, for PDF printers
     # Processes that verify a long ledger (decision 92); 0: one per core this process may use.
     LEDGER_VERIFY_WORKERS = _int("LEDGER_VERIFY_WORKERS", 0)
@@ -304,6 +306,7 @@ class TestingConfig(Config):
     TURNAROUND_CACHE_SECONDS = 0  # tests make history and read it back at once
     NOTIFY_IN_BACKGROUND = False  # an action's notifications are there when it returns
     PRINT_IN_BACKGROUND = False  # a print job is sent (or failed) when the request returns
+    EMBEDDED_BEAT = False  # no timers in tests; tests/notify/test_clock.py turns it on
     PRINTER_TIMEOUT_SECONDS = 1.0
 
 

@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             **base_env,
             "LIMS_ENV": "production" if backend_of(url) == "postgresql" else "development",
             "DATABASE_URL": url,
+            # the request alone, as on the bare side: no in-process beat (decision 119)
+            "EMBEDDED_BEAT": "0",
         },
         workdir / "ours.log",
     )

@@ -46,9 +46,10 @@ def create_app(config_name: str | None = None, **overrides) -> Flask:
     from .converters import IdConverter
     from .validation.cli import register_cli as register_validation_cli
     from .web import headers
-    from .worker import celery_init_app
+    from .worker import celery_init_app, clock
 
     celery_init_app(app)
+    clock.init_app(app)  # beat's schedule in this process when there is no broker
     notify.init_app(app)
     app.url_map.converters["id"] = IdConverter  # <id:...>: a record id, 0..MAX_ID
     web.init_app(app)

@@ -277,5 +277,6 @@ def issue_if_moved() -> dict[str, Any] | None:
 
 
 def embedded() -> bool:
-    """No broker configured: no beat either, so verifications issue the receipts."""
+    """No broker configured: no Celery beat, so verifications issue receipts too (beside the
+    in-process clock's periodic one, decision 119)."""
     return not dispatch.broker_configured()
