@@ -267,6 +267,10 @@ def _let_background_work_end(app: Flask, within: float = 15.0) -> None:
     ticking = app.extensions.get(CLOCK)
     if ticking is not None:  # first: a scheduled task may hand the courier more
         ticking.stop(max(0.0, deadline - time.monotonic()))
+    # A clock another app started would go on running scheduled checks on the shared
+    # databases for the rest of the session (decision 119): an app a test makes for itself
+    # serves requests with EMBEDDED_BEAT off.
+    assert not any(t.name == "lims-clock" and t.is_alive() for t in threading.enumerate())
     found = app.extensions.get(COURIER)
     if found is not None:
         found.wait_idle(max(0.0, deadline - time.monotonic()))

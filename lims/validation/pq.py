@@ -412,6 +412,9 @@ def _scratch_app(
         MAIL_SERVER=None,
         WEBHOOK_URL=None,
         WEBHOOK_SECRET=None,
+        # no scheduled checks on a clock thread (decision 119): it would outlive this app
+        # and its database, which the qualification removes when it ends
+        EMBEDDED_BEAT=False,
         **overrides,
     )
     logging.disable(logging.INFO)  # the migrations' own log: the report says what matters

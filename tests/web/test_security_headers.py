@@ -112,6 +112,7 @@ def test_production_sends_hsts(postgres_url):
         SECRET_KEY="production-secret",
         LEDGER_KEY="production-ledger-key",
         SQLALCHEMY_DATABASE_URI=postgres_url,
+        EMBEDDED_BEAT=False,  # no clock thread outliving this test on the shared database
     )
     try:
         response = app.test_client().get("/login")
