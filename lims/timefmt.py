@@ -12,10 +12,13 @@ def site_zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def local_time(
+    value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", zone: ZoneInfo | None = None
+) -> str:
+    """``value`` in ``zone`` (default the site's), the zone named."""
     if value is None:
         return "—"
-    local = value.astimezone(site_zone())
+    local = value.astimezone(zone or site_zone())
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 

@@ -45,8 +45,9 @@ class Location(db.Model):
 
     @property
     def path(self) -> str:
-        """ "Site › Room › Freezer › Rack › Box › A1": the places above it read in one statement
-        (a recursive query) when they are not in the session yet, not one lazy load each."""
+        """The place and those above it, "Room › Freezer › Rack › Box › A1". The places above
+        are read in one statement (a recursive query) when the session has not got them yet,
+        not one lazy load each."""
         _held = self._places_above()  # referenced while walking: the session's map is weak
         parts, node = [], self
         while node is not None:

@@ -34,7 +34,41 @@ from .types import UTCDateTime, utcnow
 from .user import User
 
 
-class Unit(db.Model):
+class UnitReading:
+    """What a unit's columns say, read the same way by ``Unit`` and by views built from the
+    same columns (the readiness board's ``BoardUnit``)."""
+
+    __slots__ = ()
+    din: str
+    check_character: str
+    product_code: str
+    division: str
+    unit_type: str
+    status: str
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def kind(self) -> UnitType:
+        return unit_type(self.unit_type)
+
+    @property
+    def barcode_data(self) -> str:
+        return identifiers.barcode_data(self.din)
+
+    @property
+    def eye_readable(self) -> str:
+        return identifiers.eye_readable(self.din)
+
+    @property
+    def label(self) -> str:
+        """Identifier, product code and division: unique for the unit."""
+        return f"{self.din}{self.check_character} {self.product_code} {self.division}"
+
+
+class Unit(UnitReading, db.Model):
     """A container of material: a source sample or a product derived from one.
 
     All units of one collection share the DIN; product code and division tell them apart.
@@ -110,14 +144,6 @@ class Unit(db.Model):
             return [child.id for child in self.children]
         return sorted(int(i) for i in self.children_listed.split(",") if i)
 
-    @property
-    def status_enum(self) -> Status:
-        return Status(self.status)
-
-    @property
-    def kind(self) -> UnitType:
-        return unit_type(self.unit_type)
-
     def lineage(self) -> list[Unit]:
         """This unit, the unit it was made or split from, and so on up to the collection."""
         chain, node = [], self
@@ -129,19 +155,6 @@ class Unit(db.Model):
     @property
     def custodian_name(self) -> str | None:
         return self.custodian.full_name if self.custodian else None
-
-    @property
-    def barcode_data(self) -> str:
-        return identifiers.barcode_data(self.din)
-
-    @property
-    def eye_readable(self) -> str:
-        return identifiers.eye_readable(self.din)
-
-    @property
-    def label(self) -> str:
-        """Identifier, product code and division: unique for the unit."""
-        return f"{self.din}{self.check_character} {self.product_code} {self.division}"
 
     def __repr__(self) -> str:
         return f"<Unit {self.label} {self.status}>"

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from lims.extensions import db
 from lims.models import Delivery, Notification
 from lims.notify.courier import courier
 from lims.services.actions import units
 from lims.services.admin import accounts
-from tests.service.lab import data_for, registration
+from tests.service.lab import data_for, idle_in_transaction, registration
 
 from .conftest import free_port
 
@@ -122,14 +122,7 @@ def test_the_bench_keeps_working_while_a_receiver_takes_its_time(app, client, us
     db.session.remove()
     assert peer.arrived.wait(10)  # the courier is inside the webhook call now
     if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as conn:
-            idle = conn.scalar(
-                text(
-                    "select count(*) from pg_stat_activity where datname = current_database()"
-                    " and state like 'idle in transaction%'"
-                )
-            )
-        assert idle == 0
+        assert idle_in_transaction() == 0
     else:
         answer = client.post(f"/api/v1/units/{second}/actions", json=receive, headers=headers)
         assert answer.status_code == 200, answer.get_json()

@@ -332,3 +332,15 @@ def statements() -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+
+
+def idle_in_transaction() -> int:
+    """PostgreSQL: this database's connections sitting idle inside a transaction (a lock or a
+    snapshot held while nothing runs)."""
+    with db.engine.connect() as conn:
+        return conn.scalar(
+            text(
+                "select count(*) from pg_stat_activity where datname = current_database()"
+                " and state like 'idle in transaction%'"
+            )
+        )

@@ -14,13 +14,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from lims.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from lims.extensions import db
 from lims.models import LedgerEntry, Patient, PrintJob
 from lims.printers.emulator import ZplPrinterEmulator, fields
 from lims.services.station import printing
+
+from .lab import idle_in_transaction
 
 BENCH = printing.Station("bench-2", "10.1.2.30")
 
@@ -191,14 +193,7 @@ def test_a_hanging_printer_holds_no_transaction_while_it_is_waited_for(
             time.sleep(0.02)
         assert not job.done()  # the send is waiting on the printer now
         if db.engine.dialect.name == "postgresql":
-            with db.engine.connect() as conn:
-                idle = conn.scalar(
-                    text(
-                        "select count(*) from pg_stat_activity where datname = current_database()"
-                        " and state like 'idle in transaction%'"
-                    )
-                )
-            assert idle == 0
+            assert idle_in_transaction() == 0
         else:
             other = register("ADIPOSE", mrn="MRN-2")  # a write while the job waits
             assert other.id and not job.done()

@@ -16,9 +16,8 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ...db import among
-from ...domain import identifiers
 from ...domain import readiness as rules
-from ...domain.catalogue import CATALOGUE, UnitType, unit_type
+from ...domain.catalogue import CATALOGUE
 from ...domain.errors import Forbidden, Invalid, NotFound
 from ...domain.identifiers import MAX_ID
 from ...domain.roles import Role
@@ -35,7 +34,8 @@ from ...models import (
     User,
 )
 from ...models.types import utcnow
-from ...timefmt import site_zone
+from ...models.unit import UnitReading
+from ...timefmt import local_time, site_zone
 from .. import access
 from .turnaround import recent_summaries
 
@@ -51,18 +51,14 @@ class Moments:
         self.now = now
         self.zone = zone
 
-    def _local(self, moment: datetime, fmt: str) -> str:
-        local = moment.astimezone(self.zone)
-        return f"{local.strftime(fmt)} {local.tzname()}"
-
     def when(self, moment: datetime) -> str:
         """A moment with its day (and its year when that is not obvious)."""
         if abs(moment - self.now).days > 300:
-            return self._local(moment, "%d %b %Y %H:%M")
-        return self._local(moment, "%a %d %b %H:%M")
+            return local_time(moment, "%d %b %Y %H:%M", self.zone)
+        return local_time(moment, "%a %d %b %H:%M", self.zone)
 
     def clock(self, moment: datetime) -> str:
-        return self._local(moment, "%H:%M")
+        return local_time(moment, "%H:%M", self.zone)
 
 
 def when(moment: datetime) -> str:
@@ -71,11 +67,11 @@ def when(moment: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class BoardUnit:
+class BoardUnit(UnitReading):
     """A unit as the board reads it: the columns its lines, the JSON and the page use, and the
     custodian's name, from one Core select (no ORM object: 700 of them were a third of a
-    board's time). The names are ``Unit``'s, so the rules, the serialiser and the templates
-    take either."""
+    board's time). The names are ``Unit``'s and it reads them as a ``Unit`` does
+    (``UnitReading``), so the rules, the serialiser and the templates take either."""
 
     id: int
     parent_id: int | None
@@ -95,22 +91,6 @@ class BoardUnit:
     processed_at: datetime | None
     chain_of_identity: str | None
     custodian_name: str | None
-
-    @property
-    def label(self) -> str:
-        return f"{self.din}{self.check_character} {self.product_code} {self.division}"
-
-    @property
-    def barcode_data(self) -> str:
-        return identifiers.barcode_data(self.din)
-
-    @property
-    def kind(self) -> UnitType:
-        return unit_type(self.unit_type)
-
-    @property
-    def status_enum(self) -> Status:
-        return Status(self.status)
 
 
 _BOARD_COLUMNS = [
