@@ -21,7 +21,8 @@ def reference(entry: dict) -> bytes:
     return canonical_json(content).encode("ascii")
 
 
-ids = st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+# booleans too: ``True`` is an int to Python but ``true`` to JSON (the writer's type checks are exact)
+ids = st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.booleans()
 text = st.none() | st.text()
 moments = (
     st.datetimes(

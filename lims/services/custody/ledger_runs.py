@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, select
 
-from ...domain.ledger_chain import HASHED_FIELDS, values_hash
+from ...domain.ledger_chain import HASHED_FIELDS, values_hasher
 
 TABLE = "ledger_entries"  # LedgerEntry's table (a test holds the two equal)
 
@@ -34,13 +34,13 @@ class Run:
 
 
 def _rows(conn: Connection, lo: int, hi: int) -> Iterator[Sequence[Any]]:
-    """The run's entries as value rows, ``HASHED_FIELDS`` then id and stored hash, in seq order.
+    """The run's entries as value rows, ``HASHED_FIELDS`` then the stored hash, in seq order.
 
     On PostgreSQL straight from the driver's server-side cursor: its rows are already the
     values the canonical content is written from (a timestamp comes naive, which is UTC
     here), and SQLAlchemy's row objects around them were a third of a worker's time
     (decision 115). Elsewhere (SQLite stores moments as text) through SQLAlchemy's types."""
-    names = (*HASHED_FIELDS, "id", "entry_hash")
+    names = (*HASHED_FIELDS, "entry_hash")
     if conn.dialect.name == "postgresql":
         cursor = conn.connection.dbapi_connection.cursor(name=f"ledger_run_{lo}")  # type: ignore[union-attr]
         cursor.itersize = 5000
@@ -69,18 +69,15 @@ def check_run(url: str, key: bytes, lo: int, hi: int) -> Run:
     first_seq = first_prev = None
     expected, prev, checked, intact = lo, "", 0, True
     seq_at, prev_at = HASHED_FIELDS.index("seq"), HASHED_FIELDS.index("prev_hash")
-    stored_at = len(HASHED_FIELDS) + 1
+    stored_at = len(HASHED_FIELDS)
+    hashed, same = values_hasher(key), hmac.compare_digest
     try:
         with engine.connect() as conn:
             for row in _rows(conn, lo, hi):
                 seq, prev_hash, stored = row[seq_at], row[prev_at], row[stored_at]
                 if first_seq is None:
                     first_seq, first_prev, prev = seq, prev_hash, prev_hash
-                if (
-                    seq != expected
-                    or prev_hash != prev
-                    or not hmac.compare_digest(values_hash(key, row), stored)
-                ):
+                if seq != expected or prev_hash != prev or not same(hashed(row), stored):
                     intact = False
                     break
                 prev, expected, checked = stored, expected + 1, checked + 1
