@@ -167,6 +167,10 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+# Built once: ``text()`` parses its parameters each time it is made (decision 121).
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+
+
 def lock(name: str) -> None:
     """Serialise writers of one kind for the rest of the transaction.
 
@@ -174,7 +178,7 @@ def lock(name: str) -> None:
     begins IMMEDIATE (see ``lims.sqlite``), so writers are serialised by the database.
     """
     if is_postgres():
-        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+        db.session.execute(_LOCK, {"name": name})
 
 
 def among(column: ColumnElement[Any], values: Collection[Any]) -> ColumnElement[bool]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ...domain import identifiers
 from ...domain.errors import Conflict, Invalid, NotFound
@@ -35,13 +35,16 @@ def start(patient: Patient, site: Site, actor: User, at: datetime) -> TherapyCou
     return course
 
 
+_LATEST = (  # built once (every registration asks)
+    select(TherapyCourse)
+    .where(TherapyCourse.patient_id == bindparam("patient_id"))
+    .order_by(TherapyCourse.started_at.desc(), TherapyCourse.id.desc())
+    .limit(1)
+)
+
+
 def latest(patient_id: int) -> TherapyCourse | None:
-    return db.session.scalar(
-        select(TherapyCourse)
-        .where(TherapyCourse.patient_id == patient_id)
-        .order_by(TherapyCourse.started_at.desc(), TherapyCourse.id.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_LATEST, {"patient_id": patient_id})
 
 
 def assign(

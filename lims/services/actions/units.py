@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ...db import transaction
 from ...domain import identifiers
@@ -105,9 +105,12 @@ def _run_guards(guards, ctx: Context, error: type) -> None:
 # ---------------------------------------------------------------------------- register
 
 
+_PATIENT_BY_MRN = select(Patient).where(Patient.mrn == bindparam("mrn"))  # built once
+
+
 def _find_or_create_patient(data: PatientFields, actor: User) -> Patient:
     birth = data.birth_date.date() if data.birth_date else None
-    patient = db.session.scalar(select(Patient).where(Patient.mrn == data.mrn))
+    patient = db.session.scalar(_PATIENT_BY_MRN, {"mrn": data.mrn})
     if patient is not None:
         same_name = (
             " ".join(patient.name.split()).casefold() == " ".join(data.name.split()).casefold()

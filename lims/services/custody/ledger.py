@@ -75,6 +75,11 @@ def standing(unit: Unit) -> Movement:
     return movement_of(unit, before=position(unit))
 
 
+# The statements every entry runs, built once: a statement made anew on each call is built
+# and given its cache key again every time (decision 121).
+_HEAD = select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
+
+
 def append(
     *,
     unit: Unit | None,
@@ -90,9 +95,7 @@ def append(
     session = db.session
     session.flush()  # the unit's id and changes exist before they are recorded
     lock("lims.ledger")
-    head = session.execute(
-        select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(_HEAD).first()
     seq, prev = (head.seq + 1, head.entry_hash) if head else (1, GENESIS)
     entry = LedgerEntry(
         seq=seq,
@@ -147,9 +150,7 @@ def append_many(
     session = db.session
     session.flush()
     lock("lims.ledger")
-    head = session.execute(
-        select(LedgerEntry.seq, LedgerEntry.entry_hash).order_by(LedgerEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(_HEAD).first()
     seq, prev = (head.seq, head.entry_hash) if head else (0, GENESIS)
     recorded_at = at or utcnow()
     key = _key()
