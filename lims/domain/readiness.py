@@ -66,6 +66,65 @@ def product_for(unit_type: str, status: Status) -> str | None:
     return made[0] if made else None
 
 
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """What the lab's history says of ``product_type`` from one stage on to release: that
+    stage's own spread, and the later stages' medians and band ends already added up (a board
+    estimates hundreds of units from a handful of these)."""
+
+    product_type: str
+    current: StageSummary | None  # None when ``missing``
+    later_median: timedelta
+    later_low: timedelta
+    later_high: timedelta
+    n: int  # the fewest finished examples behind any stage used
+    missing: tuple[str, ...]  # stages with no history yet
+
+
+_STAGE_KEYS = tuple(s.key for s in STAGES)
+
+
+def outlook(
+    product_type: str, stage_key: str, summaries: Mapping[str, StageSummary | None]
+) -> Outlook:
+    """The stages from ``stage_key`` on to release, as ``summaries`` give them."""
+    later = _STAGE_KEYS[_STAGE_KEYS.index(stage_key) :]
+    zero = timedelta(0)
+    missing = tuple(key for key in later if summaries.get(key) is None)
+    if missing:
+        return Outlook(product_type, None, zero, zero, zero, 0, missing)
+    current, *rest = [summaries[key] for key in later]
+    assert current is not None and all(s is not None for s in rest)
+    return Outlook(
+        product_type,
+        current,
+        sum((s.median for s in rest), zero),  # type: ignore[union-attr]
+        sum((s.low for s in rest), zero),  # type: ignore[union-attr]
+        sum((s.high for s in rest), zero),  # type: ignore[union-attr]
+        min([current.n, *(s.n for s in rest)]),  # type: ignore[union-attr]
+        (),
+    )
+
+
+def estimate_from(seen: Outlook, stage_started: datetime | None, now: datetime) -> Estimate:
+    """The release estimate of a unit in ``seen``'s stage since ``stage_started``: the time
+    that stage usually takes less what it has spent there (never below zero), plus the later
+    stages'."""
+    current = seen.current
+    if current is None:
+        return Estimate(seen.product_type, None, None, None, 0, missing=seen.missing)
+    zero = timedelta(0)
+    elapsed = max(now - stage_started, zero) if stage_started else zero
+    return Estimate(
+        seen.product_type,
+        at=now + max(current.median - elapsed, zero) + seen.later_median,
+        low=now + max(current.low - elapsed, zero) + seen.later_low,
+        high=now + max(current.high - elapsed, zero) + seen.later_high,
+        n=seen.n,
+        late=elapsed > current.high,
+    )
+
+
 def estimate(
     product_type: str,
     stage_key: str,
@@ -74,27 +133,7 @@ def estimate(
     summaries: Mapping[str, StageSummary | None],
 ) -> Estimate:
     """Estimate the release time of a unit now ``stage_key``, which began ``stage_started``."""
-    keys = [s.key for s in STAGES]
-    later = keys[keys.index(stage_key) :]
-    missing = tuple(key for key in later if summaries.get(key) is None)
-    if missing:
-        return Estimate(product_type, None, None, None, 0, missing=missing)
-    used = [summaries[key] for key in later]
-    assert all(s is not None for s in used)
-    current, *rest = used
-    elapsed = max(now - stage_started, timedelta(0)) if stage_started else timedelta(0)
-    zero = timedelta(0)
-    median = max(current.median - elapsed, zero) + sum((s.median for s in rest), zero)
-    low = max(current.low - elapsed, zero) + sum((s.low for s in rest), zero)
-    high = max(current.high - elapsed, zero) + sum((s.high for s in rest), zero)
-    return Estimate(
-        product_type,
-        at=now + median,
-        low=now + low,
-        high=now + high,
-        n=min(s.n for s in used),
-        late=elapsed > current.high,
-    )
+    return estimate_from(outlook(product_type, stage_key, summaries), stage_started, now)
 
 
 def stage_start(stage_key: str, times: Mapping[str, datetime | None]) -> datetime | None:

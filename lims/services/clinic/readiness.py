@@ -50,12 +50,16 @@ class Moments:
     def __init__(self, now: datetime, zone: ZoneInfo) -> None:
         self.now = now
         self.zone = zone
+        self._said: dict[datetime, str] = {}  # a moment is written once per board
 
     def when(self, moment: datetime) -> str:
-        """A moment with its day (and its year when that is not obvious)."""
-        if abs(moment - self.now).days > 300:
-            return local_time(moment, "%d %b %Y %H:%M", self.zone)
-        return local_time(moment, "%a %d %b %H:%M", self.zone)
+        """A moment with its day (and its year when that is not obvious). An expired unit's
+        words and its warning both name its expiry: written once."""
+        said = self._said.get(moment)
+        if said is None:
+            fmt = "%d %b %Y %H:%M" if abs(moment - self.now).days > 300 else "%a %d %b %H:%M"
+            said = self._said[moment] = local_time(moment, fmt, self.zone)
+        return said
 
     def clock(self, moment: datetime) -> str:
         return local_time(moment, "%H:%M", self.zone)
@@ -239,35 +243,43 @@ def _facts(unit: Unit | BoardUnit, deviations: tuple[str, ...] = ()) -> rules.Un
     )
 
 
+_MILESTONES = ("collected_at", "received_at", "processing_started_at", "processed_at")
+
+
 class Estimator:
-    """Estimates for many units, reading each product type's history once."""
+    """Estimates for many units, reading each product type's history once and working out
+    each stage's outlook once (``rules.outlook``)."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
         self._summaries: dict[str, dict[str, StageSummary | None]] = {}
+        # (unit type, status) -> (stage, its outlook), or None: nothing to estimate
+        self._outlooks: dict[tuple[str, str], tuple[str, rules.Outlook] | None] = {}
 
     def summaries(self, product_type: str) -> dict[str, StageSummary | None]:
         if product_type not in self._summaries:
             self._summaries[product_type] = recent_summaries(product_type)
         return self._summaries[product_type]
 
+    def _outlook(self, unit_type: str, status: str) -> tuple[str, rules.Outlook] | None:
+        key = (unit_type, status)
+        if key not in self._outlooks:
+            stage = rules.STAGE_OF_STATUS.get(Status(status))
+            product_type = rules.product_for(unit_type, Status(status)) if stage else None
+            self._outlooks[key] = (
+                (stage, rules.outlook(product_type, stage, self.summaries(product_type)))
+                if stage is not None and product_type is not None
+                else None
+            )
+        return self._outlooks[key]
+
     def __call__(self, unit: Unit | BoardUnit) -> rules.Estimate | None:
-        status = Status(unit.status)
-        stage = rules.STAGE_OF_STATUS.get(status)
-        product_type = rules.product_for(unit.unit_type, status) if stage else None
-        if stage is None or product_type is None:
+        found = self._outlook(unit.unit_type, unit.status)
+        if found is None:
             return None
-        times = {
-            name: getattr(unit, name)
-            for name in ("collected_at", "received_at", "processing_started_at", "processed_at")
-        }
-        return rules.estimate(
-            product_type,
-            stage,
-            rules.stage_start(stage, times),
-            self.now,
-            self.summaries(product_type),
-        )
+        stage, seen = found
+        times = {name: getattr(unit, name) for name in _MILESTONES}
+        return rules.estimate_from(seen, rules.stage_start(stage, times), self.now)
 
 
 def _injection_for(
@@ -419,6 +431,7 @@ def board(viewer: User, requested_clinician: object | None = None) -> Board:
                 .order_by(Unit.collected_at, Unit.din, Unit.id)
             )
             .tuples()
+            .all()  # fetched at once, not a driver call per row
         ):
             unit = BoardUnit(*row)
             units_by_patient[unit.patient_id].append(unit)
