@@ -44,16 +44,17 @@ HASHED_FIELDS = (
 
 
 def utc_iso(moment: datetime) -> str:
-    """``2026-12-06T18:04:05.123456Z``: UTC, always with microseconds."""
+    """``2026-12-06T18:04:05.123456Z``: UTC, always with microseconds. (``isoformat``'s
+    arguments are given by position: every moment of an API answer comes through here.)"""
     if moment.tzinfo is None:
         if moment.year >= 1000:  # as the database gives a moment back: written at once
-            return moment.isoformat(timespec="microseconds") + "Z"
+            return moment.isoformat("T", "microseconds") + "Z"
         moment = moment.replace(tzinfo=UTC)
     elif moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
     if moment.year < 1000:  # isoformat pads the year, strftime's %Y does not
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat("T", "microseconds")[:-6] + "Z"  # without its "+00:00"
 
 
 def canonical_json(value: Any) -> str:

@@ -36,7 +36,7 @@ UNDER_WAY = timedelta(hours=2)
 Formatter = Callable[[datetime], str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """When a unit will probably be released, for the product type it becomes."""
 
@@ -161,7 +161,7 @@ def estimate_words(est: Estimate | None, when: Formatter, clock: Formatter) -> s
     return f"about {when(est.at)} (usually {band}, approximately; from {est.n} products){late}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnitFacts:
     """What the words and warnings need to know of a unit."""
 
@@ -228,7 +228,7 @@ def status_words(facts: UnitFacts, now: datetime, when: Formatter) -> str:
     return _PLAIN_WORDS.get(s) or s.label.capitalize()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Warning:
     code: str
     level: str  # "danger": do not use / will not work; "warn": may not work out

@@ -33,7 +33,7 @@ BY_KEY = {stage.key: stage for stage in STAGES}
 FEW = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StageSummary:
     """The spread of one stage's durations: the middle and the 10th–90th percentile band."""
 

@@ -32,15 +32,16 @@ from pydantic import (
     StringConstraints,
     ValidationError,
 )
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from ...db import lock, transaction
 from ...domain.errors import Conflict, Forbidden, Invalid, NotFound, from_validation_error
 from ...domain.identifiers import MAX_ID, CodeError, validate_facility_code
 from ...domain.roles import Role
+from ...driver import DriverSelect, attach, column_keys
 from ...extensions import db
-from ...models import SITE_KINDS, Site, User
+from ...models import SITE_KINDS, Site, User, user_sites
 from ...models.types import utcnow
 from .. import access
 from ..custody import ledger
@@ -186,10 +187,29 @@ def sites_of(user: User) -> list[Site]:
     return list(user.sites)  # type: ignore[attr-defined]
 
 
+_SITE_KEYS = column_keys(Site)
+_ACTIVE_SITES_OF = DriverSelect(
+    select(*(getattr(Site, key) for key in _SITE_KEYS))
+    .join(user_sites, user_sites.c.site_id == Site.id)
+    .where(user_sites.c.user_id == bindparam("user_id"), Site.active.is_(True))
+    .order_by(Site.code)
+)
+
+
+def active_sites_of(user: User) -> list[Site]:
+    """The account's active sites, by code. Every registration asks: read on the driver
+    (decision 116) unless the account's sites are loaded already; the ORM's lazy load of
+    ``User.sites`` was a tenth of a registration (decision 122)."""
+    if "sites" in user.__dict__:
+        return [s for s in sites_of(user) if s.active]
+    rows = _ACTIVE_SITES_OF.rows({"user_id": user.id})
+    return [attach(Site, dict(zip(_SITE_KEYS, row, strict=True)), existing=True) for row in rows]  # type: ignore[misc]
+
+
 def collecting_site(actor: User, code: str | None) -> Site:
     """Where ``actor`` registers a collection: the site ``code`` names, which must be one of
     theirs and active; without a code, their first active site (decision 103)."""
-    mine = [s for s in sites_of(actor) if s.active]
+    mine = active_sites_of(actor)
     if code is not None:
         found = next((s for s in mine if s.code == code), None)
         if found is None:

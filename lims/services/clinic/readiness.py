@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -228,8 +229,18 @@ def open_deviations(units: list[Unit] | list[BoardUnit]) -> dict[int, tuple[str,
     return found
 
 
+@cache
+def _kind_facts(unit_type: str) -> tuple[bool, bool]:
+    """(cryopreserved, is_source) of a unit type, as the catalogue says."""
+    kind = CATALOGUE.get(unit_type)
+    return (
+        bool(kind and kind.storage.high_c is not None and kind.storage.high_c < 0),
+        bool(kind and kind.is_source),
+    )
+
+
 def _facts(unit: Unit | BoardUnit, deviations: tuple[str, ...] = ()) -> rules.UnitFacts:
-    kind = CATALOGUE.get(unit.unit_type)
+    cryopreserved, is_source = _kind_facts(unit.unit_type)
     return rules.UnitFacts(
         unit_type=unit.unit_type,
         status=Status(unit.status),
@@ -237,8 +248,8 @@ def _facts(unit: Unit | BoardUnit, deviations: tuple[str, ...] = ()) -> rules.Un
         qc_alert=unit.qc_alert,
         thawed_at=unit.thawed_at,
         custodian_name=unit.custodian_name,
-        cryopreserved=bool(kind and kind.storage.high_c is not None and kind.storage.high_c < 0),
-        is_source=bool(kind and kind.is_source),
+        cryopreserved=cryopreserved,
+        is_source=is_source,
         open_deviations=deviations,
     )
 
