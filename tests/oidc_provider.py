@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from urllib.parse import parse_qs, urlsplit
 
+import flask
 import oidc_provider_mock
 import requests
 import werkzeug.serving
@@ -26,6 +27,9 @@ from oidc_provider_mock import _storage
 
 # Seconds subtracted from the stamped auth_time (0: the sign-in just now).
 AUTH_AGE_SECONDS = [0]
+# Called when a client exchanges a code at the token endpoint, before the provider answers:
+# a test looks at what the client holds while it waits (decision 117).
+ON_TOKEN_REQUEST: list[Callable[[], None]] = []
 
 
 def _auth_time(self) -> int:
@@ -46,6 +50,13 @@ def serve(port: int = 0, users: Mapping[str, Mapping[str, object]] = ()) -> Iter
             for sub, claims in dict(users).items()
         ],
     )
+
+    @app.before_request
+    def _token_requested() -> None:
+        if flask.request.path.endswith("/token"):
+            for call in list(ON_TOKEN_REQUEST):
+                call()
+
     server = werkzeug.serving.make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from lims.extensions import db
 from lims.models import Deviation, LedgerEntry, User
@@ -319,3 +321,33 @@ def test_a_stale_or_someone_elses_reauthentication_sets_nothing(client, users, i
     )
     assert refused.status_code == 409
     assert entries("signing_password_set") == []
+
+
+def test_no_lock_is_held_while_the_provider_answers_a_reauthentication(app, client, users, issuer):
+    """Decision 117: the callback of a re-authentication has read the person signed in (on
+    SQLite a transaction that holds the write lock); it ends that read before exchanging the
+    code with the provider, so a slow provider holds up no one else's writes."""
+    oidc_provider.set_user(issuer, "sub-qa", {"preferred_username": "qa", "groups": ["lims-qa"]})
+    assert sso_sign_in(client, "sub-qa").status_code == 302
+    db.session.commit()  # the test itself holds nothing either
+    path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+    others: list[str] = []
+
+    def another_writer_begins() -> None:
+        probe = sqlite3.connect(path, timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            others.append("wrote")
+        except sqlite3.OperationalError as exc:
+            others.append(str(exc))
+        finally:
+            probe.close()
+
+    oidc_provider.ON_TOKEN_REQUEST.append(another_writer_begins)
+    try:
+        back = sso_sign_in(client, "sub-qa", reauth=True)
+    finally:
+        oidc_provider.ON_TOKEN_REQUEST.remove(another_writer_begins)
+    assert back.status_code == 302 and back.location == "/account/signing-password"
+    assert others == ["wrote"]  # not "database is locked"
