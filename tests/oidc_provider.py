@@ -15,15 +15,22 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from urllib.parse import parse_qs, urlsplit
 
+import authlib.deprecate  # noqa: F401  (imported first: it sets its warnings to "always")
 import flask
-import oidc_provider_mock
 import requests
 import werkzeug.serving
-from oidc_provider_mock import _storage
+
+with warnings.catch_warnings():
+    # The package imports Authlib modules Authlib has deprecated (``authlib.jose``, its httpx
+    # client); our own client, ``authlib.integrations.flask_client``, uses neither.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import oidc_provider_mock
+    from oidc_provider_mock import _storage
 
 # Seconds subtracted from the stamped auth_time (0: the sign-in just now).
 AUTH_AGE_SECONDS = [0]
