@@ -124,10 +124,13 @@ def test_seeded_rows_look_like_the_services_rows(app, users, register, act):
 def test_benchmarks_run_on_a_small_seed(app):
     seed(40, days=30)
 
-    results = run_benchmarks(Sizes(lookups=5, registrations=3, actions=3, list_queries=2))
+    results = run_benchmarks(
+        Sizes(lookups=5, registrations=3, actions=3, list_queries=2, verify_rounds=2)
+    )
 
     assert results["scan_lookup"]["n"] == 5
     assert results["registration"]["n"] == 3
     assert results["action"]["start_processing"]["n"] == 3
     assert results["ledger_verify"]["intact"]
+    assert len(results["ledger_verify"]["ratios_by_round"]) == 2
     assert results["units_list"]["(any)"]["matching"] == count(Unit) == 43
