@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in."
     login_manager.session_protection = "strong"
+    login_manager.token_paths = TOKEN_PATHS
 
     @login_manager.user_loader
     def load_user(user_id: str):

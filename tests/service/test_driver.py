@@ -118,6 +118,24 @@ def test_an_object_the_session_holds_is_not_replaced(app, lab):
     assert held.status == "processed"
 
 
+def test_related_objects_must_be_the_sessions_own(app, lab):
+    """``attach`` skips the ORM's save-update cascade, so it takes as related only objects
+    the session holds (or None): anything else is refused, nothing added."""
+    held = db.session.get(Unit, lab)
+    values = {k: getattr(held, k) for k in column_keys(Unit)}
+    patient = held.patient
+    db.session.remove()
+    stranger = Patient(mrn="MRN-X", name="Not Held")
+    with pytest.raises(ValueError, match="related objects the session holds"):
+        attach(Unit, values, {"patient": stranger})
+    assert not db.session.identity_map and stranger not in db.session
+    with pytest.raises(ValueError):
+        attach(Unit, values, {"patient": patient})  # detached: another session's
+    again = db.session.get(Patient, patient.id)
+    unit = attach(Unit, values, {"patient": again, "custodian": None})
+    assert unit.patient is again and inspect(unit).persistent
+
+
 def _person(role: str) -> User:
     return db.session.scalar(select(User).where(User.username == USERNAMES[role]))
 

@@ -95,6 +95,18 @@ def test_a_request_signed_in_by_token_neither_reads_nor_sets_a_session_cookie(
     assert "Set-Cookie" not in response.headers
 
 
+@pytest.mark.parametrize("path", ["/api/v1/units", "/fhir/Patient"])
+def test_a_remember_me_cookie_sent_to_the_api_is_ignored(client, users, token, path):
+    """Flask-Login reads a remember-me cookie before the request loader; under the token paths
+    only the bearer token counts (``TokenAwareLoginManager``): the cookie signs nobody in
+    and the answer is the token's, never an error from writing the empty session."""
+    client.set_cookie("remember_token", f"{users['qa'].id}|forged")
+    assert client.get(path).status_code == 401
+    response = client.get(path, headers=token("technician"))
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
 def test_writing_to_the_session_of_a_token_request_is_refused(app):
     """A programming error said as such, never a cookie quietly set on an API answer."""
     from flask import session
