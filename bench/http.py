@@ -9,7 +9,8 @@ on PostgreSQL, the embedded one on SQLite; no Redis) and ``bench/bare.py`` under
 the same database, and drives each with ``wrk`` in turn, alternating the two sides round by
 round so that a machine that gets busier part-way through weighs on both alike:
 
-- ``GET /api/v1/units/<id>`` (a random seeded unit each request) against ``GET /units/<id>``;
+- ``GET /api/v1/units/<id>`` (a random seeded unit each request; a quarter of them stored in a
+  freezer box, so the answer carries the place and the places above) against ``GET /units/<id>``;
 - ``POST /api/v1/scan`` against ``POST /scan``;
 - ``POST /api/v1/units`` (register, ``--write-connections``, then one connection alone) against an
   INSERT and COMMIT;
@@ -148,6 +149,15 @@ def prepare(url: str, units: int) -> dict[str, Any]:
         rows = db.session.execute(
             select(Unit.id, Unit.din).order_by(func.random()).limit(2000)
         ).all()
+        _store_some([r.id for r in rows])
+        stored = db.session.execute(
+            select(Unit.id, Unit.din)
+            .where(Unit.location_id.is_not(None))
+            .order_by(func.random())
+            .limit(int(len(rows) * STORED_SHARE))
+        ).all()
+        taken = {r.id for r in stored}
+        rows = [*stored, *(r for r in rows if r.id not in taken)][: len(rows)]
         sample = [(r.id, identifiers.barcode_data(r.din)) for r in rows]
         people = db.session.execute(
             select(Patient.name, Patient.mrn).order_by(func.random()).limit(500)
@@ -166,6 +176,55 @@ def prepare(url: str, units: int) -> dict[str, Any]:
         "doctor": doctor,
         "units": total,
     }
+
+
+STORED_SHARE = 0.25  # of the units looked up and scanned: in a freezer box
+BOX = 10  # rows and columns of a bench box
+
+
+def _store_some(ids: list[int]) -> None:
+    """Store a share of the sampled live units in freezer boxes, once per database, through
+    the store action (each with its ledger entry), so that the look-up and the scan also
+    meet units whose answer carries their place: the bench seed stores none."""
+    from lims.domain.catalogue import unit_type
+    from lims.domain.lifecycle import LIVE
+    from lims.extensions import db
+    from lims.models import Location, Unit, User
+    from lims.services.actions import units
+    from lims.services.admin import accounts, locations
+
+    if db.session.scalar(select(func.count(Unit.id)).where(Unit.location_id.is_not(None))):
+        return  # stored on an earlier run
+    live = [s.value for s in LIVE]
+    chosen = db.session.scalars(
+        select(Unit).where(Unit.id.in_(ids), Unit.status.in_(live)).order_by(Unit.id)
+    ).all()[: int(len(ids) * STORED_SHARE)]
+    admin = accounts.create_user(
+        "bench-http-admin", "admin", "bench-http-" + os.urandom(9).hex(), full_name="Bench"
+    )
+    admin.must_change_password = False
+    technician = db.session.scalar(select(User.id).where(User.role == "technician").limit(1))
+    db.session.commit()
+    room = locations.create_location("Bench cryo room", "room", None, admin)
+    freezer = locations.create_location("LN2 freezer 1", "freezer", room, admin)
+    rack = locations.create_location("Rack 1", "rack", freezer, admin)
+    places: list[str] = []
+    for number in range(-(-len(chosen) // (BOX * BOX))):
+        box = locations.create_location(
+            f"Box {number + 1}", "box", rack, admin, rows=BOX, columns=BOX
+        )
+        places += db.session.scalars(
+            select(Location.code).where(Location.parent_id == box.id).order_by(Location.id)
+        ).all()
+    chosen_ids = [(u.id, unit_type(u.unit_type).storage) for u in chosen]
+    db.session.remove()
+    for (unit_id, storage), place in zip(chosen_ids, places, strict=False):
+        low, high = storage.low_c, storage.high_c
+        temperature = low if high is None else high if low is None else (low + high) / 2
+        fields = {"location": place, "storage_temperature_c": temperature}
+        units.perform_action(unit_id, "store", fields, db.session.get(User, technician))
+        db.session.remove()
+    print(f"stored {len(chosen_ids)} of the sampled units in box positions", flush=True)
 
 
 def _lua(

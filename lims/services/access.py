@@ -34,6 +34,7 @@ from sqlalchemy import (
     bindparam,
     exists,
     false,
+    literal,
     select,
     true,
     union,
@@ -45,7 +46,16 @@ from ..domain.identifiers import MAX_ID
 from ..domain.roles import Role
 from ..driver import DriverSelect, attach, column_keys
 from ..extensions import db
-from ..models import Appointment, LedgerEntry, Patient, Site, Unit, User, user_sites
+from ..models import (
+    Appointment,
+    LedgerEntry,
+    Location,
+    Patient,
+    Site,
+    Unit,
+    User,
+    user_sites,
+)
 from ..models.unit import children_listed
 
 SEE_EVERY_PATIENT = frozenset({Role.QA, Role.ADMIN, Role.SYSTEM})
@@ -215,11 +225,48 @@ def shown_units(where: ColumnElement[bool], *order: ColumnElement) -> DriverSele
 
 _UNIT_END = len(_UNIT_KEYS) + 1  # with children_listed
 _PATIENT_END = _UNIT_END + len(_PATIENT_KEYS)
+_LOCATION_KEYS = column_keys(Location)
+
+
+def _place_and_above() -> DriverSelect:
+    """A place and every place above it, the top one first: one statement (a recursive
+    query), where ``unit.location.path`` read the place and then the places above, two
+    statements through the ORM on each look-up or scan of a stored unit."""
+    above = (
+        select(*(getattr(Location, k) for k in _LOCATION_KEYS), literal(0).label("depth"))
+        .where(Location.id == bindparam("location_id"))
+        .cte("above", recursive=True)
+    )
+    above = above.union_all(
+        select(*(getattr(Location, k) for k in _LOCATION_KEYS), above.c.depth + 1).join(
+            above, Location.id == above.c.parent_id
+        )
+    )
+    return DriverSelect(
+        select(*(above.c[k] for k in _LOCATION_KEYS)).order_by(above.c.depth.desc())
+    )
+
+
+_PLACE_AND_ABOVE = _place_and_above()
+
+
+def _place(location_id: int) -> Location | None:
+    """The session's place ``location_id``, with the places above it loaded as its parents
+    (so its ``path`` reads nothing more); one the session holds already is taken as it is."""
+    held = db.session.identity_map.get(db.session.identity_key(Location, location_id))
+    if held is not None:
+        return held  # type: ignore[return-value]
+    place = None  # the top place's parent
+    for row in _PLACE_AND_ABOVE.rows({"location_id": location_id}):
+        values = dict(zip(_LOCATION_KEYS, row, strict=True))
+        place = attach(Location, values, {"parent": place}, existing=True)
+    return place
 
 
 def read_shown(read: DriverSelect, params: dict) -> list[Unit]:
     """The units ``read`` (made by ``shown_units``) finds, as the session's objects with
-    their patient, custodian and children's ids loaded (``TO_SHOW`` by the ORM)."""
+    their patient, custodian and children's ids loaded (``TO_SHOW`` by the ORM), and a
+    stored unit's place with the places above it."""
     found = []
     for row in read.rows(params):
         patient = attach(
@@ -233,7 +280,10 @@ def read_shown(read: DriverSelect, params: dict) -> list[Unit]:
                 User, dict(zip(_PERSON_KEYS, row[_PATIENT_END:], strict=True)), existing=True
             )
         values = dict(zip((*_UNIT_KEYS, "children_listed"), row[:_UNIT_END], strict=True))
-        unit = attach(Unit, values, {"patient": patient, "custodian": custodian}, existing=True)
+        related = {"patient": patient, "custodian": custodian}
+        if values["location_id"] is not None:
+            related["location"] = _place(values["location_id"])
+        unit = attach(Unit, values, related, existing=True)
         found.append(unit)
     return found
 

@@ -171,8 +171,25 @@ def test_a_unit_in_a_location_shows_its_path(app, lab, users):
     product = db.session.scalar(select(Unit.id).where(Unit.parent_id == lab))
     units.perform_action(product, "move", {"location": bench_code}, _person("technician"))
     db.session.remove()
-    shown = access.require_unit(_person("qa"), product, to_show=True)
-    assert shown.location.path == "Room D › Bench D"
+    qa = _person("qa")
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        shown = access.require_unit(qa, product, to_show=True)
+        assert shown.location.path == "Room D › Bench D"
+        assert shown.location.parent.parent is None
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    # the place and the places above came with the unit's read: the ORM was not asked
+    assert not [s for s in statements if "locations" in s]
+    db.session.remove()
+    orm = db.session.get(Unit, product)
+    assert (orm.location.path, orm.location.code) == ("Room D › Bench D", bench_code)
+    # a place the session holds already is taken as it is
+    held = orm.location
+    db.session.expunge(orm)
+    assert access.require_unit(_person("qa"), product, to_show=True).location is held
 
 
 def test_the_token_holder_is_read_afresh_and_refused_when_ended(app, users):
