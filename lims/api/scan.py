@@ -47,7 +47,7 @@ def scan_out(found: scan.Resolution, viewer: User) -> ScanOut:
     return ScanOut(
         kind=found.kind,
         message=found.message or None,
-        unit=unit_detail_out(found.unit, viewer) if found.unit else None,
+        unit=unit_detail_out(found.unit, viewer, found.allowed_actions) if found.unit else None,
         allowed_actions=[a.name for a in found.allowed_actions],
         units=[unit_detail_out(u, viewer) for u in found.units],
         patient=_patient_out(found.patient),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from ..domain import qc as qc_rules
 from ..domain.catalogue import unit_type
 from ..domain.ledger_chain import VerifyResult
+from ..domain.lifecycle import Action
 from ..models import Deviation, LedgerEntry, Location, QcResult, QcSpec, Unit, User
 from ..services.actions import qc, release
 from ..services.actions.units import ActionResult, allowed_actions
@@ -92,11 +94,16 @@ def unit_out(unit: Unit) -> UnitOut:
     return UnitOut(**_unit_fields(unit))
 
 
-def unit_detail_out(unit: Unit, viewer: User) -> UnitDetailOut:
-    """The unit as one caller sees it: with what that caller may do to it now."""
+def unit_detail_out(
+    unit: Unit, viewer: User, allowed: Sequence[Action] | None = None
+) -> UnitDetailOut:
+    """The unit as one caller sees it: with what that caller may do to it now (``allowed``:
+    worked out already, as a scan does)."""
+    if allowed is None:
+        allowed = allowed_actions(unit, viewer)
     return UnitDetailOut(
         **_unit_fields(unit),
-        allowed_actions=[a.name for a in allowed_actions(unit, viewer)],
+        allowed_actions=[a.name for a in allowed],
         children=unit.child_ids,
     )
 
