@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import ColumnElement, any_, literal, text
+from sqlalchemy import ColumnElement, any_, bindparam, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from .domain.errors import Conflict, Unavailable
+from .driver import DriverSelect
 from .extensions import db
 from .pool import refuse_writes
 
@@ -167,8 +168,8 @@ def is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-# Built once: ``text()`` parses its parameters each time it is made (decision 121).
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:name))")
+# run on the driver (decision 123): the ledger's writers queue on it
+_LOCK = DriverSelect(select(func.pg_advisory_xact_lock(func.hashtext(bindparam("name")))))
 
 
 def lock(name: str) -> None:
@@ -178,7 +179,7 @@ def lock(name: str) -> None:
     begins IMMEDIATE (see ``lims.sqlite``), so writers are serialised by the database.
     """
     if is_postgres():
-        db.session.execute(_LOCK, {"name": name})
+        _LOCK.rows({"name": name})
 
 
 def among(column: ColumnElement[Any], values: Collection[Any]) -> ColumnElement[bool]:

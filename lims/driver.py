@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Select, exc, inspect
+from sqlalchemy import Column, Insert, Select, exc, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm.attributes import instance_state
 
@@ -38,6 +38,7 @@ from .extensions import db
 T = TypeVar("T")
 
 Processor = Callable[[Any], Any] | None
+ReturningInsert = Insert  # an ``insert(...).values(...).returning(...)``
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,12 @@ class _Prepared:
 
 
 class DriverSelect:
-    """A Core ``select`` compiled once per dialect and run on the DB-API cursor."""
+    """A Core ``select`` (or an ``INSERT … RETURNING``) compiled once per dialect and run on
+    the DB-API cursor."""
 
-    def __init__(self, statement: Select) -> None:
+    def __init__(self, statement: Select | ReturningInsert) -> None:
         self.statement = statement
-        self.keys = tuple(c.key for c in statement.selected_columns)
+        self.keys = tuple(c.key for c in _columns(statement))
         self._prepared: dict[str, _Prepared] = {}
         # per dialect, from the first execution's cursor description (a column's converter
         # may depend on the type the server reports, as for NUMERIC on PostgreSQL)
@@ -122,7 +124,7 @@ class DriverSelect:
     ) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
         converters = (
             column.type.dialect_impl(dialect).result_processor(dialect, described[1])
-            for column, described in zip(self.statement.selected_columns, description, strict=True)
+            for column, described in zip(_columns(self.statement), description, strict=True)
         )
         results = tuple((i, c) for i, c in enumerate(converters) if c is not None)
         self._results[dialect.name] = results
@@ -132,6 +134,13 @@ class DriverSelect:
         """The first row as ``{column key: value}``, or None."""
         found = self.rows(params)
         return dict(zip(self.keys, found[0], strict=True)) if found else None
+
+
+def _columns(statement: Select | ReturningInsert) -> Sequence[Any]:
+    """What a row of ``statement`` holds: a select's columns, an INSERT's RETURNING."""
+    if isinstance(statement, Select):
+        return statement.selected_columns
+    return statement.exported_columns
 
 
 def attach(

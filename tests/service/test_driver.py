@@ -13,11 +13,12 @@ from sqlalchemy import Float, bindparam, func, inspect, select
 from lims.db import among, transaction
 from lims.driver import DriverSelect, attach, column_keys
 from lims.extensions import db
-from lims.models import Patient, Unit, User
+from lims.models import LedgerEntry, Patient, Unit, User
 from lims.services import access
 from lims.services.actions import units
 from lims.services.admin import accounts, locations
-from tests.conftest import USERNAMES
+from lims.services.custody import ledger
+from tests.conftest import USERNAMES, receipt, registration
 
 
 @pytest.fixture
@@ -134,6 +135,60 @@ def test_related_objects_must_be_the_sessions_own(app, lab):
     again = db.session.get(Patient, patient.id)
     unit = attach(Unit, values, {"patient": again, "custodian": None})
     assert unit.patient is again and inspect(unit).persistent
+
+
+def test_a_ledger_entry_appended_on_the_driver_is_the_one_stored(app, lab, users):
+    """``ledger.append`` inserts on the driver and attaches the entry: the object it returns
+    is the session's, unchanged, and holds exactly what the database stored; the chain
+    still verifies."""
+    unit = db.session.get(Unit, lab)
+    actor = _person("technician")
+    with transaction(keep_loaded=True):
+        first = ledger.append(
+            unit=unit, action="note", actor=actor, movement=ledger.movement_of(unit), data={"n": 1}
+        )
+        second = ledger.append(
+            unit=None, action="note", actor=actor, movement=ledger.movement_of(None), data={"n": 2}
+        )
+    assert second.seq == first.seq + 1 and second.prev_hash == first.entry_hash
+    assert inspect(first).persistent and not inspect(first).modified
+    returned = {k: getattr(first, k) for k in column_keys(LedgerEntry)}
+    db.session.remove()
+    stored = db.session.get(LedgerEntry, returned["id"])
+    assert {k: getattr(stored, k) for k in column_keys(LedgerEntry)} == returned
+    assert stored.actor.username == USERNAMES["technician"]
+    assert ledger.verify().intact
+
+
+def test_a_registered_unit_is_what_the_orm_would_have_inserted(app, users):
+    """Registration inserts its unit on the driver (decision 123). Its row and the object it
+    answers with hold what the ORM's flush of the same ``Unit`` writes — column defaults,
+    the first version — so a column default added later cannot be silently skipped; and
+    the unit is versioned as before."""
+    made = units.register(registration(), _person("clinician")).unit
+    answered = {k: getattr(made, k) for k in column_keys(Unit)}
+    assert made.child_ids == [] and made.patient.mrn == "MRN-1"
+    db.session.remove()
+    stored = db.session.get(Unit, answered["id"])
+    assert {k: getattr(stored, k) for k in column_keys(Unit)} == answered
+    own = {"id", "din", "check_character", "created_at", "updated_at"}
+    twin = Unit(
+        **{
+            k: v
+            for k, v in answered.items()
+            if v is not None and k not in own | {"deviation", "exceptional_release", "version"}
+        }
+    )
+    twin.din, twin.check_character = "X" * 13, "X"
+    db.session.add(twin)
+    db.session.flush()  # the ORM's own insert, rolled back below
+    orm = {k: getattr(twin, k) for k in column_keys(Unit) if k not in own}
+    assert orm == {k: v for k, v in answered.items() if k not in own}
+    assert twin.created_at is not None and twin.updated_at is not None
+    db.session.rollback()
+    db.session.remove()
+    received = units.perform_action(answered["id"], "receive", receipt(), _person("technician"))
+    assert received.unit.version == answered["version"] + 1 == 2
 
 
 def _person(role: str) -> User:

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, select
 from ...domain import identifiers
 from ...domain.errors import Conflict, Invalid, NotFound
 from ...domain.fields import NEW_COURSE
+from ...driver import DriverSelect, attach, column_keys
 from ...extensions import db
 from ...models import Patient, Site, TherapyCourse, Unit, User
 from .. import sequences
@@ -35,8 +36,9 @@ def start(patient: Patient, site: Site, actor: User, at: datetime) -> TherapyCou
     return course
 
 
-_LATEST = (  # built once (every registration asks)
-    select(TherapyCourse)
+_COURSE_KEYS = column_keys(TherapyCourse)
+_LATEST = DriverSelect(  # every registration asks: on the driver (decision 123)
+    select(*(getattr(TherapyCourse, k) for k in _COURSE_KEYS))
     .where(TherapyCourse.patient_id == bindparam("patient_id"))
     .order_by(TherapyCourse.started_at.desc(), TherapyCourse.id.desc())
     .limit(1)
@@ -44,7 +46,8 @@ _LATEST = (  # built once (every registration asks)
 
 
 def latest(patient_id: int) -> TherapyCourse | None:
-    return db.session.scalar(_LATEST, {"patient_id": patient_id})
+    row = _LATEST.first({"patient_id": patient_id})
+    return attach(TherapyCourse, row, existing=True) if row is not None else None
 
 
 def assign(

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from ...db import transaction
 from ...domain import identifiers
@@ -36,6 +36,7 @@ from ...domain.lifecycle import (
 )
 from ...domain.processing import protocol_for
 from ...domain.roles import Role
+from ...driver import DriverSelect, attach, column_keys
 from ...extensions import db
 from ...models import Patient, Shipment, ShipmentItem, Unit, User
 from ...models.types import utcnow
@@ -105,12 +106,16 @@ def _run_guards(guards, ctx: Context, error: type) -> None:
 # ---------------------------------------------------------------------------- register
 
 
-_PATIENT_BY_MRN = select(Patient).where(Patient.mrn == bindparam("mrn"))  # built once
+_PATIENT_KEYS = column_keys(Patient)
+_PATIENT_BY_MRN = DriverSelect(  # every registration asks: on the driver (decision 123)
+    select(*(getattr(Patient, k) for k in _PATIENT_KEYS)).where(Patient.mrn == bindparam("mrn"))
+)
 
 
 def _find_or_create_patient(data: PatientFields, actor: User) -> Patient:
     birth = data.birth_date.date() if data.birth_date else None
-    patient = db.session.scalar(_PATIENT_BY_MRN, {"mrn": data.mrn})
+    row = _PATIENT_BY_MRN.first({"mrn": data.mrn})
+    patient = attach(Patient, row, existing=True) if row is not None else None
     if patient is not None:
         same_name = (
             " ".join(patient.name.split()).casefold() == " ".join(data.name.split()).casefold()
@@ -145,6 +150,28 @@ def new_din(year: int, facility: str | None = None) -> tuple[str, str]:
     return din, identifiers.check_character(din)
 
 
+_NEW_UNIT_KEYS = tuple(k for k in column_keys(Unit) if k != "id")
+_INSERT_UNIT = DriverSelect(
+    insert(Unit).values({k: bindparam(f"new_{k}") for k in _NEW_UNIT_KEYS}).returning(Unit.id)
+)
+
+
+def _insert_unit(given: Mapping[str, Any], patient: Patient) -> Unit:
+    """A new collection's unit, inserted on the driver and attached as the session's object
+    (decision 123): what the ORM's flush of a new ``Unit`` wrote — its column defaults, the
+    first version — without the unit of work (~0.7 ms of CPU), while the DIN is held. It has no
+    children yet, known without asking."""
+    db.session.flush()  # anything pending (a new patient, a course) is written first
+    now = utcnow()
+    values = {k: None for k in _NEW_UNIT_KEYS}
+    values.update(deviation=False, exceptional_release=False, created_at=now, updated_at=now)
+    values.update(given, version=1)
+    (unit_id,) = _INSERT_UNIT.rows({f"new_{k}": v for k, v in values.items()})[0]
+    unit = attach(Unit, {"id": unit_id, **values, "children_listed": ""}, {"patient": patient})
+    assert unit is not None  # a new id: the session cannot hold it yet
+    return unit
+
+
 def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
     """Register a collection: a new DIN and its source unit, status ``collected``."""
     action = ACTIONS["register"]
@@ -160,27 +187,27 @@ def register(data: Mapping[str, Any] | None, actor: User) -> ActionResult:
         patient = _find_or_create_patient(fields.patient, actor)
         course, started = courses.assign(patient, fields.course, site, actor, collected_at)
         din, check = new_din(collected_at.year, site.code)
-        unit = Unit(
-            din=din,
-            check_character=check,
-            product_code=kind.product_code,
-            division="00",
-            unit_type=kind.key,
-            patient=patient,
-            status=Status.COLLECTED.value,
-            custodian_id=actor.id,
-            volume_ml=fields.volume_ml,
-            collection_site=fields.collection_site.lower(),
-            collected_at=collected_at,
-            collected_by_id=actor.id,
-            donor_testing=fields.donor_testing,
-            site_id=site.id,
-            chain_of_identity=course.code,
-            expires_at=collected_at + kind.shelf_life,
-            children=[],  # a new collection has none: known without asking
+        unit = _insert_unit(
+            {
+                "din": din,
+                "check_character": check,
+                "product_code": kind.product_code,
+                "division": "00",
+                "unit_type": kind.key,
+                "patient_id": patient.id,
+                "status": Status.COLLECTED.value,
+                "custodian_id": actor.id,
+                "volume_ml": fields.volume_ml,
+                "collection_site": fields.collection_site.lower(),
+                "collected_at": collected_at,
+                "collected_by_id": actor.id,
+                "donor_testing": fields.donor_testing,
+                "site_id": site.id,
+                "chain_of_identity": course.code,
+                "expires_at": collected_at + kind.shelf_life,
+            },
+            patient,
         )
-        db.session.add(unit)
-        db.session.flush()
         entry = ledger.append(
             unit=unit,
             action="register",
