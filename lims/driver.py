@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Column, Insert, Select, exc, inspect
+from sqlalchemy import Column, Insert, Select, TextualSelect, exc, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm.attributes import instance_state
 
@@ -54,7 +54,7 @@ class DriverSelect:
     """A Core ``select`` (or an ``INSERT … RETURNING``) compiled once per dialect and run on
     the DB-API cursor."""
 
-    def __init__(self, statement: Select | ReturningInsert) -> None:
+    def __init__(self, statement: Select | TextualSelect | ReturningInsert) -> None:
         self.statement = statement
         self.keys = tuple(c.key for c in _columns(statement))
         self._prepared: dict[str, _Prepared] = {}
@@ -136,9 +136,10 @@ class DriverSelect:
         return dict(zip(self.keys, found[0], strict=True)) if found else None
 
 
-def _columns(statement: Select | ReturningInsert) -> Sequence[Any]:
-    """What a row of ``statement`` holds: a select's columns, an INSERT's RETURNING."""
-    if isinstance(statement, Select):
+def _columns(statement: Select | TextualSelect | ReturningInsert) -> Sequence[Any]:
+    """What a row of ``statement`` holds: a select's columns (a ``text().columns()`` one's
+    too), an INSERT's RETURNING."""
+    if isinstance(statement, Select | TextualSelect):
         return statement.selected_columns
     return statement.exported_columns
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Insert, Integer, bindparam, case, text
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..driver import DriverSelect
 from ..extensions import db
 from ..models import IdentifierSequence
 
@@ -12,18 +13,22 @@ from ..models import IdentifierSequence
 # statement, the same SQL on PostgreSQL and on SQLite (3.35 and later), written as text because
 # SQLAlchemy 2.0 keeps no cache key for its PostgreSQL and SQLite INSERT constructs, which were
 # then compiled again on every registration (decision 116).
-_TAKE = text(
-    "INSERT INTO identifier_sequences (scope, year, last_value) VALUES (:scope, :year, 1) "
-    "ON CONFLICT (scope, year) DO UPDATE "
-    "SET last_value = identifier_sequences.last_value + 1 "
-    "RETURNING identifier_sequences.last_value"
-).columns(last_value=Integer)
+# Run on the driver (decision 123): a registration holds the row's lock from here to its commit.
+_TAKE = DriverSelect(
+    text(
+        "INSERT INTO identifier_sequences (scope, year, last_value) VALUES (:scope, :year, 1) "
+        "ON CONFLICT (scope, year) DO UPDATE "
+        "SET last_value = identifier_sequences.last_value + 1 "
+        "RETURNING identifier_sequences.last_value"
+    ).columns(last_value=Integer)
+)
 
 
 def next_value(scope: str, year: int) -> int:
-    """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock)."""
-    connection = db.session.connection()  # the caller's transaction
-    return connection.execute(_TAKE, {"scope": scope, "year": year}).scalar_one()
+    """Atomically take the next number for ``scope`` and ``year`` (row lock / write lock), in
+    the caller's transaction."""
+    ((value,),) = _TAKE.rows({"scope": scope, "year": year})
+    return value
 
 
 def _block(insert) -> Insert:
