@@ -26,7 +26,6 @@ from sqlalchemy import inspect
 
 from lims.domain import identifiers
 from lims.domain.catalogue import CATALOGUE, products_of, unit_type
-from lims.domain.ledger_chain import canonical_json
 from lims.domain.lifecycle import (
     ACTIONS,
     Action,
@@ -43,6 +42,7 @@ from lims.models import Unit
 from lims.services.actions.processing import make_products
 from lims.services.actions.transition import Outcome, apply_transition
 from lims.services.actions.units import EFFECTS, receipt_facts
+from lims.services.custody import ledger
 from lims.services.custody.ledger import Movement, movement_of, position
 from lims.services.materials.uses import Checked
 
@@ -96,26 +96,16 @@ def entry_content(
     unit: Unit, action: str, actor: Actor, movement: Movement, data: dict, reason, at: datetime
 ) -> dict[str, Any]:
     """A ledger entry as ``ledger.append`` builds it, before it is given a place in the chain."""
-    return {
-        "unit_id": unit.id,
-        "din": unit.din,
-        "product_code": unit.product_code,
-        "division": unit.division,
-        "action": action,
-        "from_status": movement.from_status,
-        "to_status": movement.to_status,
-        "from_custodian_id": movement.from_custodian_id,
-        "to_custodian_id": movement.to_custodian_id,
-        "from_location_id": movement.from_location_id,
-        "to_location_id": movement.to_location_id,
-        "actor_id": actor.id,
-        "actor_name": actor.full_name,
-        "actor_role": actor.role,
-        "recorded_at": at,
-        "data": canonical_json(data),
-        "reason": reason,
-        "corrects_id": None,
-    }
+    return ledger.entry_values(
+        unit=unit,
+        action=action,
+        actor=actor,
+        movement=movement,
+        data=data,
+        reason=reason,
+        corrects_id=None,
+        at=at,
+    )
 
 
 def unit_row(unit: Unit) -> dict[str, Any]:

@@ -91,20 +91,21 @@ _INSERT_ENTRY = DriverSelect(
 )
 
 
-def append(
+def entry_values(
     *,
-    unit: Unit | None,
+    unit: Any,
     action: str,
-    actor: User,
+    actor: Any,
     movement: Movement,
     data: Mapping[str, Any],
-    reason: str | None = None,
-    corrects: LedgerEntry | None = None,
-    at: datetime | None = None,
-) -> LedgerEntry:
-    """Append one entry, chained to the current head, inside the caller's transaction."""
-    db.session.flush()  # the unit's id and changes exist before they are recorded
-    values: dict[str, Any] = {
+    reason: str | None,
+    corrects_id: int | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """An entry's content before it is given its place in the chain (its seq and hashes):
+    ``unit`` and ``actor`` are anything with a unit's and a person's attributes (the bench
+    seed's in-memory ones too)."""
+    return {
         "unit_id": unit.id if unit else None,
         "din": unit.din if unit else None,
         "product_code": unit.product_code if unit else None,
@@ -119,11 +120,36 @@ def append(
         "actor_id": actor.id,
         "actor_name": actor.full_name,
         "actor_role": actor.role,
-        "recorded_at": at or utcnow(),
+        "recorded_at": at,
         "data": canonical_json(dict(data)),
         "reason": reason,
-        "corrects_id": corrects.id if corrects else None,
+        "corrects_id": corrects_id,
     }
+
+
+def append(
+    *,
+    unit: Unit | None,
+    action: str,
+    actor: User,
+    movement: Movement,
+    data: Mapping[str, Any],
+    reason: str | None = None,
+    corrects: LedgerEntry | None = None,
+    at: datetime | None = None,
+) -> LedgerEntry:
+    """Append one entry, chained to the current head, inside the caller's transaction."""
+    db.session.flush()  # the unit's id and changes exist before they are recorded
+    values = entry_values(
+        unit=unit,
+        action=action,
+        actor=actor,
+        movement=movement,
+        data=data,
+        reason=reason,
+        corrects_id=corrects.id if corrects else None,
+        at=at or utcnow(),
+    )
     key = _key()
     lock("lims.ledger")
     head = _HEAD_ROW.first({})
