@@ -43,7 +43,7 @@ from lims.services.actions.processing import make_products
 from lims.services.actions.transition import Outcome, apply_transition
 from lims.services.actions.units import EFFECTS, receipt_facts
 from lims.services.custody import ledger
-from lims.services.custody.ledger import Movement, movement_of, position
+from lims.services.custody.ledger import movement_of, position
 from lims.services.materials.uses import Checked
 
 from .materials import CABINET, Register, product_of, use_row
@@ -90,22 +90,6 @@ class Event:
     # each use of equipment or a lot with the entry that recorded it.
     lots: list[dict[str, Any]] = field(default_factory=list)
     uses: list[dict[str, Any]] = field(default_factory=list)
-
-
-def entry_content(
-    unit: Unit, action: str, actor: Actor, movement: Movement, data: dict, reason, at: datetime
-) -> dict[str, Any]:
-    """A ledger entry as ``ledger.append`` builds it, before it is given a place in the chain."""
-    return ledger.entry_values(
-        unit=unit,
-        action=action,
-        actor=actor,
-        movement=movement,
-        data=data,
-        reason=reason,
-        corrects_id=None,
-        at=at,
-    )
 
 
 def unit_row(unit: Unit) -> dict[str, Any]:
@@ -337,7 +321,14 @@ class Simulator:
             "chain_of_identity": patient.course_code,
             "course_started": started,
         }
-        entry = entry_content(unit, "register", actor, movement_of(unit), recorded, None, at)
+        entry = ledger.entry_values(
+            unit=unit,
+            action="register",
+            actor=actor,
+            movement=movement_of(unit),
+            data=recorded,
+            at=at,
+        )
         return unit, Event(at, actor, patient=patient, entries=[entry])
 
     def _act(
@@ -370,7 +361,15 @@ class Simulator:
             product.created_at = product.updated_at = at
             product.version = 1
         entries = [
-            entry_content(d.unit, d.action, actor, d.movement, d.data, d.reason, at)
+            ledger.entry_values(
+                unit=d.unit,
+                action=d.action,
+                actor=actor,
+                movement=d.movement,
+                data=d.data,
+                reason=d.reason,
+                at=at,
+            )
             for d in done.entries()
         ]
         return Event(at, actor, entries=entries, uses=uses), products

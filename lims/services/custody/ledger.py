@@ -98,9 +98,9 @@ def entry_values(
     actor: Any,
     movement: Movement,
     data: Mapping[str, Any],
-    reason: str | None,
-    corrects_id: int | None,
     at: datetime,
+    reason: str | None = None,
+    corrects_id: int | None = None,
 ) -> dict[str, Any]:
     """An entry's content before it is given its place in the chain (its seq and hashes):
     ``unit`` and ``actor`` are anything with a unit's and a person's attributes (the bench
