@@ -5,10 +5,12 @@ the warning reaches the inbox with no Celery worker and no Redis."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from lims.domain.notifications import Channel
 from lims.extensions import db
 from lims.models import Notification
+from lims.models.notify import Delivery, OutboxEvent
 from lims.services.actions import units
 from lims.worker.clock import HERE, clock
 from tests.service.lab import registration, walk
@@ -59,7 +61,25 @@ def test_without_a_broker_the_clock_warns_of_expiry_and_the_inbox_has_it(app, cl
         finally:
             db.session.rollback()
 
-    found = wait_for(warned, timeout=30, what="an expiry warning in the inbox")
+    def all_delivered() -> list[int]:
+        """The warned, once every in-app delivery of the warning is sent (the sweep writes
+        one recipient's message per transaction, so the inbox fills one by one)."""
+        try:
+            unsent = db.session.scalar(
+                select(func.count(Delivery.id))
+                .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+                .where(
+                    OutboxEvent.unit_id == product_id,
+                    OutboxEvent.kind == "expiry_warning",
+                    Delivery.channel == Channel.INAPP,
+                    Delivery.status != "sent",
+                )
+            )
+        finally:
+            db.session.rollback()
+        return warned() if unsent == 0 else []
+
+    found = wait_for(all_delivered, timeout=30, what="the expiry warning in every inbox")
     assert clinician_id in found
     # The round that wrote the warning may not be counted yet (it commits before it counts):
     # two more counted rounds include at least one that started after the warning was written.
