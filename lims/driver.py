@@ -25,12 +25,14 @@ not replaced (``attach``'s ``existing``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Column, Insert, Select, TextualSelect, exc, inspect
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import instance_state
 
 from .extensions import db
@@ -151,22 +153,21 @@ def attach(
     *,
     existing: bool = False,
 ) -> T | None:
-    """``values`` (every column attribute of ``model`` by key, the primary key among them)
-    as a persistent object of this request's session, as if the ORM had loaded it;
+    """``values`` (column attributes of ``model`` by key, the primary key among them; those
+    not given load on first use, as deferred columns do) as a persistent object of this
+    request's session, as if the ORM had loaded it;
     ``related``: relationships to give it as loaded (an object this session holds, or None).
 
     When the session holds that object already: with ``existing``, that object as it is
     (what an ORM query returns too, unless told to populate it afresh); otherwise None, for
     a caller that wants it read afresh through the ORM."""
     session = db.session()
-    mapper = inspect(model)
-    key = mapper.identity_key_from_primary_key(
-        tuple(values[column.key] for column in mapper.primary_key)
-    )
+    shape = _shape(model)
+    key = shape.mapper.identity_key_from_primary_key(tuple(values[k] for k in shape.primary_key))
     held = session.identity_map.get(key)
     if held is not None:
         return held if existing else None
-    instance = mapper.class_manager.new_instance()
+    instance = shape.mapper.class_manager.new_instance()
     state = instance_state(instance)
     state.dict.update(values)
     if related:
@@ -178,14 +179,35 @@ def attach(
         state.dict.update(related)
     # what ``make_transient_to_detached`` and ``Session.add`` do for an object whose
     # related objects the session holds already: the identity key, the loaded values as
-    # committed, the rest to load on first use, and into the identity map. ``Session.add``
-    # would also walk every relationship for save-update cascades, a third of the cost,
-    # to find only objects the session holds (checked above).
+    # committed, the columns not given to load on first use, and into the identity map.
+    # (``make_transient_to_detached`` marks every attribute not given, relationships too:
+    # for a relationship that changes nothing, its lazy load runs all the same.)
+    # ``Session.add`` would also walk every relationship for save-update cascades, a third
+    # of the cost, to find only objects the session holds (checked above).
     state.key = key
     state._commit_all(state.dict)
-    state._expire_attributes(state.dict, state.unloaded)
+    missing = [k for k in shape.columns if k not in values]
+    if missing:
+        state._expire_attributes(state.dict, missing)
     session._update_impl(state)
     return instance
+
+
+@dataclass(frozen=True)
+class _Shape:
+    mapper: Mapper
+    primary_key: tuple[str, ...]
+    columns: tuple[str, ...]  # what loads as a value (columns, expressions), by key
+
+
+@functools.cache
+def _shape(model: type) -> _Shape:
+    mapper = inspect(model)
+    return _Shape(
+        mapper,
+        tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key),
+        tuple(a.key for a in mapper.class_manager.attributes if a.impl.accepts_scalar_loader),
+    )
 
 
 def column_keys(model: type) -> tuple[str, ...]:

@@ -86,17 +86,19 @@ def list_units():
 @bp.post("/units")
 @roles_required(Role.CLINICIAN, Role.TECHNICIAN)
 def register_unit():
-    result = units.register(json_object(), current_user)
+    clerk = current_user._get_current_object()
+    result = units.register(json_object(), clerk)
     location = url_for("api.get_unit", unit_id=result.unit.id)
-    return json_response(unit_detail_out(result.unit, current_user), 201, Location=location)
+    return json_response(unit_detail_out(result.unit, clerk), 201, Location=location)
 
 
 @bp.get("/units/<id:unit_id>")
 @read_only
 @roles_required()
 def get_unit(unit_id: int):
-    unit = access.require_unit(current_user._get_current_object(), unit_id, to_show=True)
-    return json_response(unit_detail_out(unit, current_user))
+    viewer = current_user._get_current_object()  # the proxy resolved once, not per use
+    unit = access.require_unit(viewer, unit_id, to_show=True)
+    return json_response(unit_detail_out(unit, viewer))
 
 
 def _carries_signature(name: str, body: dict) -> bool:
@@ -140,8 +142,9 @@ def unit_action(unit_id: int):
             fields={"action": "required: the name of an action"},
         )
     version = _expected_version(name, body)
-    result = units.perform_action(unit_id, name, body, current_user, expected_version=version)
-    return json_response(action_result_out(result, current_user))
+    actor = current_user._get_current_object()
+    result = units.perform_action(unit_id, name, body, actor, expected_version=version)
+    return json_response(action_result_out(result, actor))
 
 
 @bp.get("/units/<id:unit_id>/history")

@@ -26,6 +26,10 @@ query that reads it (no query per row).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from flask import g
 from sqlalchemy import (
     ColumnElement,
@@ -201,37 +205,53 @@ _ANY_UNIT = select(Unit).where(Unit.id == bindparam("unit_id")).options(*WITH_PE
 
 
 # The same read on the driver (decision 116), for those who see every unit: the unit, its
-# children's ids, its patient and its custodian in one row, made into the session's objects.
+# children's ids, its patient, its custodian and a stored unit's place with the places above
+# it in one row, made into the session's objects.
 _UNIT_KEYS = column_keys(Unit)
 _PATIENT_KEYS = column_keys(Patient)
 _PERSON_KEYS = column_keys(User)
+_LOCATION_KEYS = column_keys(Location)
 _custodian = aliased(User)
+# A stored unit's place and the places above it come with the unit, up to this many (site ›
+# room › freezer › rack › box › position is six; a deeper place's upper places come in a
+# statement of their own), each with what its name in the unit's answer needs: the rest of
+# a place's columns load if something asks for them.
+PLACE_LEVELS = 6
+_PLACE_KEYS = ("id", "code", "name", "parent_id")
+_levels = [aliased(Location, name=f"place_{n}") for n in range(PLACE_LEVELS)]
 
 
 def shown_units(where: ColumnElement[bool], *order: ColumnElement) -> DriverSelect:
-    return DriverSelect(
+    statement = (
         select(
             *(getattr(Unit, key) for key in _UNIT_KEYS),
             children_listed().label("children_listed"),
             *(getattr(Patient, key).label(f"patient_{key}") for key in _PATIENT_KEYS),
             *(getattr(_custodian, key).label(f"custodian_{key}") for key in _PERSON_KEYS),
+            *(
+                getattr(level, key).label(f"place{n}_{key}")
+                for n, level in enumerate(_levels)
+                for key in _PLACE_KEYS
+            ),
         )
         .join(Patient, Patient.id == Unit.patient_id)
         .outerjoin(_custodian, _custodian.id == Unit.custodian_id)
-        .where(where)
-        .order_by(*order)
+        .outerjoin(_levels[0], _levels[0].id == Unit.location_id)
     )
+    for below, level in itertools.pairwise(_levels):
+        statement = statement.outerjoin(level, level.id == below.parent_id)
+    return DriverSelect(statement.where(where).order_by(*order))
 
 
 _UNIT_END = len(_UNIT_KEYS) + 1  # with children_listed
 _PATIENT_END = _UNIT_END + len(_PATIENT_KEYS)
-_LOCATION_KEYS = column_keys(Location)
+_PERSON_END = _PATIENT_END + len(_PERSON_KEYS)
+_ID, _PARENT_ID = _PLACE_KEYS.index("id"), _PLACE_KEYS.index("parent_id")
 
 
 def _place_and_above() -> DriverSelect:
     """A place and every place above it, the top one first: one statement (a recursive
-    query), where ``unit.location.path`` read the place and then the places above, two
-    statements through the ORM on each look-up or scan of a stored unit."""
+    query), for a place deeper than the shown units' row carries."""
     above = (
         select(*(getattr(Location, k) for k in _LOCATION_KEYS), literal(0).label("depth"))
         .where(Location.id == bindparam("location_id"))
@@ -250,17 +270,34 @@ def _place_and_above() -> DriverSelect:
 _PLACE_AND_ABOVE = _place_and_above()
 
 
-def _place(location_id: int) -> Location | None:
-    """The session's place ``location_id``, with the places above it loaded as its parents
-    (so its ``path`` reads nothing more); one the session holds already is taken as it is."""
-    held = db.session.identity_map.get(db.session.identity_key(Location, location_id))
-    if held is not None:
-        return held  # type: ignore[return-value]
+def _places(keys: Sequence[str], rows: Iterable[Sequence[Any]]) -> Location | None:
+    """The session's place of the last of ``rows`` (places, the top one first, their
+    ``keys``), each with the one before it as its parent; one the session holds already is
+    taken as it is."""
     place = None  # the top place's parent
-    for row in _PLACE_AND_ABOVE.rows({"location_id": location_id}):
-        values = dict(zip(_LOCATION_KEYS, row, strict=True))
+    for row in rows:
+        values = dict(zip(keys, row, strict=True))
         place = attach(Location, values, {"parent": place}, existing=True)
     return place
+
+
+def _place(row: Sequence[Any]) -> Location | None:
+    """A shown unit's place, with the places above it loaded as its parents (so its ``path``
+    reads nothing more), from the levels of its row."""
+    levels = []
+    for n in range(PLACE_LEVELS):
+        start = _PERSON_END + n * len(_PLACE_KEYS)
+        level = row[start : start + len(_PLACE_KEYS)]
+        levels.append(level)
+        if level[_PARENT_ID] is None:
+            break
+    place_id = levels[0][_ID]
+    held = db.session.identity_map.get(db.session.identity_key(Location, place_id))
+    if held is not None:
+        return held  # type: ignore[return-value]
+    if levels[-1][_PARENT_ID] is not None:  # deeper than the row reaches
+        return _places(_LOCATION_KEYS, _PLACE_AND_ABOVE.rows({"location_id": place_id}))
+    return _places(_PLACE_KEYS, reversed(levels))
 
 
 def read_shown(read: DriverSelect, params: dict) -> list[Unit]:
@@ -277,12 +314,14 @@ def read_shown(read: DriverSelect, params: dict) -> list[Unit]:
         custodian = None
         if row[_PATIENT_END] is not None:
             custodian = attach(
-                User, dict(zip(_PERSON_KEYS, row[_PATIENT_END:], strict=True)), existing=True
+                User,
+                dict(zip(_PERSON_KEYS, row[_PATIENT_END:_PERSON_END], strict=True)),
+                existing=True,
             )
         values = dict(zip((*_UNIT_KEYS, "children_listed"), row[:_UNIT_END], strict=True))
         related = {"patient": patient, "custodian": custodian}
         if values["location_id"] is not None:
-            related["location"] = _place(values["location_id"])
+            related["location"] = _place(row)
         unit = attach(Unit, values, related, existing=True)
         found.append(unit)
     return found

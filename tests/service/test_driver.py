@@ -13,7 +13,7 @@ from sqlalchemy import Float, bindparam, func, inspect, select
 from lims.db import among, transaction
 from lims.driver import DriverSelect, attach, column_keys
 from lims.extensions import db
-from lims.models import LedgerEntry, Patient, Unit, User
+from lims.models import LedgerEntry, Location, Patient, Unit, User
 from lims.services import access
 from lims.services.actions import units
 from lims.services.admin import accounts, locations
@@ -245,6 +245,33 @@ def test_a_unit_in_a_location_shows_its_path(app, lab, users):
     held = orm.location
     db.session.expunge(orm)
     assert access.require_unit(_person("qa"), product, to_show=True).location is held
+
+
+def test_a_place_deeper_than_the_row_reaches_comes_whole(app, lab, users):
+    admin = _person("admin")
+    place = None
+    names = [f"Level {n}" for n in range(access.PLACE_LEVELS + 2)]
+    for name in names:
+        place = locations.create_location(name, "room", place, admin)
+    deepest, kind = place.code, place.kind
+    db.session.remove()
+    product = db.session.scalar(select(Unit.id).where(Unit.parent_id == lab))
+    units.perform_action(product, "move", {"location": deepest}, _person("technician"))
+    db.session.remove()
+    shown = access.require_unit(_person("qa"), product, to_show=True)
+    assert shown.location.path == " › ".join(names)
+    db.session.remove()
+    # a place within the row's reach: its other columns load when asked for
+    db.session.remove()
+    product_2 = units.register(registration("ADIPOSE"), _person("clinician")).unit.id
+    units.perform_action(product_2, "receive", receipt(), _person("technician"))
+    db.session.remove()
+    shallow = db.session.scalar(select(Location.code).where(Location.name == names[1]))
+    units.perform_action(product_2, "move", {"location": shallow}, _person("technician"))
+    db.session.remove()
+    shown = access.require_unit(_person("qa"), product_2, to_show=True)
+    assert (shown.location.path, shown.location.kind) == (" › ".join(names[:2]), kind)
+    assert shown.location.site_id == shown.location.parent.site_id
 
 
 def test_the_token_holder_is_read_afresh_and_refused_when_ended(app, users):
