@@ -18,6 +18,7 @@ from lims.services import access
 from lims.services.actions import units
 from lims.services.admin import accounts, locations
 from lims.services.custody import ledger
+from lims.services.station import scan
 from tests.conftest import USERNAMES, receipt, registration
 
 
@@ -245,6 +246,36 @@ def test_a_unit_in_a_location_shows_its_path(app, lab, users):
     held = orm.location
     db.session.expunge(orm)
     assert access.require_unit(_person("qa"), product, to_show=True).location is held
+
+
+def test_a_collection_in_freezer_boxes_comes_with_its_places_in_one_statement(
+    app, lab, users, monkeypatch
+):
+    room = locations.create_location("Room C", "room", None, _person("admin"))
+    shelf = locations.create_location("Shelf C", "bench", room, _person("admin"))
+    shelf_code = shelf.code
+    db.session.remove()
+    din = db.session.scalar(select(Unit.din).where(Unit.id == lab))
+    collection = list(db.session.scalars(select(Unit.id).where(Unit.din == din)))
+    assert len(collection) > 1
+    db.session.remove()
+    for unit_id in collection:
+        units.perform_action(unit_id, "move", {"location": shelf_code}, _person("technician"))
+        db.session.remove()
+
+    def no_second_read(params):
+        raise AssertionError("a place within the row's reach was read again")
+
+    monkeypatch.setattr(access._PLACE_AND_ABOVE, "rows", no_second_read)
+    statements = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        found = scan.collection_of(din, _person("qa"))
+        assert [u.location.path for u in found] == ["Room C › Shelf C"] * len(collection)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listen)
+    assert not [s for s in statements if "locations" in s]
 
 
 def test_a_place_deeper_than_the_row_reaches_comes_whole(app, lab, users):
